@@ -1,0 +1,190 @@
+"""The benchmark CSV schema: reading it into observations + targets, and the column list.
+
+Every CSV Miles reads or writes (the shared dev file, a held-back test file, ``miles
+export-dataset`` output) uses this schema. Bad rows are never turned into NaN features: a missing
+column is an error, a bad row is skipped, counted by reason and logged.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import logging
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from miles_core.observation import Observation
+
+logger = logging.getLogger(__name__)
+
+FEATURE_COLUMNS = (
+    "video_id",
+    "observed_at",
+    "published_at",
+    "title",
+    "description",
+    "tags",
+    "category_id",
+    "default_audio_language",
+    "country",
+    "trending_rank",
+    "countries_at_t0",
+    "channel_id",
+    "channel_title",
+    "duration_seconds",
+    "view_count",
+    "like_count",
+    "comment_count",
+    "age_hours",
+)
+TARGET_COLUMNS = (
+    "next_observed_at",
+    "next_view_count",
+    "next_like_count",
+    "next_comment_count",
+    "hours_between",
+    "velocity_views_per_hour",
+    "log_growth",
+    "is_viral",
+    "is_viral_rel",
+)
+BENCHMARK_COLUMNS = ("video_id", "split", *FEATURE_COLUMNS[1:], *TARGET_COLUMNS)
+REQUIRED_COLUMNS = (
+    "video_id",
+    "title",
+    "published_at",
+    "observed_at",
+    "view_count",
+    "velocity_views_per_hour",
+    "is_viral",
+)
+
+
+class DatasetError(ValueError):
+    """The file cannot be used at all (missing columns, unreadable, no usable rows)."""
+
+
+@dataclass(frozen=True)
+class LabelledObservation:
+    """One benchmark row: what was known at t0, and what happened in the next ~24 h."""
+
+    observation: Observation
+    velocity_views_per_hour: float
+    is_viral: int
+
+
+@dataclass
+class LoadedDataset:
+    """Usable rows plus a count of skipped rows per reason."""
+
+    rows: list[LabelledObservation]
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def observations(self) -> list[Observation]:
+        return [row.observation for row in self.rows]
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")  # noqa: SIM115 - closed by the caller's with
+
+
+def _optional_int(value: str) -> int | None:
+    value = value.strip()
+    if value == "":
+        return None
+    number = float(value)
+    if not number.is_integer():
+        raise ValueError(f"not a whole number: {value!r}")
+    return int(number)
+
+
+def _optional_float(value: str) -> float | None:
+    value = value.strip()
+    return None if value == "" else float(value)
+
+
+def _timestamp(value: str) -> datetime:
+    return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+
+
+def row_to_observation(row: dict[str, str]) -> Observation:
+    """One CSV row (benchmark schema) -> Observation. Raises ValueError on unusable data."""
+    tags = tuple(t for t in (row.get("tags") or "").split("|") if t.strip())
+    return Observation(
+        video_id=row["video_id"] or None,
+        title=row["title"],
+        description=row.get("description") or "",
+        tags=tags,
+        category_id=_optional_int(row.get("category_id", "")),
+        language=(row.get("default_audio_language") or None),
+        channel_id=row.get("channel_id") or None,
+        channel_title=row.get("channel_title") or None,
+        published_at=_timestamp(row["published_at"]),
+        observed_at=_timestamp(row["observed_at"]),
+        duration_seconds=_optional_float(row.get("duration_seconds", "")),
+        view_count=_optional_int(row["view_count"]),
+        like_count=_optional_int(row.get("like_count", "")),
+        comment_count=_optional_int(row.get("comment_count", "")),
+    )
+
+
+def _skip_reason(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        return f"invalid {'.'.join(str(p) for p in first['loc']) or 'row'}: {first['msg']}"
+    return f"bad value: {error}"[:120]
+
+
+def iter_csv_rows(path: Path) -> Iterator[dict[str, str]]:
+    """Rows of a benchmark-schema CSV (plain or .gz), after checking the required columns."""
+    if not path.exists():
+        raise DatasetError(f"{path}: file not found")
+    with _open_text(path) as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise DatasetError(f"{path}: missing required column(s) {', '.join(missing)}")
+        yield from reader
+
+
+def load_benchmark(
+    path: Path, split: str | None = None, supported_languages: Sequence[str] | None = None
+) -> LoadedDataset:
+    """Read usable labelled rows; ``split=None`` keeps every row (for held-back files)."""
+    dataset = LoadedDataset(rows=[])
+    for line, row in enumerate(iter_csv_rows(path), start=2):
+        if split is not None and row.get("split") != split:
+            continue
+        try:
+            observation = row_to_observation(row)
+            velocity = float(row["velocity_views_per_hour"])
+            is_viral = int(float(row["is_viral"]))
+        except (ValueError, KeyError) as error:
+            reason = _skip_reason(error)
+            dataset.skipped[reason] += 1
+            logger.warning("skipping %s line %d (video %s): %s", path.name, line, row.get("video_id"), reason)
+            continue
+        if observation.view_count is None:
+            dataset.skipped["missing view_count"] += 1
+            continue
+        language = (observation.language or "").split("-")[0].lower()
+        if supported_languages is not None and language not in supported_languages:
+            dataset.skipped[f"unsupported language {observation.language!r}"] += 1
+            continue
+        dataset.rows.append(LabelledObservation(observation, velocity, is_viral))
+    if split is not None and not dataset.rows and not dataset.skipped:
+        raise DatasetError(f"{path}: no rows with split == {split!r}")
+    if not dataset.rows:
+        raise DatasetError(f"{path}: no usable rows (skipped: {dict(dataset.skipped)})")
+    if dataset.skipped:
+        logger.warning("%s: skipped %d rows: %s", path.name, sum(dataset.skipped.values()), dict(dataset.skipped))
+    return dataset

@@ -1,0 +1,9 @@
+"""Serving: load a model artifact and score observations with onnxruntime + tokenizers + numpy.
+
+No torch and no transformers are imported here (cold start budget); a test enforces it.
+"""
+
+from miles_core.inference.artifact import ARTIFACT_FILES, ModelArtifactError, ModelCard
+from miles_core.inference.predictor import Prediction, Predictor
+
+__all__ = ["ARTIFACT_FILES", "ModelArtifactError", "ModelCard", "Prediction", "Predictor"]

@@ -1,0 +1,63 @@
+"""The serving artifact's files and model card.
+
+A serving artifact directory holds:
+
+* ``model.onnx``: encoder + fusion head + calibration, int8-quantized (built by ``make model``);
+* ``tokenizer.json``: the encoder's tokenizer;
+* ``feature_spec.json``: :class:`~miles_core.features.FeatureSpec`, the fitted statistics;
+* ``model_card.json``: :class:`ModelCard`, version, threshold, provenance and measured metrics.
+
+The committed trained model (``miles_core/models/default``) has the same spec and card plus
+``head.safetensors`` (the small trained weights); ``make model`` turns it into a serving artifact.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ONNX_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+SPEC_FILE = "feature_spec.json"
+CARD_FILE = "model_card.json"
+HEAD_WEIGHTS_FILE = "head.safetensors"
+ARTIFACT_FILES = (ONNX_FILE, TOKENIZER_FILE, SPEC_FILE, CARD_FILE)
+ONNX_INPUTS = ("input_ids", "attention_mask", "numeric", "lexical")
+ONNX_OUTPUTS = ("viral_logit", "log_velocity")
+
+
+class ModelArtifactError(RuntimeError):
+    """The artifact directory is missing files or is inconsistent; says how to rebuild it."""
+
+
+class ModelCard(BaseModel):
+    """What a model is, how it was made and how well it does. Served by ``GET /model``."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, protected_namespaces=())
+
+    model_version: str = Field(description="Unique version: encoder, data hash and code commit.")
+    encoder: str = Field(description="Text encoder name, e.g. all-MiniLM-L6-v2.")
+    feature_version: str
+    threshold: float = Field(ge=0, le=1, description="Decision threshold on viral_probability, chosen on val.")
+    viral_definition: str = Field(description="What 'viral' means for this model's label.")
+    metrics: dict[str, Any] = Field(default_factory=dict, description="Measured metrics, by split and regime.")
+
+    @classmethod
+    def load(cls, path: Path) -> ModelCard:
+        return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.model_dump(mode="json"), indent=1, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def check_artifact(directory: Path) -> None:
+    """Raise :class:`ModelArtifactError` naming every missing file and the fix."""
+    missing = [name for name in ARTIFACT_FILES if not (directory / name).is_file()]
+    if missing:
+        raise ModelArtifactError(
+            f"model artifact {directory} is missing {', '.join(missing)}; build it with `make model` "
+            "or point MILES_MODEL_DIR at a built artifact"
+        )

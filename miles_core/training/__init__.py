@@ -1,0 +1,1 @@
+"""Training, evaluation and export (torch + transformers). Never imported on the serving path."""
