@@ -1,0 +1,59 @@
+"""Configuration from environment variables, read in one style everywhere.
+
+Every environment variable Miles reads goes through these helpers with a literal ``MILES_*``
+name, so a test can list them and check the SAM template sets exactly those (and vice versa).
+Secrets are never read from the environment: only the *id* of a Secrets Manager secret or SSM
+parameter is.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or malformed; the message names the variable."""
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    """A string setting (``default`` when unset or empty)."""
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def env_required(name: str) -> str:
+    """A setting the component cannot run without."""
+    value = env_str(name)
+    if value is None:
+        raise ConfigError(f"environment variable {name} is required but not set")
+    return value
+
+
+def env_int(name: str, default: int) -> int:
+    """An integer setting."""
+    raw = env_str(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as error:
+        raise ConfigError(f"environment variable {name} must be an integer, got {raw!r}") from error
+
+
+def env_float(name: str, default: float) -> float:
+    """A float setting."""
+    raw = env_str(name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError as error:
+        raise ConfigError(f"environment variable {name} must be a number, got {raw!r}") from error
+
+
+def env_list(name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """A comma-separated list setting."""
+    raw = env_str(name)
+    if raw is None:
+        return default
+    return tuple(item.strip() for item in raw.split(",") if item.strip())

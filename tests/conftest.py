@@ -1,0 +1,44 @@
+"""Shared fixtures: offline environment, fake AWS credentials, a tiny real model artifact."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "MilesTest")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may reach real AWS: fake credentials and a fixed region for every test."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SECURITY_TOKEN", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+
+
+@pytest.fixture(scope="session")
+def sample_csv() -> Path:
+    """The 200-row benchmark sample (real data)."""
+    path = SHARED / "data" / "miles_benchmark_sample.csv"
+    assert path.exists(), f"missing {path}"
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_artifact(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A real serving artifact (tiny random BERT, real export and quantization), built once."""
+    from tests.support.tiny_artifact import build_tiny_artifact
+
+    yield build_tiny_artifact(tmp_path_factory.mktemp("tiny_model"))
