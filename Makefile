@@ -19,6 +19,9 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export SAM_CLI_TELEMETRY := 0
 
+# Each area adds its targets in its own fragment (model.mk, predict.mk, scrape.mk, deploy.mk).
+-include infra/make/*.mk
+
 .PHONY: help
 help: ## list targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'

@@ -12,7 +12,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "miles_core.training.commands",  # train, evaluate, export
+    "miles_core.localstack.commands",  # serve (make run)
+    "miles_core.scraping.commands",  # scrape, export-dataset
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
