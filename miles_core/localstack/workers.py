@@ -3,12 +3,35 @@
 ``start_background_workers`` is called once by the local server after the embedded AWS endpoint
 and the table exist. It starts what AWS would run on its own: the SQS job consumer for scrape jobs
 and the DynamoDB stream poller that feeds the scorer. Returns a callable that stops them.
+
+Both feed the *real* handlers with events shaped exactly like Lambda's (SQS records with receipt
+handles, DynamoDB stream records with ``Keys``/``NewImage``/``SequenceNumber``), and honour their
+partial-failure answers the way the event source mappings do: an SQS message in
+``batchItemFailures`` is left on the queue (it comes back after its visibility timeout); a
+failed stream record is retried from its sequence number on the next poll.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+QUEUE_NAME = "miles-scrape-jobs"
+STATE_FILE = Path(".local") / "stack.json"
+"""Where the running local stack says where it lives, so ``miles scrape --local`` (another process) finds it."""
+POLL_SECONDS = 1.0
+Handler = Callable[[dict[str, Any], Any], Any]
 
 
 @dataclass(frozen=True)
@@ -20,6 +43,252 @@ class LocalStackContext:
     region: str = "us-east-1"
 
 
+class LocalLambdaContext:
+    """Enough of Lambda's context object for Powertools (logger/metrics decorators)."""
+
+    def __init__(self, function_name: str) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        self.memory_limit_in_mb = 1024
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 900_000
+
+
+def sqs_event(messages: Sequence[Mapping[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+    """``ReceiveMessage`` results -> the event Lambda's SQS event source mapping delivers."""
+    records = []
+    for message in messages:
+        attributes = dict(message.get("Attributes") or {})
+        records.append(
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": {
+                    "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
+                    "SentTimestamp": attributes.get("SentTimestamp", str(int(time.time() * 1000))),
+                    "SenderId": attributes.get("SenderId", "AIDAIENQZJOLO23YVJ4VO"),
+                    "ApproximateFirstReceiveTimestamp": attributes.get(
+                        "ApproximateFirstReceiveTimestamp", str(int(time.time() * 1000))
+                    ),
+                },
+                "messageAttributes": {},
+                "md5OfBody": message.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+        )
+    return {"Records": records}
+
+
+def stream_event(records: Sequence[Mapping[str, Any]], stream_arn: str, region: str) -> dict[str, Any]:
+    """``dynamodbstreams.GetRecords`` results -> the event Lambda's stream event source mapping delivers."""
+    converted = []
+    for record in records:
+        dynamodb = dict(record["dynamodb"])
+        created = dynamodb.get("ApproximateCreationDateTime")
+        if isinstance(created, datetime):
+            dynamodb["ApproximateCreationDateTime"] = created.timestamp()
+        converted.append(
+            {
+                "eventID": record.get("eventID", uuid.uuid4().hex),
+                "eventName": record["eventName"],
+                "eventVersion": record.get("eventVersion", "1.1"),
+                "eventSource": "aws:dynamodb",
+                "awsRegion": record.get("awsRegion", region),
+                "dynamodb": dynamodb,
+                "eventSourceARN": stream_arn,
+            }
+        )
+    return {"Records": converted}
+
+
+def is_video_record(record: Mapping[str, Any]) -> bool:
+    """The event source mapping's filter: only video items (``PK`` = ``VIDEO#...``, ``SK`` = ``META``)."""
+    keys = record.get("dynamodb", {}).get("Keys", {})
+    return str(keys.get("PK", {}).get("S", "")).startswith("VIDEO#") and keys.get("SK", {}).get("S") == "META"
+
+
+def failed_ids(response: Any) -> set[str]:
+    if not isinstance(response, Mapping):
+        return set()
+    return {str(f.get("itemIdentifier")) for f in response.get("batchItemFailures", []) or []}
+
+
+class QueueConsumer:
+    """Receive scrape job messages and run the worker handler on them; delete only what succeeded."""
+
+    def __init__(self, sqs: Any, queue_url: str, handler: Handler, region: str, batch_size: int = 5) -> None:
+        self.sqs = sqs
+        self.queue_url = queue_url
+        self.handler = handler
+        self.region = region
+        self.batch_size = batch_size
+        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+        self.queue_arn = attributes["Attributes"]["QueueArn"]
+
+    def poll_once(self, wait_seconds: int = 0) -> int:
+        """One receive + invoke; returns how many messages were handled successfully."""
+        received = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=self.batch_size,
+            WaitTimeSeconds=wait_seconds,
+            AttributeNames=["All"],
+        ).get("Messages", [])
+        if not received:
+            return 0
+        event = sqs_event(received, self.queue_arn, self.region)
+        try:
+            failures = failed_ids(self.handler(event, LocalLambdaContext("scrape-worker")))
+        except Exception:  # every record failed: all stay on the queue, like Lambda
+            logger.exception("scrape worker failed on a whole batch")
+            return 0
+        done = [m for m in received if m["MessageId"] not in failures]
+        for message in done:
+            self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return len(done)
+
+
+class StreamPoller:
+    """Read the table's stream shard by shard and feed video records to the scorer.
+
+    A batch with failures is re-read from the first failed sequence number next time (what the
+    stream event source mapping does with ``ReportBatchItemFailures``).
+    """
+
+    def __init__(self, streams: Any, stream_arn: str, handler: Handler, region: str, batch_size: int = 50) -> None:
+        self.streams = streams
+        self.stream_arn = stream_arn
+        self.handler = handler
+        self.region = region
+        self.batch_size = batch_size
+        self._iterators: dict[str, str | None] = {}
+
+    def _refresh_shards(self) -> None:
+        description = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
+        for shard in description.get("Shards", []):
+            shard_id = shard["ShardId"]
+            if shard_id not in self._iterators:
+                self._iterators[shard_id] = self.streams.get_shard_iterator(
+                    StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+
+    def poll_once(self) -> int:
+        """Deliver every available record once; returns how many records were read."""
+        self._refresh_shards()
+        total = 0
+        for shard_id, iterator in list(self._iterators.items()):
+            if iterator is None:
+                continue
+            response = self.streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
+            records = response.get("Records", [])
+            next_iterator = response.get("NextShardIterator")
+            total += len(records)
+            videos = [r for r in records if is_video_record(r)]
+            failures: set[str] = set()
+            if videos:
+                try:
+                    failures = failed_ids(self.handler(stream_event(videos, self.stream_arn, self.region), None))
+                except Exception:
+                    logger.exception("scorer failed on a whole batch; it will be retried")
+                    failures = {videos[0]["dynamodb"]["SequenceNumber"]}
+            if failures:
+                first = min(failures, key=int)
+                next_iterator = self.streams.get_shard_iterator(
+                    StreamArn=self.stream_arn,
+                    ShardId=shard_id,
+                    ShardIteratorType="AT_SEQUENCE_NUMBER",
+                    SequenceNumber=first,
+                )["ShardIterator"]
+            self._iterators[shard_id] = next_iterator
+        return total
+
+
+def _clients(context: LocalStackContext) -> tuple[Any, Any, Any]:
+    import boto3
+
+    url, region = context.endpoint_url, context.region
+    return (
+        boto3.client("sqs", endpoint_url=url, region_name=region),
+        boto3.client("dynamodb", endpoint_url=url, region_name=region),
+        boto3.client("dynamodbstreams", endpoint_url=url, region_name=region),
+    )
+
+
+def ensure_queue(sqs: Any) -> str:
+    """Create (or find) the local scrape job queue and export its URL for the scrape API handler."""
+    url = str(sqs.create_queue(QueueName=QUEUE_NAME, Attributes={"VisibilityTimeout": "30"})["QueueUrl"])
+    os.environ["MILES_SCRAPE_QUEUE_URL"] = url
+    return url
+
+
+def _loop(name: str, stop: threading.Event, step: Callable[[], int]) -> None:
+    while not stop.is_set():
+        try:
+            step()
+        except Exception:
+            logger.exception("local %s poll failed", name)
+        stop.wait(POLL_SECONDS)
+
+
 def start_background_workers(context: LocalStackContext) -> Callable[[], None]:
-    """Start local equivalents of AWS-driven triggers; the scrape area implements them."""
-    return lambda: None
+    """Start the SQS job consumer and the stream poller (daemon threads); return a stopper."""
+    sqs, dynamodb, streams = _clients(context)
+    previous_queue_url = os.environ.get("MILES_SCRAPE_QUEUE_URL")
+    queue_url = ensure_queue(sqs)
+    os.environ.setdefault("MILES_TABLE_NAME", context.table_name)
+    stream_arn = dynamodb.describe_table(TableName=context.table_name)["Table"]["LatestStreamArn"]
+
+    from functions.predict import scorer
+    from functions.scrape import worker
+
+    consumer = QueueConsumer(sqs, queue_url, worker.handler, context.region)
+    poller = StreamPoller(
+        streams, stream_arn, lambda event, _: scorer.handler(event, LocalLambdaContext("scorer")), context.region
+    )
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=_loop, args=("sqs", stop, consumer.poll_once), name="miles-sqs", daemon=True),
+        threading.Thread(target=_loop, args=("stream", stop, poller.poll_once), name="miles-stream", daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    logger.info("local workers started: queue %s, stream %s", queue_url, stream_arn)
+
+    STATE_FILE.parent.mkdir(exist_ok=True)
+    state = {"endpoint_url": context.endpoint_url, "table_name": context.table_name, "queue_url": queue_url}
+    STATE_FILE.write_text(json.dumps(state), encoding="utf-8")
+
+    def stop_workers() -> None:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+        STATE_FILE.unlink(missing_ok=True)
+        if previous_queue_url is None:
+            os.environ.pop("MILES_SCRAPE_QUEUE_URL", None)
+        else:
+            os.environ["MILES_SCRAPE_QUEUE_URL"] = previous_queue_url
+
+    return stop_workers
+
+
+def schedule_event(scheduled_at: str | None = None, region: str = "us-east-1") -> dict[str, Any]:
+    """An EventBridge scheduled event (the shape ``sam local generate-event cloudwatch scheduled-event`` makes)."""
+    moment = scheduled_at or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return {
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": moment,
+        "region": region,
+        "resources": [f"arn:aws:events:{region}:123456789012:rule/miles-scrape-schedule"],
+        "detail": {},
+    }

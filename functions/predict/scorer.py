@@ -1,0 +1,103 @@
+"""Stream scorer: DynamoDB stream (video items) -> Predictor -> score written back onto the video.
+
+Same image and artifact as the predict API (``MILES_MODEL_DIR``), loaded once per container.
+Records are scored in one batch; the writes then go record by record through Powertools'
+BatchProcessor, so a failing record is reported in ``batchItemFailures`` (the event source mapping
+retries from it and, past its retry limit, sends it to the on-failure destination/DLQ) while the
+others are kept. A failed prediction leaves the video unscored (and visible as such): Miles never
+writes a made-up score.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from miles_core.api import build_observability
+from miles_core.inference import load_predictor
+from miles_core.inference.predictor import Prediction, Predictor
+from miles_core.scraping import runtime
+from miles_core.scraping.scoring import score_from_prediction, video_needing_score
+from miles_core.store import ScoreWriteOutcome, VideoRecord
+
+logger, metrics, tracer = build_observability("scorer")
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+_state: dict[str, Any] = {}
+
+
+def predictor() -> Predictor:
+    """The model, loaded on first use and kept for the container's life."""
+    if "predictor" not in _state:
+        _state["predictor"] = load_predictor()
+    loaded: Predictor = _state["predictor"]
+    return loaded
+
+
+def _pending(record: DynamoDBRecord) -> VideoRecord | None:
+    name = record.event_name.name if record.event_name else None
+    stream = record.dynamodb
+    return video_needing_score(name, stream.new_image if stream else {}, predictor().version)
+
+
+def _plan(records: list[DynamoDBRecord]) -> tuple[dict[str, Prediction], set[str]]:
+    """Predict every pending record at once; also which records a later record of the same video supersedes.
+
+    Only the newest record of a video in a batch is scored (older ones hold older stats). If the
+    batch prediction fails, records are predicted one by one in the record handler instead.
+    """
+    latest: dict[str, tuple[str, VideoRecord]] = {}
+    superseded: set[str] = set()
+    for record in records:
+        try:
+            video = _pending(record)
+        except Exception:  # malformed image: the record handler reports it as a failed record
+            logger.warning("unreadable stream record skipped in batch prediction", exc_info=True)
+            continue
+        sequence = record.dynamodb.sequence_number if record.dynamodb else None
+        if video is None or not sequence:
+            continue
+        if video.video_id in latest:
+            superseded.add(latest[video.video_id][0])
+        latest[video.video_id] = (sequence, video)
+    if not latest:
+        return {}, superseded
+    try:
+        predictions = predictor().predict([video.observation for _, video in latest.values()])
+    except Exception:
+        logger.exception("batch prediction failed; predicting record by record")
+        return {}, superseded
+    return {sequence: p for (sequence, _), p in zip(latest.values(), predictions, strict=True)}, superseded
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Lambda entry point (``scorer.handler`` in the predict image)."""
+    records = [DynamoDBRecord(raw) for raw in event.get("Records", [])]
+    predictions, superseded = _plan(records)
+    store = runtime.store()
+
+    def record_handler(record: DynamoDBRecord) -> str:
+        sequence = record.dynamodb.sequence_number if record.dynamodb else None
+        if sequence in superseded:
+            return "superseded"
+        video = _pending(record)
+        if video is None:
+            return "skipped"
+        prediction = predictions.get(sequence or "") or predictor().predict([video.observation])[0]
+        outcome = store.write_score(video, score_from_prediction(video, prediction))
+        metrics.add_metric(
+            name="VideosScored" if outcome is ScoreWriteOutcome.WRITTEN else "ScoresStale",
+            unit=MetricUnit.Count,
+            value=1,
+        )
+        return outcome.value
+
+    return dict(
+        process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    )

@@ -1,0 +1,161 @@
+"""Scrape API: ``POST /scrape/jobs``, ``GET /scrape/jobs/{job_id}``, ``GET /candidates``.
+
+Thin on purpose: the job record and leaderboard live in ``miles_core.store``, the scraping in
+``miles_core.scraping``. ``POST /scrape/jobs`` only records the job and enqueues it (202 at once);
+the worker function (SQS) runs it, so a slow YouTube never holds an API Gateway connection open.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.api_gateway import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, ConfigDict, Field
+
+from miles_core.api import API_KEY_SECURITY, ApiError, ErrorResponse, build_observability, build_resolver
+from miles_core.config import ConfigError
+from miles_core.scraping import runtime
+from miles_core.scraping.service import enqueue_job, new_job
+from miles_core.store import InvalidCursorError, JobCounts, JobStatus, ScrapeJobRequest
+
+logger, metrics, tracer = build_observability("scrape")
+app = build_resolver(
+    title="Miles scrape API",
+    description="On-demand scrape jobs and the scored candidate leaderboard per topic.",
+    max_body_bytes=16 * 1024,
+    logger=logger,
+)
+_JOB_ID = re.compile(r"^[A-Za-z0-9-]{1,80}$")
+_ERRORS: dict[int, Any] = {
+    status: {"description": text, "content": {"application/json": {"model": ErrorResponse}}}
+    for status, text in (
+        (400, "Malformed JSON or cursor."),
+        (403, "Missing or wrong x-api-key (answered by API Gateway)."),
+        (404, "Unknown job."),
+        (422, "Invalid field; `errors` names each one."),
+        (503, "The job queue is unavailable; the job was recorded as failed."),
+    )
+}
+
+
+class ScrapeJobBody(BaseModel):
+    """``POST /scrape/jobs`` body."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    topic: str = Field(min_length=1, max_length=80, description="Search query / leaderboard topic.")
+    max_results: int = Field(default=20, ge=1, le=50)
+    max_duration_seconds: int | None = Field(
+        default=180, ge=1, le=3600, description="Shorts-friendly cap; null = any length."
+    )
+
+
+class ScrapeJobAccepted(BaseModel):
+    job_id: str
+    status: str
+    topic: str
+    status_url: str
+
+
+@app.post(
+    "/scrape/jobs",
+    summary="Start a scrape job (answers 202 at once; poll the status URL)",
+    security=API_KEY_SECURITY,
+    responses={202: {"description": "Job accepted.", "content": {"application/json": {"model": ScrapeJobAccepted}}}}
+    | _ERRORS,
+    tags=["scrape"],
+)
+def create_scrape_job(body: ScrapeJobBody) -> Response[str]:
+    store = runtime.store()
+    try:
+        job = new_job(
+            ScrapeJobRequest(body.topic, body.max_results, body.max_duration_seconds),
+            uuid.uuid4().hex,
+            trigger="api",
+        )
+    except ValueError as error:
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, f"invalid topic: {error}") from error
+    store.create_job(job)
+    try:
+        enqueue_job(runtime.sqs_client(), runtime.queue_url(), job)
+    except (ClientError, BotoCoreError, ConfigError) as error:
+        logger.exception("could not enqueue scrape job %s", job.job_id)
+        store.finish_job(
+            job.job_id, JobStatus.FAILED, JobCounts(), [f"could not enqueue: {type(error).__name__}"], None
+        )
+        raise ApiError(HTTPStatus.SERVICE_UNAVAILABLE, "the scrape queue is unavailable; try again later") from error
+    metrics.add_metric(name="ScrapeJobsRequested", unit=MetricUnit.Count, value=1)
+    status_url = f"/scrape/jobs/{job.job_id}"
+    accepted = ScrapeJobAccepted(
+        job_id=job.job_id, status=job.status.value, topic=job.request.topic, status_url=status_url
+    )
+    return Response(
+        status_code=HTTPStatus.ACCEPTED,
+        content_type="application/json",
+        body=accepted.model_dump_json(),
+        headers={"Location": status_url},
+    )
+
+
+@app.get(
+    "/scrape/jobs/<job_id>",
+    summary="A scrape job's status, counts (found, new, updated, failed) and errors",
+    security=API_KEY_SECURITY,
+    responses=_ERRORS,
+    tags=["scrape"],
+)
+def get_scrape_job(job_id: Annotated[str, Path(max_length=80)]) -> dict[str, Any]:
+    job = runtime.store().get_job(job_id) if _JOB_ID.match(job_id) else None
+    if job is None:
+        raise ApiError(HTTPStatus.NOT_FOUND, f"no scrape job {job_id[:80]!r}")
+    return job.as_public_dict()
+
+
+@app.get(
+    "/candidates",
+    summary="Scored candidates of a topic: newest model first, then highest viral probability; unscored last",
+    security=API_KEY_SECURITY,
+    responses=_ERRORS,
+    tags=["scrape"],
+)
+def list_candidates(
+    topic: Annotated[str, Query(min_length=1, max_length=80)],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    min_probability: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
+    max_age_hours: Annotated[int | None, Query(ge=1, le=24 * 90, description="Only rows seen recently.")] = None,
+    cursor: Annotated[str | None, Query(max_length=2000, description="`next_cursor` of the previous page.")] = None,
+) -> dict[str, Any]:
+    try:
+        page = runtime.store().list_candidates(
+            topic,
+            limit=limit,
+            min_probability=min_probability,
+            cursor=cursor,
+            seen_within=timedelta(hours=max_age_hours) if max_age_hours else None,
+        )
+    except InvalidCursorError as error:
+        raise ApiError(HTTPStatus.BAD_REQUEST, str(error)) from error
+    except ValueError as error:
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, str(error)) from error
+    return {
+        "topic": " ".join(topic.split()).lower(),
+        "items": [candidate.as_public_dict() for candidate in page.items],
+        "next_cursor": page.next_cursor,
+    }
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Lambda entry point (``app.handler`` in the scrape image)."""
+    return app.resolve(event, context)

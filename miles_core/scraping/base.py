@@ -1,0 +1,76 @@
+"""One interface for every candidate source, and the typed errors they raise.
+
+A source turns a search (topic, how many, a duration cap) into :class:`ScrapedVideo` items that
+carry the canonical :class:`~miles_core.observation.Observation`. A source that cannot answer at
+all raises :class:`SourceError` (the job reports it); a single video it cannot map is reported in
+``SearchResult.failures`` while the others still come back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from miles_core.store.models import ScrapedVideo
+
+
+class SourceError(RuntimeError):
+    """The source could not answer the search. ``retryable``: trying again later may work."""
+
+    retryable: bool = True
+
+    def __init__(self, source: str, message: str) -> None:
+        super().__init__(f"{source}: {message}")
+        self.source = source
+
+
+class BotCheckError(SourceError):
+    """YouTube answered "Sign in to confirm you're not a bot" (typical on cloud IPs).
+
+    Not retryable from the same IP: configure cookies/a proxy in the yt-dlp secret, or use the
+    YouTube Data API source.
+    """
+
+    retryable = False
+
+
+class QuotaExceededError(SourceError):
+    """The YouTube Data API quota (daily, or this run's budget) is used up."""
+
+    retryable = False
+
+
+class SourceConfigError(SourceError):
+    """The source is misconfigured (missing or unreadable secret, bad key)."""
+
+    retryable = False
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A search: the topic is used as the query text; ``max_duration_seconds`` keeps Shorts-length videos."""
+
+    topic: str
+    max_results: int = 20
+    max_duration_seconds: int | None = 180
+
+
+@dataclass
+class SearchResult:
+    """What a source found. ``failures`` names videos it found but could not map (untrusted data)."""
+
+    source: str
+    videos: list[ScrapedVideo] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@runtime_checkable
+class Source(Protocol):
+    """A candidate source. Implementations: ``YouTubeDataApiSource``, ``YtDlpSource``."""
+
+    name: str
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        """Search and fetch full metadata + stats; raise SourceError when the source fails as a whole."""
+        ...

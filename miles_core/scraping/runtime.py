@@ -1,0 +1,52 @@
+"""Per-container singletons for the scrape and scorer handlers (created lazily, reused per invocation).
+
+Lazy rather than at import so tests (and ``make run``) can point boto3 at moto before the first
+client exists; ``reset()`` drops them between tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from miles_core.config import env_required
+from miles_core.scraping.base import Source
+from miles_core.store import MilesStore
+
+_cache: dict[str, Any] = {}
+
+
+def store() -> MilesStore:
+    if "store" not in _cache:
+        _cache["store"] = MilesStore.from_env()
+    result: MilesStore = _cache["store"]
+    return result
+
+
+def sources() -> list[Source]:
+    if "sources" not in _cache:
+        from miles_core.scraping.service import sources_from_env
+
+        _cache["sources"] = sources_from_env()
+    result: list[Source] = _cache["sources"]
+    return result
+
+
+def sqs_client() -> Any:
+    if "sqs" not in _cache:
+        import boto3
+
+        _cache["sqs"] = boto3.client("sqs")
+    return _cache["sqs"]
+
+
+def queue_url() -> str:
+    return env_required("MILES_SCRAPE_QUEUE_URL")
+
+
+def set_sources(value: list[Source]) -> None:
+    """Replace the source chain (tests, local runs with recorded sources)."""
+    _cache["sources"] = value
+
+
+def reset() -> None:
+    _cache.clear()

@@ -1,0 +1,272 @@
+"""Run one scrape job: search (first working source wins), then write every video independently.
+
+Guarantees the handlers rely on:
+* one failing video (unmappable data, a throttled write) never stops the others; it is counted
+  as ``failed`` with its error in the job;
+* a failing source is reported in the job's errors, then the next configured source is tried;
+* the outcome says whether a retry could help (a throttled write, a network failure), so the
+  SQS handler reports the message as failed and SQS redelivers it. Re-running the same job is
+  safe: snapshot keys contain the job id and its creation time, so a retry adds nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from miles_core.config import env_int, env_list, env_str
+from miles_core.scraping.base import SearchQuery, SearchResult, Source, SourceError
+from miles_core.store import (
+    JobCounts,
+    JobStatus,
+    MilesStore,
+    ScrapedVideo,
+    ScrapeJob,
+    ScrapeJobRequest,
+    Snapshot,
+    StoreError,
+    UpsertOutcome,
+    normalize_topic,
+    parse_iso,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_NICHES = (
+    "cooking hacks",
+    "fitness tips",
+    "tech gadgets",
+    "funny animals",
+    "diy crafts",
+    "travel vlog",
+    "makeup tutorial",
+)
+DEFAULT_SOURCES = ("youtube_api", "ytdlp")
+
+
+class JobRetryableError(RuntimeError):
+    """Raised by handlers after recording the job, so SQS/Lambda retries it (nothing is lost)."""
+
+
+@dataclass
+class JobOutcome:
+    job_id: str
+    status: JobStatus
+    counts: JobCounts
+    errors: list[str] = field(default_factory=list)
+    source: str | None = None
+    retryable: bool = False
+
+
+def new_job(
+    request: ScrapeJobRequest, job_id: str, *, trigger: str, now: datetime | None = None, run_id: str | None = None
+) -> ScrapeJob:
+    """A queued job record for ``request`` (topic normalised, so leaderboards match)."""
+    moment = now or datetime.now(UTC)
+    normalized = ScrapeJobRequest(
+        topic=normalize_topic(request.topic),
+        max_results=request.max_results,
+        max_duration_seconds=request.max_duration_seconds,
+    )
+    return ScrapeJob(
+        job_id=job_id,
+        request=normalized,
+        status=JobStatus.QUEUED,
+        created_at=moment,
+        updated_at=moment,
+        trigger=trigger,
+        run_id=run_id,
+    )
+
+
+def job_message(job: ScrapeJob) -> str:
+    """The SQS message body the scrape worker consumes: the job id plus its request.
+
+    The request travels too, so a message whose job record was lost can still run and be reported.
+    """
+    return json.dumps(
+        {
+            "job_id": job.job_id,
+            "topic": job.request.topic,
+            "max_results": job.request.max_results,
+            "max_duration_seconds": job.request.max_duration_seconds,
+        }
+    )
+
+
+def enqueue_job(sqs: Any, queue_url: str, job: ScrapeJob) -> None:
+    """Hand a recorded job to the scrape worker (the SQS job queue). Every producer calls this."""
+    sqs.send_message(QueueUrl=queue_url, MessageBody=job_message(job))
+
+
+def scheduled_run_id(scheduled_at: str) -> str:
+    """The snapshot run of one schedule tick (shared by its niches: one snapshot per video per tick)."""
+    stamp = "".join(ch for ch in scheduled_at if ch.isdigit())[:12] or "manual"
+    return f"sched-{stamp}"
+
+
+def scheduled_job_id(scheduled_at: str, topic: str) -> str:
+    """Deterministic per (schedule time, niche): a retried schedule invocation resumes the same jobs."""
+    digest = hashlib.sha256(normalize_topic(topic).encode()).hexdigest()[:10]
+    return f"{scheduled_run_id(scheduled_at)}-{digest}"
+
+
+def _search(sources: Sequence[Source], query: SearchQuery, outcome: JobOutcome) -> SearchResult | None:
+    retryable = False
+    for source in sources:
+        try:
+            result = source.search(query)
+        except SourceError as error:
+            logger.warning("source %s failed for %r: %s", source.name, query.topic, error)
+            outcome.errors.append(str(error))
+            retryable = retryable or error.retryable
+            continue
+        except Exception as error:  # a bug or an unexpected library error: report it, try the next source
+            logger.exception("source %s crashed for %r", source.name, query.topic)
+            outcome.errors.append(f"{source.name}: unexpected {type(error).__name__}: {str(error)[:200]}")
+            retryable = True
+            continue
+        outcome.source = result.source
+        return result
+    if not sources:
+        outcome.errors.append("no source configured (set MILES_YOUTUBE_SECRET_ID or allow ytdlp)")
+    outcome.retryable = retryable
+    return None
+
+
+def run_job(store: MilesStore, sources: Sequence[Source], job_id: str) -> JobOutcome:
+    """Run a recorded job (status -> running -> succeeded/partial/failed) and store its outcome."""
+    job = store.start_job(job_id)
+    request = job.request
+    outcome = JobOutcome(job_id=job_id, status=JobStatus.RUNNING, counts=JobCounts())
+    query = SearchQuery(request.topic, request.max_results, request.max_duration_seconds)
+    result = _search(sources, query, outcome)
+    if result is None:
+        outcome.status = JobStatus.FAILED
+        store.finish_job(job_id, outcome.status, outcome.counts, outcome.errors, outcome.source)
+        return outcome
+    unique: dict[str, ScrapedVideo] = {}
+    for video in result.videos:
+        unique.setdefault(video.video_id, video)
+    outcome.counts.found = len(unique) + len(result.failures)
+    outcome.counts.failed = len(result.failures)
+    outcome.errors.extend(result.failures)
+    for video in unique.values():
+        _write_video(store, video, job, outcome)
+    if outcome.errors:
+        succeeded_any = outcome.counts.new + outcome.counts.updated > 0
+        outcome.status = JobStatus.PARTIAL if succeeded_any or not outcome.counts.failed else JobStatus.FAILED
+    else:
+        outcome.status = JobStatus.SUCCEEDED
+    store.finish_job(job_id, outcome.status, outcome.counts, outcome.errors, outcome.source)
+    logger.info("scrape job %s (%s) %s: %s", job_id, request.topic, outcome.status.value, outcome.counts.as_dict())
+    return outcome
+
+
+def _write_video(store: MilesStore, video: ScrapedVideo, job: ScrapeJob, outcome: JobOutcome) -> None:
+    topic = job.request.topic
+    try:
+        result = store.upsert_video(video, topic=topic, run_id=job.snapshot_run)
+        store.append_snapshot(
+            Snapshot(
+                video_id=video.video_id,
+                run_id=job.snapshot_run,
+                run_at=job.created_at,
+                stats=video.stats,
+                topic=topic,
+                source=video.source,
+            )
+        )
+        store.add_topic_membership(topic, video)
+    except StoreError as error:
+        outcome.counts.failed += 1
+        outcome.errors.append(f"video {video.video_id}: {error}")
+        outcome.retryable = outcome.retryable or error.retryable
+        return
+    except Exception as error:  # never let one video lose the others
+        logger.exception("writing video %s failed", video.video_id)
+        outcome.counts.failed += 1
+        outcome.errors.append(f"video {video.video_id}: {type(error).__name__}: {str(error)[:200]}")
+        outcome.retryable = True
+        return
+    if result is UpsertOutcome.NEW:
+        outcome.counts.new += 1
+    else:
+        outcome.counts.updated += 1
+
+
+def sources_from_env() -> list[Source]:
+    """The configured source chain: ``MILES_SCRAPE_SOURCES`` (default ``youtube_api,ytdlp``).
+
+    ``youtube_api`` needs ``MILES_YOUTUBE_SECRET_ID`` and is skipped without it; ``ytdlp`` reads
+    optional cookies/proxy from ``MILES_YTDLP_SECRET_ID``. Secrets are read lazily, at first use.
+    """
+    from miles_core.scraping.secrets import read_json_or_value
+
+    sources: list[Source] = []
+    for name in env_list("MILES_SCRAPE_SOURCES", DEFAULT_SOURCES):
+        if name == "youtube_api":
+            secret_id = env_str("MILES_YOUTUBE_SECRET_ID")
+            if secret_id is None:
+                logger.info("youtube_api source skipped: MILES_YOUTUBE_SECRET_ID is not set")
+                continue
+            from miles_core.scraping.youtube_api import YouTubeDataApiSource
+
+            def api_key(secret_id: str = secret_id) -> str:
+                value = read_json_or_value(secret_id, "youtube_api", "api_key").get("api_key")
+                if not isinstance(value, str) or not value.strip():
+                    from miles_core.scraping.base import SourceConfigError
+
+                    raise SourceConfigError("youtube_api", f"secret {secret_id!r} has no api_key")
+                return value.strip()
+
+            sources.append(YouTubeDataApiSource(api_key, quota_budget=env_int("MILES_YOUTUBE_QUOTA_BUDGET", 1000)))
+        elif name == "ytdlp":
+            from miles_core.scraping.ytdlp import YtDlpSource
+
+            ytdlp_secret = env_str("MILES_YTDLP_SECRET_ID")
+
+            def credentials(secret_id: str | None = ytdlp_secret) -> dict[str, Any]:
+                return read_json_or_value(secret_id, "ytdlp", "cookies") if secret_id else {}
+
+            sources.append(YtDlpSource(credentials=credentials))
+        else:
+            logger.warning("unknown scrape source %r in MILES_SCRAPE_SOURCES ignored", name)
+    return sources
+
+
+def niches_from_env() -> tuple[str, ...]:
+    """``MILES_NICHES`` (comma-separated topics the schedule scrapes), normalised and de-duplicated."""
+    seen: dict[str, None] = {}
+    for niche in env_list("MILES_NICHES", DEFAULT_NICHES):
+        seen.setdefault(normalize_topic(niche), None)
+    return tuple(seen)
+
+
+def schedule_defaults() -> tuple[int, int | None]:
+    """(max_results, max_duration_seconds) for scheduled jobs."""
+    return env_int("MILES_SCRAPE_MAX_RESULTS", 20), env_int("MILES_SCRAPE_MAX_DURATION_SECONDS", 180)
+
+
+def run_scheduled(
+    store: MilesStore, sources: Sequence[Source], scheduled_at: str, niches: Sequence[str] | None = None
+) -> list[JobOutcome]:
+    """One job per niche (ids deterministic per schedule time); every niche runs even if one fails."""
+    max_results, max_duration = schedule_defaults()
+    try:
+        tick = parse_iso(scheduled_at)  # every niche's snapshots share the tick's time and run id
+    except ValueError:
+        tick = datetime.now(UTC)
+    outcomes: list[JobOutcome] = []
+    for niche in niches if niches is not None else niches_from_env():
+        job_id = scheduled_job_id(scheduled_at, niche)
+        request = ScrapeJobRequest(niche, max_results, max_duration)
+        run_id = scheduled_run_id(scheduled_at)
+        store.create_job(new_job(request, job_id, trigger="schedule", now=tick, run_id=run_id))
+        outcomes.append(run_job(store, sources, job_id))
+    return outcomes

@@ -1,0 +1,277 @@
+"""yt-dlp source: ``ytsearchN:<topic>`` for candidates, then full metadata per video.
+
+Why two steps: a flat search is one request and already carries most durations, so videos longer
+than the Shorts cap are dropped before paying for their metadata; each remaining video is then
+extracted on its own (paced), so one private/removed video fails alone and the others still come
+back. Cookies and a proxy are optional and come from a secret (``MILES_YTDLP_SECRET_ID``: a JSON
+object ``{"cookies": "<Netscape cookies.txt>", "proxy": "http://..."}``), because YouTube blocks
+cloud IPs with "Sign in to confirm you're not a bot", which is raised as :class:`BotCheckError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from miles_core.observation import Observation
+from miles_core.scraping.base import BotCheckError, SearchQuery, SearchResult, SourceError
+from miles_core.scraping.sanitize import (
+    clean_count,
+    clean_description,
+    clean_tags,
+    clean_text,
+    clean_title,
+    clean_url,
+)
+from miles_core.store.models import ScrapedVideo
+
+logger = logging.getLogger(__name__)
+
+SOURCE_NAME = "ytdlp"
+MAX_SEARCH_RESULTS = 100
+CATEGORY_IDS = {
+    "film & animation": 1,
+    "autos & vehicles": 2,
+    "music": 10,
+    "pets & animals": 15,
+    "sports": 17,
+    "travel & events": 19,
+    "gaming": 20,
+    "people & blogs": 22,
+    "comedy": 23,
+    "entertainment": 24,
+    "news & politics": 25,
+    "howto & style": 26,
+    "education": 27,
+    "science & technology": 28,
+    "nonprofits & activism": 29,
+}
+"""yt-dlp reports category *names*; the model uses YouTube's numeric category ids."""
+
+
+class YoutubeDLLike(Protocol):
+    """The slice of ``yt_dlp.YoutubeDL`` this source uses (tests fake it at this boundary)."""
+
+    def extract_info(self, url: str, download: bool = ...) -> Any: ...
+
+
+YoutubeDLFactory = Callable[[dict[str, Any]], AbstractContextManager[YoutubeDLLike]]
+
+
+def is_bot_check(message: str) -> bool:
+    """YouTube's anti-bot wall, whichever apostrophe it uses."""
+    text = message.lower().replace("’", "'")
+    return "confirm you're not a bot" in text or ("sign in to confirm" in text and "bot" in text)
+
+
+class _YtDlpLogger:
+    """Routes yt-dlp's messages to logging (``quiet`` alone still prints errors to stderr)."""
+
+    def debug(self, message: str) -> None:
+        logger.debug("yt-dlp: %s", message[:500])
+
+    def info(self, message: str) -> None:
+        logger.debug("yt-dlp: %s", message[:500])
+
+    def warning(self, message: str) -> None:
+        logger.info("yt-dlp warning: %s", message[:500])
+
+    def error(self, message: str) -> None:
+        logger.warning("yt-dlp error: %s", message[:500])
+
+
+def _published_at(info: Mapping[str, Any]) -> datetime | None:
+    for field in ("timestamp", "release_timestamp"):
+        value = info.get(field)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+            return datetime.fromtimestamp(value, UTC)
+    upload_date = info.get("upload_date")
+    if isinstance(upload_date, str) and len(upload_date) == 8 and upload_date.isdigit():
+        return datetime.strptime(upload_date, "%Y%m%d").replace(tzinfo=UTC)
+    return None
+
+
+def _thumbnail(info: Mapping[str, Any]) -> str | None:
+    url = clean_url(info.get("thumbnail"))
+    if url:
+        return url
+    thumbnails = info.get("thumbnails")
+    if isinstance(thumbnails, list):
+        for entry in reversed(thumbnails):
+            if isinstance(entry, Mapping) and (candidate := clean_url(entry.get("url"))):
+                return candidate
+    return None
+
+
+def _category_id(info: Mapping[str, Any]) -> int | None:
+    categories = info.get("categories")
+    if isinstance(categories, list):
+        for name in categories:
+            if isinstance(name, str) and name.strip().lower() in CATEGORY_IDS:
+                return CATEGORY_IDS[name.strip().lower()]
+    return None
+
+
+def map_info_dict(info: Mapping[str, Any], observed_at: datetime) -> ScrapedVideo:
+    """A yt-dlp info dict (missing or null fields allowed) -> ScrapedVideo; ValueError when unusable."""
+    video_id = clean_text(info.get("id"), 64)
+    if not video_id:
+        raise ValueError("info dict without id")
+    duration = info.get("duration")
+    published_at = _published_at(info)
+    observation = Observation(
+        video_id=video_id,
+        title=clean_title(info.get("title") or info.get("fulltitle")),
+        description=clean_description(info.get("description")),
+        tags=clean_tags(info.get("tags") if isinstance(info.get("tags"), list) else None),
+        category_id=_category_id(info),
+        language=clean_text(info.get("language"), 20) or None,
+        channel_id=clean_text(info.get("channel_id"), 64) or None,
+        channel_title=clean_text(info.get("channel") or info.get("uploader"), 200) or None,
+        channel_follower_count=clean_count(info.get("channel_follower_count")),
+        published_at=published_at,
+        observed_at=max(observed_at, published_at) if published_at else observed_at,
+        duration_seconds=float(duration) if isinstance(duration, (int, float)) and duration >= 0 else None,
+        view_count=clean_count(info.get("view_count")),
+        like_count=clean_count(info.get("like_count")),
+        comment_count=clean_count(info.get("comment_count")),
+        thumbnail_url=_thumbnail(info),
+    )
+    return ScrapedVideo(
+        observation=observation,
+        source=SOURCE_NAME,
+        thumbnail_url=observation.thumbnail_url,
+        webpage_url=clean_url(info.get("webpage_url")) or f"https://www.youtube.com/watch?v={video_id}",
+    )
+
+
+def _default_factory(options: dict[str, Any]) -> AbstractContextManager[YoutubeDLLike]:
+    from yt_dlp import YoutubeDL
+
+    ydl: AbstractContextManager[YoutubeDLLike] = YoutubeDL(options)  # type: ignore[arg-type, assignment]
+    return ydl
+
+
+class YtDlpSource:
+    """Search + metadata through yt-dlp, with optional cookies/proxy, pacing and a socket timeout."""
+
+    name = SOURCE_NAME
+
+    def __init__(
+        self,
+        *,
+        ydl_factory: YoutubeDLFactory = _default_factory,
+        credentials: Callable[[], Mapping[str, Any]] | None = None,
+        pacing_seconds: float = 1.0,
+        socket_timeout: float = 15.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._factory = ydl_factory
+        self._credentials = credentials
+        self._pacing = pacing_seconds
+        self._socket_timeout = socket_timeout
+        self._sleep = sleep
+        self._clock = clock
+        self._options: dict[str, Any] | None = None
+
+    def options(self) -> dict[str, Any]:
+        """yt-dlp options, built once per container (the secret is read once)."""
+        if self._options is not None:
+            return self._options
+        options: dict[str, Any] = {
+            "quiet": True,
+            "no_warnings": True,
+            "noprogress": True,
+            "skip_download": True,
+            "extract_flat": "in_playlist",
+            "socket_timeout": self._socket_timeout,
+            "sleep_interval_requests": self._pacing,
+            "retries": 2,
+            "extractor_retries": 1,
+            "logger": _YtDlpLogger(),
+        }
+        if self._credentials is not None:
+            secret = self._credentials()
+            cookies = secret.get("cookies")
+            if isinstance(cookies, str) and cookies.strip():
+                handle, path = tempfile.mkstemp(prefix="miles-ytdlp-", suffix=".txt")
+                with os.fdopen(handle, "w", encoding="utf-8") as file:  # mkstemp: mode 0600
+                    file.write(cookies if cookies.endswith("\n") else cookies + "\n")
+                options["cookiefile"] = path
+            proxy = secret.get("proxy")
+            if isinstance(proxy, str) and proxy.strip():
+                options["proxy"] = proxy.strip()
+        self._options = options
+        return options
+
+    def _error(self, error: Exception, what: str) -> SourceError:
+        message = str(error)
+        if is_bot_check(message):
+            return BotCheckError(
+                self.name,
+                "YouTube answered 'Sign in to confirm you're not a bot' (blocked IP): add cookies/proxy to the "
+                "MILES_YTDLP_SECRET_ID secret or use the YouTube Data API source",
+            )
+        return SourceError(self.name, f"{what} failed: {clean_text(message, 300)}")
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        from yt_dlp.utils import YoutubeDLError
+
+        result = SearchResult(source=self.name)
+        wanted = max(1, min(MAX_SEARCH_RESULTS, query.max_results * 2))  # headroom for the duration filter
+        with self._factory(self.options()) as ydl:
+            try:
+                listing = ydl.extract_info(f"ytsearch{wanted}:{query.topic}", download=False)
+            except YoutubeDLError as error:
+                raise self._error(error, "search") from error
+            entries = [e for e in (listing or {}).get("entries") or [] if isinstance(e, Mapping)]
+            first = True
+            for entry in entries:
+                if len(result.videos) >= query.max_results:
+                    break
+                video_id = clean_text(entry.get("id"), 64)
+                if not video_id or self._too_long(entry.get("duration"), query):
+                    continue
+                if not first:
+                    self._sleep(self._pacing)
+                first = False
+                try:
+                    info = ydl.extract_info(f"https://www.youtube.com/watch?v={video_id}", download=False)
+                except YoutubeDLError as error:
+                    failure = self._error(error, f"video {video_id}")
+                    if isinstance(failure, BotCheckError):
+                        raise failure from error  # every further request would hit the same wall
+                    result.failures.append(str(failure))
+                    continue
+                self._add(info, video_id, query, result)
+        return result
+
+    @staticmethod
+    def _too_long(duration: Any, query: SearchQuery) -> bool:
+        return (
+            query.max_duration_seconds is not None
+            and isinstance(duration, (int, float))
+            and duration > query.max_duration_seconds
+        )
+
+    def _add(self, info: Any, video_id: str, query: SearchQuery, result: SearchResult) -> None:
+        if not isinstance(info, Mapping):
+            result.failures.append(f"{self.name}: video {video_id}: no metadata")
+            return
+        if info.get("live_status") in ("is_live", "is_upcoming") or info.get("is_live"):
+            return
+        if self._too_long(info.get("duration"), query):
+            return
+        try:
+            result.videos.append(map_info_dict(info, self._clock()))
+        except (ValueError, ValidationError) as error:
+            result.failures.append(f"{self.name}: video {video_id}: unusable metadata ({type(error).__name__})")

@@ -1,0 +1,258 @@
+"""Typed records the store reads and writes.
+
+Callers never see DynamoDB keys or attribute-value encodings: they pass and receive these
+dataclasses. Timestamps are timezone-aware UTC ``datetime`` objects; the store turns them into
+fixed-width ISO-8601 strings so they also sort correctly inside sort keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from miles_core.observation import Observation
+
+MAX_JOB_ERRORS = 25
+"""A job keeps at most this many error messages (the item must stay far below 400 KB)."""
+
+
+def iso(moment: datetime) -> str:
+    """Fixed-width UTC ISO-8601 with a ``Z`` suffix, second precision: sortable as a string."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: the store only accepts timezone-aware timestamps")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(value: str) -> datetime:
+    """Inverse of :func:`iso` (also accepts offsets and fractional seconds)."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class VideoStats:
+    """The public counts of one video at one moment. ``None`` = hidden or unknown, never zero."""
+
+    observed_at: datetime
+    view_count: int | None
+    like_count: int | None = None
+    comment_count: int | None = None
+
+    @property
+    def key(self) -> str:
+        """Identity of these stats: the scorer compares it to decide whether a score is current."""
+        return f"{iso(self.observed_at)}|{self.view_count}|{self.like_count}|{self.comment_count}"
+
+
+@dataclass(frozen=True)
+class ScrapedVideo:
+    """What a source found about one video: the canonical observation plus display fields."""
+
+    observation: Observation
+    source: str
+    thumbnail_url: str | None = None
+    webpage_url: str | None = None
+
+    @property
+    def video_id(self) -> str:
+        if not self.observation.video_id:
+            raise ValueError("a scraped video needs a video_id")
+        return self.observation.video_id
+
+    @property
+    def stats(self) -> VideoStats:
+        obs = self.observation
+        if obs.observed_at is None:
+            raise ValueError("a scraped video needs observed_at")
+        return VideoStats(obs.observed_at, obs.view_count, obs.like_count, obs.comment_count)
+
+
+@dataclass(frozen=True)
+class Score:
+    """A model's output for one video, with the exact stats and model version it used."""
+
+    viral_probability: float
+    predicted_velocity_views_per_hour: float
+    is_viral: bool
+    threshold: float
+    regime: str
+    model_version: str
+    scored_at: datetime
+    stats_key: str
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VideoRecord:
+    """The video item: latest metadata, latest stats, topics it was found under, current score."""
+
+    video_id: str
+    observation: Observation
+    source: str
+    thumbnail_url: str | None
+    webpage_url: str | None
+    topics: tuple[str, ...]
+    first_seen_at: datetime
+    last_seen_at: datetime
+    stats_key: str
+    score: Score | None
+
+    @property
+    def stats(self) -> VideoStats:
+        obs = self.observation
+        assert obs.observed_at is not None
+        return VideoStats(obs.observed_at, obs.view_count, obs.like_count, obs.comment_count)
+
+    @property
+    def score_is_current(self) -> bool:
+        """True when a score exists and was computed from the current stats (model not checked)."""
+        return self.score is not None and self.score.stats_key == self.stats_key
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One metric snapshot: the counts of one video as seen by one scrape run."""
+
+    video_id: str
+    run_id: str
+    run_at: datetime
+    stats: VideoStats
+    topic: str | None = None
+    source: str | None = None
+
+
+class UpsertOutcome(StrEnum):
+    """What :meth:`MilesStore.upsert_video` did."""
+
+    NEW = "new"
+    """The video was first seen by this run."""
+    UPDATED = "updated"
+    """The video existed; its latest stats and metadata were refreshed."""
+    STALE = "stale"
+    """The stored stats are newer than these (an out-of-order write); nothing changed."""
+
+
+class ScoreWriteOutcome(StrEnum):
+    """What :meth:`MilesStore.write_score` did."""
+
+    WRITTEN = "written"
+    STALE = "stale"
+    """The video's stats changed after they were read, or the same model already scored them."""
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    PARTIAL = "partial"
+    """Finished, but some videos or a source failed (see ``errors``)."""
+    FAILED = "failed"
+
+
+@dataclass
+class JobCounts:
+    found: int = 0
+    new: int = 0
+    updated: int = 0
+    failed: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"found": self.found, "new": self.new, "updated": self.updated, "failed": self.failed}
+
+
+@dataclass(frozen=True)
+class ScrapeJobRequest:
+    """What to scrape: one topic (search query), how many results, a Shorts-friendly duration cap."""
+
+    topic: str
+    max_results: int = 20
+    max_duration_seconds: int | None = 180
+
+
+@dataclass(frozen=True)
+class ScrapeJob:
+    """A scrape job's record: its request, status, counts and (capped) error messages."""
+
+    job_id: str
+    request: ScrapeJobRequest
+    status: JobStatus
+    created_at: datetime
+    updated_at: datetime
+    trigger: str = "api"
+    counts: JobCounts = field(default_factory=JobCounts)
+    errors: tuple[str, ...] = ()
+    source: str | None = None
+    attempts: int = 0
+    run_id: str | None = None
+    """Snapshot run: one per job, or shared by every niche of one scheduled run (one snapshot per video)."""
+
+    @property
+    def snapshot_run(self) -> str:
+        return self.run_id or self.job_id
+
+    def as_public_dict(self) -> dict[str, Any]:
+        """The JSON shape ``GET /scrape/jobs/{job_id}`` answers with."""
+        return {
+            "job_id": self.job_id,
+            "status": self.status.value,
+            "trigger": self.trigger,
+            "topic": self.request.topic,
+            "max_results": self.request.max_results,
+            "max_duration_seconds": self.request.max_duration_seconds,
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+            "source": self.source,
+            "attempts": self.attempts,
+            "counts": self.counts.as_dict(),
+            "errors": list(self.errors),
+        }
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One entry of a topic leaderboard (``GET /candidates``). Unscored entries carry ``score=None``."""
+
+    topic: str
+    video_id: str
+    title: str
+    channel_id: str | None
+    channel_title: str | None
+    thumbnail_url: str | None
+    published_at: datetime | None
+    stats: VideoStats
+    last_seen_at: datetime
+    score: Score | None
+
+    def as_public_dict(self) -> dict[str, Any]:
+        score = self.score
+        return {
+            "video_id": self.video_id,
+            "topic": self.topic,
+            "title": self.title,
+            "channel_id": self.channel_id,
+            "channel_title": self.channel_title,
+            "thumbnail_url": self.thumbnail_url,
+            "url": f"https://www.youtube.com/watch?v={self.video_id}",
+            "published_at": iso(self.published_at) if self.published_at else None,
+            "last_seen_at": iso(self.last_seen_at),
+            "stats": {
+                "observed_at": iso(self.stats.observed_at),
+                "view_count": self.stats.view_count,
+                "like_count": self.stats.like_count,
+                "comment_count": self.stats.comment_count,
+            },
+            "scored": score is not None,
+            "viral_probability": score.viral_probability if score else None,
+            "is_viral": score.is_viral if score else None,
+            "predicted_velocity_views_per_hour": score.predicted_velocity_views_per_hour if score else None,
+            "model_version": score.model_version if score else None,
+            "scored_at": iso(score.scored_at) if score else None,
+            "score_is_current": bool(score and score.stats_key == self.stats.key),
+        }
+
+
+@dataclass(frozen=True)
+class CandidatePage:
+    items: list[Candidate]
+    next_cursor: str | None

@@ -1,0 +1,196 @@
+"""MilesStore against moto: idempotent writes, leaderboards, jobs, cache, throttling."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from miles_core.observation import Observation
+from miles_core.scraping.service import new_job
+from miles_core.store import (
+    InvalidCursorError,
+    JobCounts,
+    JobStatus,
+    MilesStore,
+    Score,
+    ScoreWriteOutcome,
+    ScrapedVideo,
+    Snapshot,
+    StoreThrottledError,
+    UpsertOutcome,
+    VideoRecord,
+)
+from miles_core.store.models import ScrapeJobRequest
+from tests.scrape.conftest import NOW, TABLE
+
+
+def video(video_id: str, views: int | None, hours: float = 0.0, likes: int | None = None) -> ScrapedVideo:
+    return ScrapedVideo(
+        observation=Observation(
+            video_id=video_id,
+            title=f"title {video_id}",
+            channel_id="UC1",
+            channel_title="chan",
+            published_at=NOW - timedelta(hours=5),
+            observed_at=NOW + timedelta(hours=hours),
+            view_count=views,
+            like_count=likes,
+        ),
+        source="test",
+        thumbnail_url=f"https://i.ytimg.com/vi/{video_id}/hqdefault.jpg",
+    )
+
+
+def test_upsert_is_idempotent_and_refreshes_stats(store: MilesStore) -> None:
+    assert store.upsert_video(video("a", 100), topic="Cooking", run_id="r1") is UpsertOutcome.NEW
+    # The same write again in the same run (a redelivery) still counts as new, changes nothing.
+    assert store.upsert_video(video("a", 100), topic="cooking", run_id="r1") is UpsertOutcome.NEW
+    assert store.upsert_video(video("a", 500, hours=6, likes=7), topic="baking", run_id="r2") is UpsertOutcome.UPDATED
+    # An older observation arriving late never rolls the latest stats back.
+    assert store.upsert_video(video("a", 50, hours=-1), topic="cooking", run_id="r0") is UpsertOutcome.STALE
+    record = store.get_video("a")
+    assert record is not None
+    assert record.observation.view_count == 500
+    assert record.observation.like_count == 7
+    assert record.topics == ("baking", "cooking")
+    assert record.score is None
+
+
+def test_hidden_counts_are_removed_not_zeroed(store: MilesStore) -> None:
+    store.upsert_video(video("a", 100, likes=5), topic="t", run_id="r1")
+    store.upsert_video(video("a", 200, hours=1, likes=None), topic="t", run_id="r2")
+    record = store.get_video("a")
+    assert record is not None
+    assert record.observation.like_count is None
+
+
+def test_snapshot_once_per_run(store: MilesStore) -> None:
+    first = Snapshot("a", "r1", NOW, video("a", 100).stats, topic="t")
+    assert store.append_snapshot(first) is True
+    assert store.append_snapshot(first) is False
+    assert store.append_snapshot(Snapshot("a", "r2", NOW + timedelta(hours=6), video("a", 300, 6).stats)) is True
+    assert [s.stats.view_count for s in store.list_snapshots("a")] == [100, 300]
+
+
+def stored(store: MilesStore, video_id: str) -> VideoRecord:
+    record = store.get_video(video_id)
+    assert record is not None
+    return record
+
+
+def _score(record: Any, probability: float, model: str = "m1") -> Score:
+    return Score(
+        viral_probability=probability,
+        predicted_velocity_views_per_hour=1000.0 * probability,
+        is_viral=probability > 0.5,
+        threshold=0.5,
+        regime="post_publish",
+        model_version=model,
+        scored_at=NOW,
+        stats_key=record.stats_key,
+    )
+
+
+def test_leaderboard_order_filters_and_cursor(store: MilesStore) -> None:
+    for n, vid in enumerate(["a", "b", "c", "d"]):
+        store.upsert_video(video(vid, 100 + n), topic="t", run_id="r1")
+        store.add_topic_membership("t", video(vid, 100 + n))
+    for vid, probability in (("a", 0.2), ("b", 0.9), ("c", 0.6)):
+        record = stored(store, vid)
+        assert store.write_score(record, _score(record, probability)) is ScoreWriteOutcome.WRITTEN
+    page = store.list_candidates("T", limit=2)
+    assert [c.video_id for c in page.items] == ["b", "c"]
+    assert page.next_cursor
+    rest = store.list_candidates("t", limit=10, cursor=page.next_cursor)
+    assert [c.video_id for c in rest.items] == ["a", "d"]  # unscored stays visible, last
+    assert rest.items[1].score is None
+    assert rest.next_cursor is None
+    filtered = store.list_candidates("t", limit=10, min_probability=0.5)
+    assert [c.video_id for c in filtered.items] == ["b", "c"]
+    with pytest.raises(InvalidCursorError):
+        store.list_candidates("other", cursor=page.next_cursor)
+    with pytest.raises(InvalidCursorError):
+        store.list_candidates("t", cursor="not-a-cursor!")
+
+
+def test_score_write_is_conditional_on_current_stats(store: MilesStore) -> None:
+    store.upsert_video(video("a", 100), topic="t", run_id="r1")
+    old = stored(store, "a")
+    store.upsert_video(video("a", 900, hours=3), topic="t", run_id="r2")
+    assert store.write_score(old, _score(old, 0.4)) is ScoreWriteOutcome.STALE
+    current = stored(store, "a")
+    assert store.write_score(current, _score(current, 0.4)) is ScoreWriteOutcome.WRITTEN
+    assert store.write_score(current, _score(current, 0.4)) is ScoreWriteOutcome.STALE  # same model + stats
+    score = stored(store, "a").score
+    assert score is not None
+    assert score.viral_probability == pytest.approx(0.4)
+
+
+def test_jobs_lifecycle(store: MilesStore) -> None:
+    job = new_job(ScrapeJobRequest("  Cooking   Hacks "), "job-1", trigger="api", now=NOW)
+    assert store.create_job(job).request.topic == "cooking hacks"
+    assert store.create_job(job).status is JobStatus.QUEUED  # idempotent
+    assert store.start_job("job-1").attempts == 1
+    store.finish_job("job-1", JobStatus.PARTIAL, JobCounts(found=3, new=2, updated=0, failed=1), ["x"], "ytdlp")
+    stored = store.get_job("job-1")
+    assert stored is not None
+    assert stored.as_public_dict()["counts"] == {"found": 3, "new": 2, "updated": 0, "failed": 1}
+    assert stored.errors == ("x",)
+    assert stored.status is JobStatus.PARTIAL
+    assert store.get_job("nope") is None
+
+
+def test_cache_with_ttl(aws: dict[str, Any]) -> None:
+    clock = {"now": NOW}
+    store = MilesStore(aws["dynamodb"], TABLE, clock=lambda: clock["now"])
+    assert store.get_cached("k") is None
+    store.put_cached("k", {"ideas": [1, 2]}, ttl_seconds=60)
+    assert store.get_cached("k") == {"ideas": [1, 2]}
+    clock["now"] = NOW + timedelta(seconds=61)
+    assert store.get_cached("k") is None  # expired even before DynamoDB's lazy TTL delete
+
+
+class ThrottlingClient:
+    """Wraps the moto client; the first ``failures`` calls of ``operation`` are throttled."""
+
+    def __init__(self, client: Any, operation: str, failures: int) -> None:
+        self._client = client
+        self._operation = operation
+        self.failures = failures
+        self.throttled = 0
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+        if name != self._operation:
+            return method
+
+        def throttled(**kwargs: Any) -> Any:
+            if self.throttled < self.failures:
+                self.throttled += 1
+                raise ClientError(
+                    {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, name
+                )
+            return method(**kwargs)
+
+        return throttled
+
+
+def test_throttled_write_is_retried_with_backoff(aws: dict[str, Any]) -> None:
+    sleeps: list[float] = []
+    client = ThrottlingClient(aws["dynamodb"], "update_item", failures=2)
+    store = MilesStore(client, TABLE, sleep=sleeps.append)
+    assert store.upsert_video(video("a", 1), topic="t", run_id="r1") is UpsertOutcome.NEW
+    assert client.throttled == 2
+    assert len(sleeps) == 2
+    assert store.get_video("a") is not None
+
+
+def test_persistent_throttling_raises_instead_of_losing_the_write(aws: dict[str, Any]) -> None:
+    client = ThrottlingClient(aws["dynamodb"], "put_item", failures=100)
+    store = MilesStore(client, TABLE, sleep=lambda _: None, max_attempts=4)
+    with pytest.raises(StoreThrottledError, match="after 4 attempts"):
+        store.append_snapshot(Snapshot("a", "r1", NOW, video("a", 1).stats))
+    assert client.throttled == 4
