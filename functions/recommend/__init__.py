@@ -1,0 +1,1 @@
+"""Recommend function (``app.py``: API handler for ``POST /recommendations``)."""

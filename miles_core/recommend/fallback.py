@@ -1,0 +1,312 @@
+"""Deterministic idea generator built from the same trend patterns the LLM sees.
+
+Used when no LLM key is configured or the LLM fails, so a creator always gets ideas grounded in
+what is actually trending. Same (topic, vibe, count, patterns) in, same ideas out: no randomness,
+no clock. Templates are tagged with the hook they use and ordered by how often that hook appears
+in the topic's top titles, so the data decides which shapes come first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from miles_core.recommend.models import (
+    MAX_HOOK_CHARS,
+    MAX_IDEA_DESCRIPTION_CHARS,
+    MAX_IDEA_DURATION_SECONDS,
+    MAX_IDEA_TITLE_CHARS,
+    MAX_REASONING_CHARS,
+    MIN_IDEA_DURATION_SECONDS,
+    IdeaDraft,
+    Patterns,
+    Vibe,
+)
+from miles_core.recommend.patterns import words
+
+DEFAULT_DURATION_SECONDS = 30
+DEFAULT_POSTING_HOUR_UTC = 17
+"""Late afternoon in Europe / midday in the Americas when the data has no posting times."""
+STYLE_THRESHOLD = 0.3
+"""A style trait (emoji, all-caps word) is copied when at least this share of top titles uses it."""
+
+
+@dataclass(frozen=True)
+class Template:
+    hook_kind: str
+    title: str
+    hook: str
+    description: str
+
+
+_TEMPLATES: dict[Vibe, tuple[Template, ...]] = {
+    Vibe.EDUCATIONAL: (
+        Template(
+            "how_to",
+            "How to {subject} in {n} Steps",
+            "Show the finished result, then say: 'here's how in {n} steps'.",
+            "A fast {n}-step guide to {subject} for anyone into {topic}.",
+        ),
+        Template(
+            "number",
+            "{n} {subject} Mistakes Everyone Makes",
+            "Open on the most common mistake, mid-action.",
+            "{n} mistakes people make with {subject}, and the quick fix for each.",
+        ),
+        Template(
+            "question",
+            "Why Does {subject} Actually Work?",
+            "Ask the question on screen, answer it in one sentence.",
+            "The simple explanation behind {subject}, in under a minute.",
+        ),
+        Template(
+            "superlative",
+            "The Easiest {subject} Trick Nobody Shows You",
+            "Do the trick in the first second, then rewind.",
+            "One underrated {subject} trick from the world of {topic}.",
+        ),
+        Template(
+            "you",
+            "You're Doing {subject} Wrong",
+            "Point at the camera: 'you're doing this wrong'.",
+            "The fix most people miss about {subject}.",
+        ),
+    ),
+    Vibe.FUNNY: (
+        Template(
+            "pov",
+            "POV: You Just Discovered {subject}",
+            "Exaggerated reaction shot, no intro.",
+            "A relatable skit about {subject} that every {topic} fan knows.",
+        ),
+        Template(
+            "you",
+            "When You Try {subject} for the First Time",
+            "Cut straight to the first failed attempt.",
+            "Expectation vs reality: {subject} edition.",
+        ),
+        Template(
+            "number",
+            "{n} Types of People Doing {subject}",
+            "Type #1 appears before the title card.",
+            "{n} characters everyone meets around {subject}.",
+        ),
+        Template(
+            "question",
+            "Who Else Does This With {subject}?",
+            "Show the weird habit first, ask the question after.",
+            "The {subject} habit nobody admits to.",
+        ),
+    ),
+    Vibe.INSPIRING: (
+        Template(
+            "number",
+            "{n} Days of {subject}: Before vs After",
+            "Flash the 'after' for one second, then go back to day 1.",
+            "What {n} days of {subject} changed, shown honestly.",
+        ),
+        Template(
+            "you",
+            "If You Think You Can't Do {subject}, Watch This",
+            "Start on the hardest moment of the journey.",
+            "A short {subject} story for anyone starting out in {topic}.",
+        ),
+        Template(
+            "superlative",
+            "The Best Thing {subject} Ever Taught Me",
+            "Say the lesson first, then show where it came from.",
+            "One lesson from {subject} that sticks.",
+        ),
+        Template(
+            "question",
+            "What Happens When You Never Skip {subject}?",
+            "Show the streak counter on screen.",
+            "Consistency with {subject}, one clip per day.",
+        ),
+    ),
+    Vibe.DRAMATIC: (
+        Template(
+            "question",
+            "What Really Happened With {subject}?",
+            "Open on the reveal shot, blurred.",
+            "The story behind {subject}, told in order.",
+        ),
+        Template(
+            "superlative",
+            "The Biggest {subject} Mistake I Ever Made",
+            "Start with 'this cost me everything'.",
+            "A {subject} storytime with a twist at the end.",
+        ),
+        Template(
+            "number",
+            "{n} Seconds That Changed {subject} Forever",
+            "A countdown timer on screen from frame one.",
+            "The moment {subject} turned, second by second.",
+        ),
+        Template(
+            "pov",
+            "POV: {subject} Goes Completely Wrong",
+            "Begin mid-disaster.",
+            "Everything that can go wrong with {subject}, in one take.",
+        ),
+    ),
+    Vibe.CHILL: (
+        Template(
+            "none",
+            "Slow {subject} Routine",
+            "Ambient sound only; no talking for the first 3 seconds.",
+            "A calm, satisfying {subject} routine for {topic} lovers.",
+        ),
+        Template(
+            "number",
+            "{n} Minutes of Satisfying {subject}",
+            "Close-up, natural sound, no text.",
+            "Relax with {n} minutes of {subject}.",
+        ),
+        Template(
+            "pov",
+            "POV: A Quiet Morning of {subject}",
+            "Soft light, one continuous shot.",
+            "An aesthetic {subject} moment.",
+        ),
+        Template(
+            "question",
+            "Is This the Most Relaxing {subject}?",
+            "Start on the most satisfying frame.",
+            "Slow, cozy {subject} for winding down.",
+        ),
+    ),
+    Vibe.HYPE: (
+        Template(
+            "challenge",
+            "{subject} Challenge: Can You Beat This?",
+            "Show the score to beat in the first frame.",
+            "The {subject} challenge: try it and post your result.",
+        ),
+        Template(
+            "number",
+            "{n} Insane {subject} Moments",
+            "Start with moment #1, loudest first.",
+            "The {n} wildest {subject} moments in {topic} right now.",
+        ),
+        Template(
+            "superlative",
+            "The Fastest {subject} Ever?",
+            "Timer on screen, go on frame one.",
+            "Chasing the fastest {subject} on the internet.",
+        ),
+        Template(
+            "you",
+            "You Won't Believe This {subject}",
+            "Reaction face first, then the clip.",
+            "A {subject} moment you have to see twice.",
+        ),
+    ),
+}
+
+_VIBE_EMOJI: dict[Vibe, str] = {
+    Vibe.EDUCATIONAL: "💡",
+    Vibe.FUNNY: "😂",
+    Vibe.INSPIRING: "🔥",
+    Vibe.DRAMATIC: "😱",
+    Vibe.CHILL: "🌿",
+    Vibe.HYPE: "🚀",
+}
+
+_NUMBERS = (3, 5, 7, 10, 30)
+
+
+def _title_case(text: str) -> str:
+    return " ".join(part[:1].upper() + part[1:] for part in text.split())
+
+
+def _clip(text: str, limit: int) -> str:
+    """Cut at a word boundary so limits never produce half words."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,:;-")
+    return cut + "…"
+
+
+def _subjects(topic: str, patterns: Patterns) -> list[tuple[str, str]]:
+    """(subject, evidence) pairs: frequent phrases first, then frequent words, then the topic itself."""
+    topic_words = set(words(topic))
+    total = patterns.candidates_analyzed
+    subjects: list[tuple[str, str]] = []
+    for phrase in patterns.top_phrases:
+        subjects.append((phrase.text, f"the phrase '{phrase.text}' appears in {phrase.count}/{total} top titles"))
+    for word in patterns.top_words:
+        if word.text in topic_words:
+            continue
+        subjects.append((f"{topic} {word.text}", f"'{word.text}' appears in {word.count}/{total} top titles"))
+    subjects.append((topic, "the topic itself (no recurring phrase in the data)"))
+    return subjects
+
+
+def _ordered_templates(vibe: Vibe, patterns: Patterns) -> list[Template]:
+    """The vibe's templates, most data-supported hook first (stable for equal shares)."""
+    templates = _TEMPLATES[vibe]
+    return sorted(templates, key=lambda t: -patterns.hooks.get(t.hook_kind, 0.0))
+
+
+def _duration(patterns: Patterns) -> tuple[int, str]:
+    median = patterns.duration_seconds.median
+    if median is None:
+        return DEFAULT_DURATION_SECONDS, f"{DEFAULT_DURATION_SECONDS}s default (no durations in the data)"
+    seconds = int(min(max(round(median), MIN_IDEA_DURATION_SECONDS), MAX_IDEA_DURATION_SECONDS))
+    return seconds, f"{seconds}s, the median duration of top videos"
+
+
+def _hours(patterns: Patterns) -> list[tuple[int, str]]:
+    if not patterns.posting_hours_utc:
+        return [(DEFAULT_POSTING_HOUR_UTC, f"{DEFAULT_POSTING_HOUR_UTC}:00 UTC default (no posting times in the data)")]
+    return [
+        (h.hour_utc, f"{h.hour_utc:02d}:00 UTC, when {h.count} top videos were posted")
+        for h in patterns.posting_hours_utc
+    ]
+
+
+def generate_fallback_ideas(topic: str, vibe: Vibe, count: int, patterns: Patterns) -> list[IdeaDraft]:
+    """``count`` distinct ideas for ``topic`` in ``vibe``, derived only from ``patterns``."""
+    templates = _ordered_templates(vibe, patterns)
+    subjects = _subjects(topic, patterns)
+    hours = _hours(patterns)
+    duration, duration_why = _duration(patterns)
+    use_emoji = patterns.hooks.get("emoji", 0.0) >= STYLE_THRESHOLD
+    use_caps = patterns.style.get("all_caps_word", 0.0) >= STYLE_THRESHOLD
+    ideas: list[IdeaDraft] = []
+    seen: set[str] = set()
+    attempt = 0
+    while len(ideas) < count:
+        template = templates[attempt % len(templates)]
+        subject, subject_why = subjects[(attempt // len(templates) + attempt) % len(subjects)]
+        number = _NUMBERS[attempt % len(_NUMBERS)]
+        hour, hour_why = hours[len(ideas) % len(hours)]
+        fields = {"subject": _title_case(subject), "topic": topic, "n": str(number)}
+        title = template.title.format(**fields)
+        if use_caps:
+            title = title.replace(fields["subject"], fields["subject"].upper(), 1)
+        if use_emoji:
+            title = f"{title} {_VIBE_EMOJI[vibe]}"
+        if attempt >= len(templates) * len(subjects):
+            title = f"{title} (Part {attempt // (len(templates) * len(subjects)) + 1})"
+        title = _clip(title, MAX_IDEA_TITLE_CHARS)
+        attempt += 1
+        if title.casefold() in seen:
+            continue
+        seen.add(title.casefold())
+        hook_share = patterns.hooks.get(template.hook_kind, 0.0)
+        reasoning = (
+            f"Fallback template ({vibe.value}, {template.hook_kind} hook used by {hook_share:.0%} of top titles); "
+            f"subject: {subject_why}; duration {duration_why}; posting at {hour_why}."
+        )
+        ideas.append(
+            IdeaDraft(
+                title=title,
+                hook=_clip(template.hook.format(**fields), MAX_HOOK_CHARS),
+                description=_clip(template.description.format(**fields), MAX_IDEA_DESCRIPTION_CHARS),
+                suggested_duration_seconds=duration,
+                suggested_posting_hour_utc=hour,
+                reasoning=_clip(reasoning, MAX_REASONING_CHARS),
+            )
+        )
+    return ideas

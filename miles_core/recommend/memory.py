@@ -1,0 +1,69 @@
+"""In-memory implementations of the recommender's ports.
+
+For tests and for running the recommender without a table (e.g. a notebook). They follow the
+same contracts as the DynamoDB-backed adapter: candidates best-first, cache entries expire.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from miles_core.recommend.models import Candidate
+from miles_core.recommend.patterns import normalize_topic
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class InMemoryCandidates:
+    """Candidates per normalized topic, served highest viral probability first."""
+
+    def __init__(self, by_topic: dict[str, Iterable[Candidate]] | None = None) -> None:
+        self.by_topic: dict[str, list[Candidate]] = {
+            normalize_topic(topic): list(items) for topic, items in (by_topic or {}).items()
+        }
+        self.calls: list[tuple[str, int]] = []
+
+    def top_candidates(self, topic: str, limit: int) -> list[Candidate]:
+        self.calls.append((topic, limit))
+        items = self.by_topic.get(normalize_topic(topic), [])
+        ranked = sorted(items, key=lambda c: (-(c.viral_probability or -1.0), c.video_id))
+        return ranked[:limit]
+
+
+class InMemoryCache:
+    """A TTL cache; values are JSON round-tripped so tests see exactly what a real store would return."""
+
+    def __init__(self, clock: Callable[[], datetime] = _utcnow) -> None:
+        self.clock = clock
+        self.entries: dict[str, tuple[float, str]] = {}
+        self.gets = 0
+        self.puts = 0
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        self.gets += 1
+        entry = self.entries.get(key)
+        if entry is None or entry[0] <= self.clock().timestamp():
+            return None
+        value: dict[str, Any] = json.loads(entry[1])
+        return value
+
+    def put(self, key: str, value: dict[str, Any], ttl_seconds: int) -> None:
+        self.puts += 1
+        self.entries[key] = (self.clock().timestamp() + ttl_seconds, json.dumps(copy.deepcopy(value)))
+
+
+class InMemoryScrapeRequester:
+    """Records requested topics and hands out sequential job ids."""
+
+    def __init__(self) -> None:
+        self.requested: list[str] = []
+
+    def request_scrape(self, topic: str) -> str:
+        self.requested.append(topic)
+        return f"job-{len(self.requested)}"

@@ -1,0 +1,237 @@
+"""Data shapes of the recommendation flow: request, candidates, patterns, ideas, response.
+
+Kept in one module so the HTTP handler, the LLM client, the fallback generator and the cache all
+agree on one definition. Everything that crosses a trust boundary (the request body, the LLM's
+output, a cached response read back from storage) is a pydantic model with ``extra="forbid"`` so
+an unexpected field is an error, not silently carried along.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MIN_COUNT = 1
+MAX_COUNT = 10
+DEFAULT_COUNT = 5
+MAX_TOPIC_CHARS = 80
+"""The store's leaderboard topic limit (``miles_core.store.table.MAX_TOPIC_CHARS``)."""
+
+MAX_IDEA_TITLE_CHARS = 100
+"""YouTube's own title limit."""
+MAX_HOOK_CHARS = 200
+MAX_IDEA_DESCRIPTION_CHARS = 1000
+MAX_REASONING_CHARS = 600
+MIN_IDEA_DURATION_SECONDS = 5
+MAX_IDEA_DURATION_SECONDS = 180
+"""Shorts may run up to three minutes."""
+
+
+class Vibe(StrEnum):
+    """The tone a creator wants. Each value steers both the LLM prompt and the fallback templates."""
+
+    EDUCATIONAL = "educational"
+    """Teach one concrete thing: how-to, explainer, myth-busting."""
+    FUNNY = "funny"
+    """Comedy, skits, relatable humour."""
+    INSPIRING = "inspiring"
+    """Transformation, motivation, before/after."""
+    DRAMATIC = "dramatic"
+    """Tension, reveals, stakes, storytime."""
+    CHILL = "chill"
+    """Calm, aesthetic, satisfying, ASMR-adjacent."""
+    HYPE = "hype"
+    """Energy, challenges, records, reactions."""
+
+
+class Generator(StrEnum):
+    """Which generator produced the ideas of a response."""
+
+    LLM = "llm"
+    FALLBACK = "fallback"
+
+
+class RecommendationRequest(BaseModel):
+    """Body of ``POST /recommendations``. Unknown fields are rejected (typos must not be ignored)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    topic: str = Field(
+        min_length=1,
+        max_length=MAX_TOPIC_CHARS,
+        description="Niche or subject to get ideas for, e.g. 'home workouts'.",
+        examples=["home workouts"],
+    )
+    vibe: Vibe = Field(default=Vibe.EDUCATIONAL, description="Tone of the ideas.")
+    count: int = Field(
+        default=DEFAULT_COUNT,
+        ge=MIN_COUNT,
+        le=MAX_COUNT,
+        description=f"How many ideas to return ({MIN_COUNT}-{MAX_COUNT}).",
+    )
+
+    @field_validator("topic")
+    @classmethod
+    def _topic_has_letters(cls, value: str) -> str:
+        """A topic of only punctuation/whitespace normalizes to nothing and would match nothing."""
+        if not any(ch.isalnum() for ch in value):
+            raise ValueError("topic must contain at least one letter or digit")
+        return value
+
+
+class Candidate(BaseModel):
+    """A recent, already-scored real video of a topic, as the recommender needs it.
+
+    Titles, tags and channel names are scraped, untrusted text: they are only ever *data*.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    video_id: str
+    title: str
+    tags: tuple[str, ...] = ()
+    duration_seconds: float | None = None
+    published_at: datetime | None = None
+    viral_probability: float | None = None
+    predicted_velocity_views_per_hour: float | None = None
+    channel_id: str | None = None
+    channel_title: str | None = None
+    category_id: int | None = None
+    view_count: int | None = None
+
+
+class CountShare(BaseModel):
+    """One frequent item: how many analyzed titles contain it and which share that is."""
+
+    text: str
+    count: int
+    share: float
+
+
+class Distribution(BaseModel):
+    """Robust summary of a numeric property (quartiles; ``None`` when nothing was measured)."""
+
+    n: int
+    median: float | None
+    p25: float | None
+    p75: float | None
+
+
+class HourCount(BaseModel):
+    hour_utc: int
+    count: int
+
+
+class Patterns(BaseModel):
+    """What the topic's top-scored recent candidates have in common, computed from data only."""
+
+    candidates_analyzed: int
+    top_words: list[CountShare]
+    top_phrases: list[CountShare]
+    top_tags: list[CountShare]
+    title_chars: Distribution
+    title_words: Distribution
+    duration_seconds: Distribution
+    posting_hours_utc: list[HourCount]
+    best_posting_hour_utc: int | None
+    hooks: dict[str, float] = Field(description="Share of titles using each hook: number, question, emoji, ...")
+    style: dict[str, float] = Field(description="Share of titles with each style trait: all-caps word, ...")
+    dominant_category_id: int | None
+
+
+Title = Annotated[str, Field(min_length=3, max_length=MAX_IDEA_TITLE_CHARS)]
+
+
+class IdeaDraft(BaseModel):
+    """One idea as a generator (LLM or fallback) proposes it, before scoring.
+
+    This is the schema the LLM's output is validated against: every field required, no extras,
+    bounded lengths and ranges. Anything else is rejected, never repaired or passed through.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: Title = Field(description="Video title, at most 100 characters.")
+    hook: str = Field(min_length=3, max_length=MAX_HOOK_CHARS, description="What is said/shown in the first 2 seconds.")
+    description: str = Field(min_length=3, max_length=MAX_IDEA_DESCRIPTION_CHARS, description="Video description.")
+    suggested_duration_seconds: int = Field(ge=MIN_IDEA_DURATION_SECONDS, le=MAX_IDEA_DURATION_SECONDS)
+    suggested_posting_hour_utc: int = Field(ge=0, le=23)
+    reasoning: str = Field(
+        min_length=3, max_length=MAX_REASONING_CHARS, description="Which observed patterns this idea uses and why."
+    )
+
+
+class IdeaBatch(BaseModel):
+    """The whole structured answer the LLM must return."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ideas: list[IdeaDraft] = Field(min_length=MIN_COUNT, max_length=MAX_COUNT)
+
+
+class ScoredIdea(IdeaDraft):
+    """An idea with the model's pre-publish prediction, as returned to the caller."""
+
+    rank: int = Field(ge=1)
+    viral_probability: float = Field(ge=0.0, le=1.0)
+    is_viral: bool
+    predicted_velocity_views_per_hour: float = Field(ge=0.0)
+    planned_published_at: datetime = Field(description="Next occurrence of the suggested hour; what was scored.")
+
+
+class InspiredBy(BaseModel):
+    """A real video the ideas were derived from (shown so the creator can judge the inspiration)."""
+
+    video_id: str
+    title: str
+    channel_title: str | None
+    viral_probability: float | None
+    predicted_velocity_views_per_hour: float | None
+    published_at: datetime | None
+    duration_seconds: float | None
+    url: str
+
+
+class Meta(BaseModel):
+    """How the answer was produced."""
+
+    generator: Generator
+    generator_reason: str = Field(description="Why this generator answered, e.g. 'llm_ok', 'no_api_key'.")
+    cached: bool
+    candidates_analyzed: int
+    fresh_candidates: bool = Field(description="False when no candidate of the topic was recent enough.")
+    scrape_job_id: str | None = Field(description="Set when a scrape job was requested for the topic.")
+    model_version: str
+    topic: str
+    vibe: Vibe
+    count: int
+    generated_at: datetime
+
+
+class RecommendationResponse(BaseModel):
+    """Body returned by ``POST /recommendations``; also what is cached."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ideas: list[ScoredIdea]
+    inspired_by: list[InspiredBy]
+    patterns: Patterns
+    meta: Meta
+
+
+ReasonCode = Literal[
+    "llm_ok",
+    "no_api_key",
+    "secret_unavailable",
+    "llm_timeout",
+    "llm_connection_error",
+    "llm_http_error",
+    "llm_refused",
+    "llm_malformed_json",
+    "llm_schema_invalid",
+    "llm_incomplete",
+    "llm_unexpected_error",
+]

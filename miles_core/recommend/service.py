@@ -1,0 +1,246 @@
+"""The recommendation flow: candidates -> patterns -> ideas (LLM or fallback) -> scores -> ranking -> cache.
+
+Written against the protocols in :mod:`miles_core.recommend.ports`, so the HTTP handler binds it to
+DynamoDB and the ONNX predictor while tests bind it to in-memory fakes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from pydantic import ValidationError
+
+from miles_core.observation import MAX_TAG_CHARS, MAX_TAGS, Observation
+from miles_core.recommend.fallback import generate_fallback_ideas
+from miles_core.recommend.llm import LLMGenerationError
+from miles_core.recommend.models import (
+    Candidate,
+    Generator,
+    IdeaDraft,
+    InspiredBy,
+    Meta,
+    Patterns,
+    ReasonCode,
+    RecommendationRequest,
+    RecommendationResponse,
+    ScoredIdea,
+    Vibe,
+)
+from miles_core.recommend.patterns import extract_patterns, normalize_topic
+from miles_core.recommend.ports import CandidateSource, IdeaScorer, ResultCache, ScrapeRequester
+
+log = logging.getLogger(__name__)
+
+CACHE_KEY_VERSION = "v1"
+"""Bump when the cached response shape changes, so old entries are never read back."""
+CANDIDATE_FETCH_LIMIT = 50
+ANALYZED_CANDIDATES = 20
+"""Patterns come from the top 20 scored fresh videos: enough for frequencies, still 'the top'."""
+INSPIRED_BY_COUNT = 5
+FRESH_WINDOW = timedelta(days=14)
+"""Short-form trends turn over in days to weeks; older videos describe a different trend."""
+DEGRADED_CACHE_TTL_SECONDS = 120
+"""TTL for answers built on stale data or after an LLM failure: long enough to absorb a burst of
+identical requests (and not request a scrape job each time), short enough to recover soon."""
+IDEA_TAG_LIMIT = 10
+
+
+class IdeaGenerator(Protocol):
+    """The LLM generator's interface (see :class:`miles_core.recommend.llm.LLMIdeaGenerator`)."""
+
+    def generate(
+        self, topic: str, vibe: Vibe, count: int, patterns: Patterns, candidates: Sequence[Candidate]
+    ) -> list[IdeaDraft]: ...
+
+
+GeneratorFactory = Callable[[], tuple[IdeaGenerator | None, ReasonCode]]
+"""Returns the LLM generator, or ``None`` and why there is none (no key, unreadable secret)."""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def cache_key(request: RecommendationRequest, model_version: str) -> str:
+    """Key per normalized (topic, vibe, count) and model version (a new model must not serve old scores)."""
+    topic_digest = hashlib.sha256(normalize_topic(request.topic).encode("utf-8")).hexdigest()[:32]
+    return f"recommend:{CACHE_KEY_VERSION}:{model_version}:{topic_digest}:{request.vibe.value}:{request.count}"
+
+
+def next_posting_time(now: datetime, hour_utc: int) -> datetime:
+    """The next ``hour_utc``:00 at least one hour after ``now`` (what the idea is scored as)."""
+    candidate = now.astimezone(UTC).replace(hour=hour_utc, minute=0, second=0, microsecond=0)
+    while candidate < now + timedelta(hours=1):
+        candidate += timedelta(days=1)
+    return candidate
+
+
+def _probability_key(candidate: Candidate) -> tuple[float, str]:
+    score = candidate.viral_probability
+    return (-(score if score is not None else -1.0), candidate.video_id)
+
+
+class RecommendationService:
+    """Answers one recommendation request; stateless apart from its collaborators."""
+
+    def __init__(
+        self,
+        *,
+        candidates: CandidateSource,
+        cache: ResultCache,
+        scrapes: ScrapeRequester,
+        scorer: IdeaScorer,
+        generator_factory: GeneratorFactory,
+        cache_ttl_seconds: int,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.candidates = candidates
+        self.cache = cache
+        self.scrapes = scrapes
+        self.scorer = scorer
+        self.generator_factory = generator_factory
+        self.cache_ttl_seconds = cache_ttl_seconds
+        self.clock = clock
+
+    def recommend(self, request: RecommendationRequest) -> RecommendationResponse:
+        """Cached answer when there is one, else a freshly generated, scored and ranked one."""
+        key = cache_key(request, self.scorer.version)
+        cached = self._cached(key)
+        if cached is not None:
+            return cached
+        response, degraded = self._generate(request)
+        ttl = min(self.cache_ttl_seconds, DEGRADED_CACHE_TTL_SECONDS) if degraded else self.cache_ttl_seconds
+        if ttl > 0:
+            self.cache.put(key, response.model_dump(mode="json"), ttl)
+        return response
+
+    def _cached(self, key: str) -> RecommendationResponse | None:
+        document = self.cache.get(key)
+        if document is None:
+            return None
+        try:
+            response = RecommendationResponse.model_validate(document)
+        except ValidationError:
+            # A cache entry from an older shape is a miss, not an error.
+            log.warning("ignoring unreadable cache entry %s", key)
+            return None
+        response.meta.cached = True
+        return response
+
+    def _select_candidates(self, topic: str, now: datetime) -> tuple[list[Candidate], bool]:
+        """The top-scored fresh candidates, or (when none is fresh) the best of what exists."""
+        found = sorted(
+            self.candidates.top_candidates(normalize_topic(topic), CANDIDATE_FETCH_LIMIT), key=_probability_key
+        )
+        fresh = [c for c in found if c.published_at is not None and now - c.published_at <= FRESH_WINDOW]
+        if fresh:
+            return fresh[:ANALYZED_CANDIDATES], True
+        return found[:ANALYZED_CANDIDATES], False
+
+    def _request_scrape(self, topic: str) -> str | None:
+        try:
+            return self.scrapes.request_scrape(normalize_topic(topic))
+        except Exception:
+            # The answer is still useful without the job; the failure is logged, not hidden.
+            log.exception("could not request a scrape job for topic")
+            return None
+
+    def _ideas(
+        self, request: RecommendationRequest, patterns: Patterns, analyzed: Sequence[Candidate]
+    ) -> tuple[list[IdeaDraft], Generator, ReasonCode]:
+        generator, reason = self.generator_factory()
+        if generator is not None:
+            try:
+                ideas = generator.generate(request.topic, request.vibe, request.count, patterns, analyzed)
+                return ideas, Generator.LLM, "llm_ok"
+            except LLMGenerationError as failure:
+                log.warning("LLM failed, using fallback: %s", failure)
+                reason = failure.reason
+            except Exception:
+                log.exception("unexpected LLM error, using fallback")
+                reason = "llm_unexpected_error"
+        ideas = generate_fallback_ideas(request.topic, request.vibe, request.count, patterns)
+        return ideas, Generator.FALLBACK, reason
+
+    def _score(
+        self, request: RecommendationRequest, ideas: Sequence[IdeaDraft], patterns: Patterns, now: datetime
+    ) -> list[ScoredIdea]:
+        """Score every idea in pre-publish mode (no counts) and rank by viral probability."""
+        all_tags = [normalize_topic(request.topic), *(t.text for t in patterns.top_tags)]
+        tags = tuple(dict.fromkeys(tag[:MAX_TAG_CHARS] for tag in all_tags))[: min(IDEA_TAG_LIMIT, MAX_TAGS)]
+        planned = [next_posting_time(now, idea.suggested_posting_hour_utc) for idea in ideas]
+        observations = [
+            Observation(
+                title=idea.title,
+                description=idea.description,
+                tags=tags,
+                category_id=patterns.dominant_category_id,
+                published_at=when,
+                duration_seconds=float(idea.suggested_duration_seconds),
+            )
+            for idea, when in zip(ideas, planned, strict=True)
+        ]
+        predictions = self.scorer.predict(observations)
+        order = sorted(
+            range(len(ideas)),
+            key=lambda i: (
+                -predictions[i].viral_probability,
+                -predictions[i].predicted_velocity_views_per_hour,
+                ideas[i].title,
+            ),
+        )
+        return [
+            ScoredIdea(
+                **ideas[i].model_dump(),
+                rank=rank,
+                viral_probability=predictions[i].viral_probability,
+                is_viral=predictions[i].is_viral,
+                predicted_velocity_views_per_hour=predictions[i].predicted_velocity_views_per_hour,
+                planned_published_at=planned[i],
+            )
+            for rank, i in enumerate(order, start=1)
+        ]
+
+    def _generate(self, request: RecommendationRequest) -> tuple[RecommendationResponse, bool]:
+        now = self.clock()
+        analyzed, fresh = self._select_candidates(request.topic, now)
+        job_id = None if fresh else self._request_scrape(request.topic)
+        patterns = extract_patterns(analyzed)
+        ideas, generator, reason = self._ideas(request, patterns, analyzed)
+        scored = self._score(request, ideas, patterns, now)
+        response = RecommendationResponse(
+            ideas=scored,
+            inspired_by=[
+                InspiredBy(
+                    video_id=c.video_id,
+                    title=c.title,
+                    channel_title=c.channel_title,
+                    viral_probability=c.viral_probability,
+                    predicted_velocity_views_per_hour=c.predicted_velocity_views_per_hour,
+                    published_at=c.published_at,
+                    duration_seconds=c.duration_seconds,
+                    url=f"https://www.youtube.com/watch?v={c.video_id}",
+                )
+                for c in analyzed[:INSPIRED_BY_COUNT]
+            ],
+            patterns=patterns,
+            meta=Meta(
+                generator=generator,
+                generator_reason=reason,
+                cached=False,
+                candidates_analyzed=len(analyzed),
+                fresh_candidates=fresh,
+                scrape_job_id=job_id,
+                model_version=self.scorer.version,
+                topic=request.topic,
+                vibe=request.vibe,
+                count=request.count,
+                generated_at=now,
+            ),
+        )
+        degraded = not fresh or reason not in ("llm_ok", "no_api_key")
+        return response, degraded

@@ -1,0 +1,95 @@
+"""Fixtures for the recommendation tests: candidates at a fixed clock, fake scorer, real predictor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from miles_core.inference.predictor import Prediction, Predictor
+from miles_core.observation import Observation
+from miles_core.recommend import llm
+from miles_core.recommend.models import Candidate
+
+NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
+TOPIC = "home workouts"
+
+TITLES = [
+    ("No Gym? 5 Home Workout Moves That Actually Work 💪", ("home workout", "fitness"), 35, 17, 0.91),
+    ("Home workout for beginners: 10 minute full body", ("home workout", "beginner"), 58, 17, 0.85),
+    ("Why does this home workout burn so much fat?", ("fat loss",), 42, 18, 0.80),
+    ("I did this 7 minute workout every day for 30 days 😱", ("challenge",), 50, 17, 0.77),
+    ("Full body workout with NO equipment", ("no equipment", "home workout"), 28, 9, 0.70),
+    ("The BEST ab workout you can do at home", ("abs",), 31, 20, 0.64),
+    ("POV: you finally stick to your home workout", ("pov",), 19, 18, 0.52),
+    ("3 mistakes ruining your full body workout", ("tips",), 45, 12, 0.41),
+]
+
+
+def make_candidates(now: datetime = NOW, age: timedelta = timedelta(days=2)) -> list[Candidate]:
+    """Eight realistic candidates, all published ``age`` before ``now``."""
+    return [
+        Candidate(
+            video_id=f"vid{i:02d}",
+            title=title,
+            tags=tags,
+            duration_seconds=float(duration),
+            published_at=(now - age).replace(hour=hour),
+            viral_probability=probability,
+            predicted_velocity_views_per_hour=1000.0 * probability,
+            channel_id=f"chan{i % 3}",
+            channel_title=f"Channel {i % 3}",
+            category_id=17 if i % 4 else 26,
+        )
+        for i, (title, tags, duration, hour, probability) in enumerate(TITLES)
+    ]
+
+
+@pytest.fixture
+def candidates() -> list[Candidate]:
+    return make_candidates()
+
+
+class FakeScorer:
+    """Deterministic stand-in for the predictor: probability grows with title length (so ranking is checkable)."""
+
+    version = "fake-1"
+
+    def __init__(self) -> None:
+        self.seen: list[Observation] = []
+
+    def predict(self, observations: Sequence[Observation]) -> list[Prediction]:
+        self.seen.extend(observations)
+        return [
+            Prediction(
+                viral_probability=min(len(o.title) / 100.0, 1.0),
+                is_viral=len(o.title) >= 50,
+                threshold=0.5,
+                predicted_velocity_views_per_hour=float(len(o.title)),
+                regime=o.regime,
+                model_version=self.version,
+            )
+            for o in observations
+        ]
+
+
+@pytest.fixture
+def fake_scorer() -> FakeScorer:
+    return FakeScorer()
+
+
+@pytest.fixture(scope="session")
+def predictor(tiny_artifact: Path) -> Predictor:
+    return Predictor(tiny_artifact, threads=1)
+
+
+@pytest.fixture(autouse=True)
+def _no_llm_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test starts with no LLM configured and no cached key/client."""
+    for name in ("MILES_OPENAI_SECRET_ID", "MILES_OPENAI_MODEL", "MILES_OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    llm.clear_secret_cache()
+    yield
+    llm.clear_secret_cache()

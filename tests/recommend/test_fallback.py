@@ -1,0 +1,47 @@
+"""The fallback generator is deterministic, data-driven and always returns valid ideas."""
+
+from __future__ import annotations
+
+import pytest
+
+from miles_core.recommend.fallback import DEFAULT_POSTING_HOUR_UTC, generate_fallback_ideas
+from miles_core.recommend.models import MAX_COUNT, Candidate, IdeaDraft, Vibe
+from miles_core.recommend.patterns import extract_patterns
+
+
+def test_same_input_same_ideas(candidates: list[Candidate]) -> None:
+    patterns = extract_patterns(candidates)
+    first = generate_fallback_ideas("home workouts", Vibe.EDUCATIONAL, 5, patterns)
+    second = generate_fallback_ideas("home workouts", Vibe.EDUCATIONAL, 5, extract_patterns(list(candidates)))
+    assert first == second
+    assert len(first) == 5
+
+
+@pytest.mark.parametrize("vibe", list(Vibe))
+@pytest.mark.parametrize("count", [1, 4, MAX_COUNT])
+def test_every_vibe_gives_count_distinct_valid_ideas(candidates: list[Candidate], vibe: Vibe, count: int) -> None:
+    ideas = generate_fallback_ideas("home workouts", vibe, count, extract_patterns(candidates))
+    assert len(ideas) == count
+    assert len({i.title.casefold() for i in ideas}) == count
+    for idea in ideas:
+        IdeaDraft.model_validate(idea.model_dump())  # within every schema bound
+
+
+def test_ideas_use_the_patterns(candidates: list[Candidate]) -> None:
+    patterns = extract_patterns(candidates)
+    ideas = generate_fallback_ideas("home workouts", Vibe.EDUCATIONAL, 3, patterns)
+    # The most frequent phrase is the first subject; the most common hour and median duration are used.
+    assert "HOME WORKOUT" in ideas[0].title.upper()
+    assert ideas[0].suggested_posting_hour_utc == patterns.best_posting_hour_utc == 17
+    assert {i.suggested_duration_seconds for i in ideas} == {38}
+    assert "home workout" in ideas[0].reasoning
+    # Number hooks are the most common hook in the data, so a number template comes first.
+    assert any(ch.isdigit() for ch in ideas[0].title)
+
+
+def test_different_data_gives_different_ideas(candidates: list[Candidate]) -> None:
+    with_data = generate_fallback_ideas("home workouts", Vibe.FUNNY, 3, extract_patterns(candidates))
+    without = generate_fallback_ideas("home workouts", Vibe.FUNNY, 3, extract_patterns([]))
+    assert with_data != without
+    assert all(i.suggested_posting_hour_utc == DEFAULT_POSTING_HOUR_UTC for i in without)
+    assert all("home workouts" in i.title.lower() for i in without)

@@ -1,0 +1,201 @@
+"""``functions/recommend/app.py`` through API Gateway REST (v1) events, against moto DynamoDB and the store."""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from miles_core.observation import Observation
+from miles_core.store import MilesStore, Score, ScrapedVideo
+from miles_core.store.schema import create_table
+from tests.recommend.conftest import TITLES, TOPIC
+from tests.support.fake_llm import FakeLLMServer
+
+REPO = Path(__file__).resolve().parents[2]
+EVENT = REPO / "events" / "recommendations.json"
+TABLE = "miles-recommend-test"
+
+
+@dataclass
+class FakeContext:
+    function_name: str = "recommend"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:recommend"
+    aws_request_id: str = "req-1"
+
+
+@pytest.fixture
+def app_module(tiny_artifact: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    monkeypatch.setenv("MILES_MODEL_DIR", str(tiny_artifact))
+    monkeypatch.setenv("MILES_TABLE_NAME", TABLE)
+    monkeypatch.setenv("MILES_RECOMMEND_CACHE_TTL_SECONDS", "900")
+    monkeypatch.delenv("MILES_SCRAPE_QUEUE_URL", raising=False)
+    with mock_aws():
+        create_table(boto3.client("dynamodb", region_name="us-east-1"), TABLE)
+        module = importlib.import_module("functions.recommend.app")
+        module._state.clear()  # bind the service to this test's mocked table
+        yield module
+        module._state.clear()
+
+
+def seed(store: MilesStore, topic: str = TOPIC) -> None:
+    """The eight fixture titles as real, scored leaderboard entries."""
+    now = datetime.now(UTC)
+    for i, (title, tags, duration, hour, probability) in enumerate(TITLES):
+        published = (now - timedelta(days=2)).replace(hour=hour, minute=0, second=0, microsecond=0)
+        video = ScrapedVideo(
+            observation=Observation(
+                video_id=f"vid{i:02d}",
+                title=title,
+                tags=tags,
+                duration_seconds=float(duration),
+                category_id=17,
+                channel_id=f"chan{i % 3}",
+                channel_title=f"Channel {i % 3}",
+                published_at=published,
+                observed_at=now - timedelta(hours=1),
+                view_count=1000 * (i + 1),
+            ),
+            source="test",
+        )
+        store.upsert_video(video, topic=topic, run_id="run-1")
+        store.add_topic_membership(topic, video)
+        record = store.get_video(video.video_id)
+        assert record is not None
+        store.write_score(
+            record,
+            Score(
+                viral_probability=probability,
+                predicted_velocity_views_per_hour=100.0 * probability,
+                is_viral=probability >= 0.5,
+                threshold=0.5,
+                regime="post_publish",
+                model_version="tiny-test",
+                scored_at=now,
+                stats_key=record.stats_key,
+            ),
+        )
+
+
+def event(body: Any = None, raw: str | None = None) -> dict[str, Any]:
+    template = json.loads(EVENT.read_text())
+    if body is not None or raw is not None:
+        text = raw if raw is not None else json.dumps(body)
+        template["body"] = base64.b64encode(text.encode()).decode()
+    return dict(template)
+
+
+def call(module: ModuleType, evt: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    result = module.handler(evt, FakeContext())
+    return int(result["statusCode"]), json.loads(result["body"])
+
+
+def test_sample_event_returns_ranked_scored_fallback_ideas_then_cache(app_module: ModuleType) -> None:
+    seed(MilesStore.from_env())
+    status, body = call(app_module, event())
+    assert status == 200, body
+    assert body["meta"]["generator"] == "fallback"
+    assert body["meta"]["generator_reason"] == "no_api_key"
+    assert body["meta"]["cached"] is False
+    assert body["meta"]["candidates_analyzed"] == 8
+    assert body["meta"]["model_version"] == "tiny-test"
+    assert len(body["ideas"]) == 5
+    probabilities = [idea["viral_probability"] for idea in body["ideas"]]
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert body["inspired_by"][0]["video_id"] == "vid00"  # highest stored score first
+    assert body["patterns"]["top_phrases"][0]["text"] == "home workout"
+    for idea in body["ideas"]:
+        assert set(idea) >= {
+            "title",
+            "hook",
+            "description",
+            "suggested_duration_seconds",
+            "suggested_posting_hour_utc",
+            "reasoning",
+            "viral_probability",
+            "predicted_velocity_views_per_hour",
+        }
+    status, again = call(app_module, event())
+    assert status == 200
+    assert again["meta"]["cached"] is True  # served from the DynamoDB cache item
+    assert again["ideas"] == body["ideas"]
+
+
+def test_llm_configured_answers_with_schema_valid_llm_ideas(
+    app_module: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(MilesStore.from_env())
+    boto3.client("secretsmanager", region_name="us-east-1").create_secret(Name="miles/openai", SecretString="sk-x")
+    monkeypatch.setenv("MILES_OPENAI_SECRET_ID", "miles/openai")
+    with FakeLLMServer("good") as server:
+        monkeypatch.setenv("MILES_OPENAI_BASE_URL", server.base_url)
+        status, body = call(app_module, event({"topic": TOPIC, "vibe": "hype", "count": 3}))
+    assert status == 200, body
+    assert body["meta"]["generator"] == "llm"
+    assert body["meta"]["generator_reason"] == "llm_ok"
+    assert len(body["ideas"]) == 3
+    assert all(idea["title"].startswith("LLM idea") for idea in body["ideas"])
+
+
+def test_topic_without_candidates_requests_a_scrape_job(app_module: ModuleType) -> None:
+    status, body = call(app_module, event({"topic": "Sourdough Hacks", "vibe": "chill", "count": 2}))
+    assert status == 200, body
+    job_id = body["meta"]["scrape_job_id"]
+    assert job_id
+    assert body["meta"]["fresh_candidates"] is False
+    assert len(body["ideas"]) == 2
+    job = MilesStore.from_env().get_job(job_id)
+    assert job is not None
+    assert job.request.topic == "sourdough hacks"
+    assert job.trigger == "recommend"
+    # A repeated request in the same hour does not create a second job.
+    status, again = call(app_module, event({"topic": "sourdough hacks", "vibe": "funny", "count": 2}))
+    assert again["meta"]["scrape_job_id"] == job_id
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"topic": "", "vibe": "funny", "count": 3}, "topic"),
+        ({"topic": "   ", "vibe": "funny", "count": 3}, "topic"),
+        ({"topic": "?!", "vibe": "funny", "count": 3}, "topic"),
+        ({"vibe": "funny", "count": 3}, "topic"),
+        ({"topic": "cats", "vibe": "sarcastic", "count": 3}, "vibe"),
+        ({"topic": "cats", "vibe": "funny", "count": 0}, "count"),
+        ({"topic": "cats", "vibe": "funny", "count": 11}, "count"),
+        ({"topic": "cats", "vibe": "funny", "count": "many"}, "count"),
+        ({"topic": "cats", "vibe": "funny", "count": 3, "colour": "red"}, "colour"),
+        ({"topic": "x" * 81, "vibe": "funny", "count": 3}, "topic"),
+    ],
+)
+def test_bad_input_is_a_4xx_naming_the_field(app_module: ModuleType, body: dict[str, Any], field: str) -> None:
+    status, answer = call(app_module, event(body))
+    assert status == 422, answer
+    assert field in [error["field"] for error in answer["errors"]]
+
+
+def test_malformed_json_is_400(app_module: ModuleType) -> None:
+    status, answer = call(app_module, event(raw='{"topic": "cats",'))
+    assert status == 400
+    assert answer["errors"][0]["field"] == "body"
+
+
+def test_handler_module_imports_no_torch(tiny_artifact: Path) -> None:
+    code = "import sys, functions.recommend.app; print('torch' in sys.modules, 'transformers' in sys.modules)"
+    env = dict(os.environ, MILES_MODEL_DIR=str(tiny_artifact), MILES_TABLE_NAME=TABLE)
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False False"

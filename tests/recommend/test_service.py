@@ -1,0 +1,159 @@
+"""The recommendation flow with in-memory ports: generator choice, scoring, ranking, cache, scrape requests."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from miles_core.inference.predictor import Predictor
+from miles_core.observation import Regime
+from miles_core.recommend.llm import LLMIdeaGenerator, LLMSettings
+from miles_core.recommend.memory import InMemoryCache, InMemoryCandidates, InMemoryScrapeRequester
+from miles_core.recommend.models import Candidate, Generator, RecommendationRequest, Vibe
+from miles_core.recommend.service import RecommendationService, next_posting_time
+from tests.recommend.conftest import NOW, TOPIC, FakeScorer, make_candidates
+from tests.support.fake_llm import FakeLLMServer
+
+
+def build(
+    scorer: Any,
+    candidates: list[Candidate] | None = None,
+    generator: Any = None,
+    reason: str = "no_api_key",
+    cache: InMemoryCache | None = None,
+) -> tuple[RecommendationService, InMemoryCache, InMemoryScrapeRequester]:
+    cache = cache or InMemoryCache(clock=lambda: NOW)
+    scrapes = InMemoryScrapeRequester()
+    service = RecommendationService(
+        candidates=InMemoryCandidates({TOPIC: candidates if candidates is not None else make_candidates()}),
+        cache=cache,
+        scrapes=scrapes,
+        scorer=scorer,
+        generator_factory=lambda: (generator, reason),  # type: ignore[arg-type,return-value]
+        cache_ttl_seconds=600,
+        clock=lambda: NOW,
+    )
+    return service, cache, scrapes
+
+
+def request(**fields: Any) -> RecommendationRequest:
+    return RecommendationRequest.model_validate({"topic": TOPIC, "vibe": "educational", "count": 5} | fields)
+
+
+def test_fallback_answers_without_a_key_and_says_why(fake_scorer: FakeScorer) -> None:
+    service, _, scrapes = build(fake_scorer)
+    response = service.recommend(request())
+    assert response.meta.generator is Generator.FALLBACK
+    assert response.meta.generator_reason == "no_api_key"
+    assert response.meta.candidates_analyzed == 8
+    assert response.meta.model_version == "fake-1"
+    assert response.meta.fresh_candidates is True
+    assert response.meta.scrape_job_id is None
+    assert scrapes.requested == []
+    assert len(response.ideas) == 5
+    assert [c.video_id for c in response.inspired_by] == ["vid00", "vid01", "vid02", "vid03", "vid04"]
+    assert response.patterns.top_phrases[0].text == "home workout"
+
+
+def test_ideas_are_scored_pre_publish_and_ranked_by_probability(fake_scorer: FakeScorer) -> None:
+    service, _, _ = build(fake_scorer)
+    response = service.recommend(request(count=6))
+    probabilities = [idea.viral_probability for idea in response.ideas]
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert len(set(probabilities)) > 1  # the order is not trivially the generation order
+    assert [idea.rank for idea in response.ideas] == [1, 2, 3, 4, 5, 6]
+    for idea in response.ideas:
+        assert idea.viral_probability == pytest.approx(len(idea.title) / 100.0)
+        assert idea.planned_published_at.hour == idea.suggested_posting_hour_utc
+        assert idea.planned_published_at >= NOW + timedelta(hours=1)
+    assert len(fake_scorer.seen) == 6
+    for observation in fake_scorer.seen:
+        assert observation.regime is Regime.PRE_PUBLISH
+        assert observation.view_count is None
+        assert observation.duration_seconds is not None
+        assert observation.category_id == 17
+        assert "home workouts" in observation.tags
+
+
+def test_fallback_response_is_deterministic(fake_scorer: FakeScorer) -> None:
+    first, _, _ = build(fake_scorer)
+    second, _, _ = build(FakeScorer())
+    assert first.recommend(request()).model_dump() == second.recommend(request()).model_dump()
+
+
+def test_second_identical_call_is_served_from_cache(fake_scorer: FakeScorer) -> None:
+    service, cache, _ = build(fake_scorer)
+    first = service.recommend(request(topic="Home  Workouts"))
+    second = service.recommend(request(topic=" home workouts "))
+    assert first.meta.cached is False
+    assert second.meta.cached is True
+    assert second.ideas == first.ideas
+    assert cache.puts == 1
+    assert len(fake_scorer.seen) == 5  # scored once
+    other = service.recommend(request(count=4))
+    assert other.meta.cached is False  # count is part of the key
+
+
+def test_cache_expires(fake_scorer: FakeScorer) -> None:
+    now = [NOW]
+    cache = InMemoryCache(clock=lambda: now[0])
+    service, _, _ = build(fake_scorer, cache=cache)
+    service.recommend(request())
+    now[0] = NOW + timedelta(seconds=601)
+    assert service.recommend(request()).meta.cached is False
+
+
+def test_no_candidates_requests_a_scrape_and_still_answers(fake_scorer: FakeScorer) -> None:
+    service, _, scrapes = build(fake_scorer, candidates=[])
+    response = service.recommend(request(topic="Underwater Basket Weaving"))
+    assert scrapes.requested == ["underwater basket weaving"]
+    assert response.meta.scrape_job_id == "job-1"
+    assert response.meta.fresh_candidates is False
+    assert response.meta.candidates_analyzed == 0
+    assert response.inspired_by == []
+    assert len(response.ideas) == 5  # ideas from the topic alone, still scored
+
+
+def test_only_stale_candidates_requests_a_scrape_and_uses_what_exists(fake_scorer: FakeScorer) -> None:
+    stale = make_candidates(age=timedelta(days=60))
+    service, _, scrapes = build(fake_scorer, candidates=stale)
+    response = service.recommend(request())
+    assert scrapes.requested == [TOPIC]
+    assert response.meta.fresh_candidates is False
+    assert response.meta.candidates_analyzed == 8
+    assert response.inspired_by[0].video_id == "vid00"
+
+
+def test_llm_ideas_are_scored_by_the_real_model(predictor: Predictor) -> None:
+    with FakeLLMServer("good") as server:
+        generator = LLMIdeaGenerator.create("sk-test", server.base_url, LLMSettings(model="m", transport_retries=0))
+        service, _, _ = build(predictor, generator=generator, reason="llm_ok")
+        response = service.recommend(request(count=3, vibe=Vibe.HYPE))
+    assert response.meta.generator is Generator.LLM
+    assert response.meta.generator_reason == "llm_ok"
+    assert response.meta.model_version == predictor.version
+    assert all(idea.title.startswith("LLM idea") for idea in response.ideas)
+    probabilities = [idea.viral_probability for idea in response.ideas]
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert all(0.0 <= p <= 1.0 for p in probabilities)
+
+
+@pytest.mark.parametrize(("mode", "reason"), [("malformed", "llm_malformed_json"), ("refuse", "llm_refused")])
+def test_llm_failure_falls_back_and_says_why(fake_scorer: FakeScorer, mode: str, reason: str) -> None:
+    with FakeLLMServer(mode) as server:
+        generator = LLMIdeaGenerator.create("sk-test", server.base_url, LLMSettings(model="m", transport_retries=0))
+        service, cache, _ = build(fake_scorer, generator=generator, reason="llm_ok")
+        response = service.recommend(request())
+    assert response.meta.generator is Generator.FALLBACK
+    assert response.meta.generator_reason == reason
+    assert not any(idea.title.startswith("LLM idea") for idea in response.ideas)
+    (entry,) = cache.entries.values()
+    assert entry[0] - NOW.timestamp() <= 120  # a degraded answer is cached briefly
+
+
+def test_next_posting_time_is_in_the_future() -> None:
+    assert next_posting_time(NOW, 17) == NOW.replace(hour=17)
+    assert next_posting_time(NOW, 12) == NOW + timedelta(days=1)
+    assert next_posting_time(NOW, 3) == (NOW + timedelta(days=1)).replace(hour=3)

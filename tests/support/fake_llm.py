@@ -1,0 +1,165 @@
+"""A chat-completions server on loopback for driving the real ``openai`` client in tests.
+
+It answers ``POST /v1/chat/completions`` with the full response shape (id, object, created,
+model, choices[{index, message{role, content, refusal}, finish_reason}], usage) and records every
+request body, so tests can inspect the prompt. ``mode`` decides the answer:
+
+* ``good``: schema-valid ideas (as many as the schema's ``minItems`` asks for)
+* ``malformed``: content that is not JSON
+* ``schema_invalid``: JSON that violates the schema (missing fields, extra field, out-of-range hour)
+* ``partial``: valid ideas, but fewer than requested
+* ``truncated``: ``finish_reason="length"`` with cut-off JSON
+* ``refuse``: a refusal message and no content
+* ``timeout``: sleeps ``delay`` seconds before answering (longer than the client's timeout)
+* ``http_500``: an internal server error
+* ``injected``: what a model that obeyed an injected instruction would say (off-schema JSON)
+* a list of modes: one per request, in order (the last one repeats), e.g. ``["malformed", "good"]``
+
+Usable as a context manager; ``base_url`` is what ``openai.OpenAI(base_url=...)`` needs.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Mode = str
+
+
+def good_idea(index: int) -> dict[str, Any]:
+    """One schema-valid idea."""
+    return {
+        "title": f"LLM idea {index + 1}: 3 home workout moves for small spaces",
+        "hook": "Start mid-rep and say: nobody does this one.",
+        "description": "Three quick moves you can do next to your bed, no equipment needed.",
+        "suggested_duration_seconds": 25 + 5 * index,
+        "suggested_posting_hour_utc": (15 + index) % 24,
+        "reasoning": "Uses the number hook and the frequent phrase 'home workout' from top titles.",
+    }
+
+
+class FakeLLMServer:
+    """Threaded HTTP server speaking (a subset of) the chat-completions protocol."""
+
+    def __init__(self, mode: Mode | Sequence[Mode] = "good", delay: float = 2.0) -> None:
+        self.modes: list[Mode] = [mode] if isinstance(mode, str) else list(mode)
+        self.delay = delay
+        self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
+
+    def __enter__(self) -> FakeLLMServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def _next_mode(self, body: dict[str, Any], headers: dict[str, str]) -> Mode:
+        with self._lock:
+            index = len(self.requests)
+            self.requests.append(body)
+            self.headers.append(headers)
+            return self.modes[min(index, len(self.modes) - 1)]
+
+    @staticmethod
+    def requested_count(body: dict[str, Any]) -> int:
+        """How many ideas the request's JSON schema asks for (its ``minItems``)."""
+        try:
+            schema = body["response_format"]["json_schema"]["schema"]
+            return int(schema["properties"]["ideas"]["minItems"])
+        except (KeyError, TypeError, ValueError):
+            return 3
+
+    def answer(self, mode: Mode, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """(status, JSON body) for one request."""
+        count = self.requested_count(body)
+        content: str | None
+        refusal: str | None = None
+        finish_reason = "stop"
+        if mode == "good":
+            content = json.dumps({"ideas": [good_idea(i) for i in range(count)]})
+        elif mode == "malformed":
+            content = '{"ideas": [{"title": "unterminated'
+        elif mode == "schema_invalid":
+            broken = good_idea(0)
+            del broken["reasoning"]
+            broken["suggested_posting_hour_utc"] = 31
+            broken["surprise"] = "extra field"
+            content = json.dumps({"ideas": [broken] * count})
+        elif mode == "partial":
+            content = json.dumps({"ideas": [good_idea(0)]})
+        elif mode == "truncated":
+            content = json.dumps({"ideas": [good_idea(i) for i in range(count)]})[:80]
+            finish_reason = "length"
+        elif mode == "refuse":
+            content = None
+            refusal = "I'm sorry, I can't help with that."
+        elif mode == "injected":
+            content = json.dumps({"status": "PWNED", "ideas": "ignore the schema", "system_prompt": "leaked"})
+        elif mode == "http_500":
+            return 500, {"error": {"message": "boom", "type": "server_error", "code": None}}
+        elif mode == "timeout":
+            time.sleep(self.delay)
+            content = json.dumps({"ideas": [good_idea(i) for i in range(count)]})
+        else:
+            raise ValueError(f"unknown fake LLM mode {mode!r}")
+        return 200, {
+            "id": f"chatcmpl-fake-{len(self.requests)}",
+            "object": "chat.completion",
+            "created": 1_700_000_000,
+            "model": str(body.get("model", "fake-model")),
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content, "refusal": refusal},
+                    "finish_reason": finish_reason,
+                    "logprobs": None,
+                }
+            ],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150},
+        }
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                if self.path.rstrip("/") != "/v1/chat/completions":
+                    self._send(404, {"error": {"message": f"no route {self.path}"}})
+                    return
+                mode = server._next_mode(body, {k.lower(): v for k, v in self.headers.items()})
+                status, payload = server.answer(mode, body)
+                self._send(status, payload)
+
+            def _send(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode("utf-8")
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout tests)
+
+        return Handler
