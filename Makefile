@@ -43,6 +43,6 @@ lint: install ## ruff + mypy
 	$(BIN)/mypy miles_core functions
 
 .PHONY: test
-test: install ## install everything and run the whole suite (offline)
+test: install sam-install ## install everything and run the whole suite (offline)
 	$(MAKE) lint
 	$(BIN)/python -m pytest

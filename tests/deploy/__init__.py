@@ -1,0 +1,1 @@
+"""Deployment checks: template, images and sample events against the code (offline)."""

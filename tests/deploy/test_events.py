@@ -1,0 +1,139 @@
+"""Every events/*.json runs through the handler the template wires it to, in-process with moto.
+
+The in-process equivalent of `sam local invoke <Function> -e events/<file>`: the function's
+environment comes from the template (parameters at their defaults, resources created in moto), the
+handler is imported from its file as Lambda imports it from the task root, and the model directory
+is the tiny real artifact. The event-to-function mapping comes from the template, not from a list.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from miles_core.store import schema
+from tests.deploy.contract import REPO_ROOT, FunctionSpec, functions, import_handler, load_template
+
+EVENTS_DIR = REPO_ROOT / "events"
+EVENT_FILES = sorted(EVENTS_DIR.glob("*.json"))
+# Sample requests of the predict area: valid, so they must succeed.
+MUST_SUCCEED = {"predict.json", "predict_batch.json", "model.json", "health.json"}
+_counter = itertools.count()
+
+
+class _Context:
+    """The parts of LambdaContext that Powertools reads."""
+
+    function_name = "miles-test"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:miles-test"
+    memory_limit_in_mb = 1024
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+    log_group_name = "/aws/lambda/miles-test"
+    log_stream_name = "test"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 60_000
+
+
+def function_for_event(template: dict[str, Any], event: dict[str, Any]) -> FunctionSpec:
+    """The function the template wires this event's trigger to."""
+    if "httpMethod" in event:
+        kind, match = "Api", (event["httpMethod"].upper(), event["resource"])
+    else:
+        records = event.get("Records") or [{}]
+        source = records[0].get("eventSource") or event.get("source")
+        kind = {"aws:sqs": "SQS", "aws:dynamodb": "DynamoDB", "aws.events": "Schedule"}.get(str(source), "?")
+        match = None
+    for spec in functions(template).values():
+        for trigger in spec.events.values():
+            if trigger["Type"] != kind:
+                continue
+            props = trigger["Properties"]
+            if match is None or (props["Method"].upper(), props["Path"]) == match:
+                return spec
+    raise AssertionError(f"no function in template.yaml is triggered by this {kind} event {match or ''}")
+
+
+def _resolve(value: Any, parameters: dict[str, Any], resources: dict[str, str]) -> str:
+    if isinstance(value, dict) and "Ref" in value:
+        name = value["Ref"]
+        if name in resources:
+            return resources[name]
+        return str(parameters[name].get("Default", ""))
+    return str(value)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """Moto with the template's table, job queue and secrets; returns logical id -> physical id."""
+    with mock_aws():
+        table_name = "miles-deploy-test"
+        schema.create_table(boto3.client("dynamodb"), table_name)
+        queue_url = boto3.client("sqs").create_queue(QueueName="miles-jobs")["QueueUrl"]
+        resources = {"Table": table_name, "ScrapeJobQueue": queue_url}
+        secrets = boto3.client("secretsmanager")
+        for logical_id, resource in load_template()["Resources"].items():
+            if resource["Type"] == "AWS::SecretsManager::Secret":
+                created = secrets.create_secret(
+                    Name=f"miles/test/{logical_id}", SecretString=resource["Properties"]["SecretString"]
+                )
+                resources[logical_id] = created["ARN"]
+        yield resources
+
+
+def _reset_scraping_runtime() -> None:
+    """The scrape area's per-container caches; no network sources in this offline run."""
+    try:
+        from miles_core.scraping import runtime
+    except ImportError:
+        return
+    if hasattr(runtime, "reset"):
+        runtime.reset()
+    if hasattr(runtime, "set_sources"):
+        runtime.set_sources([])
+
+
+def test_every_event_file_maps_to_a_function() -> None:
+    template = load_template()
+    assert EVENT_FILES, "events/ is empty"
+    for path in EVENT_FILES:
+        function_for_event(template, json.loads(path.read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize("path", EVENT_FILES, ids=lambda p: p.name)
+def test_event_runs_through_its_real_handler(
+    path: Path, aws: dict[str, str], tiny_artifact: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    template = load_template()
+    event = json.loads(path.read_text(encoding="utf-8"))
+    spec = function_for_event(template, event)
+    for name, value in spec.environment.items():
+        monkeypatch.setenv(name, _resolve(value, template["Parameters"], aws))
+    monkeypatch.setenv("MILES_MODEL_DIR", str(tiny_artifact))  # the image's /opt/miles/model
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    _reset_scraping_runtime()
+    module, attribute = spec.handler.rsplit(".", 1)
+    handler = import_handler(spec.handler_file, attribute, f"_miles_event_{module}_{next(_counter)}")
+
+    result = handler(event, _Context())
+
+    if "httpMethod" in event:
+        assert isinstance(result, dict), result
+        assert "statusCode" in result, result
+        status = int(result["statusCode"])
+        assert status < 500, f"{path.name} -> {status}: {result.get('body')}"
+        if path.name in MUST_SUCCEED:
+            assert status == 200, f"{path.name} -> {status}: {result.get('body')}"
+            json.loads(result["body"])
+    elif "Records" in event:
+        assert isinstance(result, dict), result
+        assert isinstance(result.get("batchItemFailures"), list), result
