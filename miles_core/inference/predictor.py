@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from miles_core.config import ConfigError, env_int, env_str
 from miles_core.features import ChannelPriorValue, FeatureSpec, build_model_inputs, load_tokenizer
 from miles_core.inference.artifact import (
     CARD_FILE,
@@ -23,7 +24,8 @@ from miles_core.inference.artifact import (
 )
 from miles_core.observation import Observation, Regime
 
-THREADS_ENV = "MILES_ORT_THREADS"
+DEFAULT_MODEL_DIR = "/opt/miles/model"
+"""Where the predict image puts the artifact; ``MILES_MODEL_DIR`` overrides it."""
 
 
 @dataclass(frozen=True)
@@ -54,15 +56,19 @@ def _session_options(threads: int) -> ort.SessionOptions:
 
 
 def default_threads() -> int:
-    """``MILES_ORT_THREADS`` if set, else the CPUs this process may use (Lambda: by memory size)."""
-    configured = os.environ.get(THREADS_ENV)
-    if configured:
-        return max(1, int(configured))
+    """``MILES_ORT_THREADS`` if set (> 0), else the CPUs this process may use (Lambda: by memory size).
+
+    More threads than cores only adds contention: Lambda gives ~1 vCPU per 1,769 MB, and
+    ``sched_getaffinity`` reports exactly what the sandbox grants.
+    """
+    configured = env_int("MILES_ORT_THREADS", 0)
+    if configured > 0:
+        return configured
     return max(1, len(os.sched_getaffinity(0)))
 
 
 def _sigmoid(logits: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(logits, -60.0, 60.0)))
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(logits, -60.0, 60.0))), dtype=np.float64)
 
 
 class Predictor:
@@ -117,3 +123,22 @@ class Predictor:
             )
             for obs, p, v in zip(observations, probabilities, log_velocity, strict=True)
         ]
+
+
+def model_dir_from_env() -> Path:
+    """``MILES_MODEL_DIR`` (the image sets ``/opt/miles/model``; ``make run`` sets ``build/model``)."""
+    return Path(env_str("MILES_MODEL_DIR", DEFAULT_MODEL_DIR) or DEFAULT_MODEL_DIR)
+
+
+def load_predictor(model_dir: Path | None = None, threads: int | None = None) -> Predictor:
+    """Load the artifact and run one warm-up prediction.
+
+    Called at import time of a handler module, i.e. during Lambda's init phase: the warm-up makes
+    onnxruntime allocate its buffers there instead of inside the first user's request.
+    """
+    directory = model_dir or model_dir_from_env()
+    if not directory.is_dir():
+        raise ConfigError(f"MILES_MODEL_DIR={directory} is not a directory; build it with `make model`")
+    predictor = Predictor(directory, threads=threads)
+    predictor.predict([Observation(title="warm up")])
+    return predictor

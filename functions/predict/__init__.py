@@ -1,0 +1,1 @@
+"""Predict function (``app.py``: API handler)."""

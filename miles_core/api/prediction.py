@@ -1,0 +1,253 @@
+"""Request and response schemas of the prediction API (``POST /predict``, ``POST /predict/batch``).
+
+They live in ``miles_core`` rather than in the handler so other functions (recommend scores its
+ideas in pre-publish mode) and clients' tests can reuse them. The request is stricter than
+:class:`~miles_core.observation.Observation`: counts must be JSON integers (``"12"``, ``1.5`` and
+``true`` are refused, not coerced), cross-field rules are reported on the field they concern,
+and every field documents its unit, because the OpenAPI document is generated from these models.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+from miles_core.observation import (
+    MAX_DESCRIPTION_CHARS,
+    MAX_TAG_CHARS,
+    MAX_TAGS,
+    MAX_TITLE_CHARS,
+    Observation,
+    Regime,
+)
+
+MAX_BATCH_ITEMS = 64
+"""Items per ``POST /predict/batch`` call: ~0.3 s of scoring on 2 vCPU, well inside the API's 29 s timeout."""
+MAX_COUNT = 10**13
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far in the future ``observed_at`` may be (client clocks drift); later is refused."""
+
+
+def _timestamp(value: Any) -> Any:
+    """Only ISO 8601 strings: numbers would be read as Unix time, a guess we refuse to make."""
+    if not isinstance(value, str):
+        raise ValueError("expected an ISO 8601 timestamp string with timezone, e.g. 2026-05-01T12:00:00Z")
+    return value
+
+
+def _aware_utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("timestamp needs a timezone, e.g. 2026-05-01T12:00:00Z or +02:00")
+    return value.astimezone(UTC)
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_timestamp), AfterValidator(_aware_utc)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT, strict=True)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TITLE_CHARS, strict=True)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TAG_CHARS, strict=True)]
+
+
+class PredictRequest(BaseModel):
+    """One published video (with early stats) or one idea (text only) to score.
+
+    With ``view_count`` the request is scored in the post-publish regime and ``published_at`` is
+    required (views are only meaningful at a known age). Without counts it is an idea
+    (pre-publish regime); ``published_at`` then means the planned publish time.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "I tried the 5 AM routine for 30 days #shorts",
+                    "tags": ["morning routine", "productivity"],
+                    "category_id": 22,
+                    "duration_seconds": 41,
+                    "published_at": "2026-05-01T14:00:00Z",
+                    "observed_at": "2026-05-01T17:00:00Z",
+                    "view_count": 12500,
+                    "like_count": 900,
+                    "comment_count": 45,
+                }
+            ]
+        },
+    )
+
+    title: Title = Field(description=f"Video title, 1-{MAX_TITLE_CHARS} characters after trimming whitespace.")
+    description: Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARS, strict=True)] = Field(
+        default="", description=f"Video description, at most {MAX_DESCRIPTION_CHARS} characters."
+    )
+    tags: list[Tag] = Field(
+        default_factory=list,
+        max_length=MAX_TAGS,
+        description=f"Tags, at most {MAX_TAGS}, each 1-{MAX_TAG_CHARS} chars.",
+    )
+    category_id: Annotated[int, Field(ge=1, le=99, strict=True)] | None = Field(
+        default=None, description="YouTube category id (integer 1-99, e.g. 22 = People & Blogs). Absent = unknown."
+    )
+    language: (
+        Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$", max_length=20, strict=True)] | None
+    ) = Field(default=None, description="Audio language as a BCP-47 tag, e.g. `en` or `pt-BR`.")
+    channel_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", strict=True)] | None = Field(
+        default=None, description="YouTube channel id (e.g. `UC...`); known channels get their learned prior."
+    )
+    channel_follower_count: Count | None = Field(
+        default=None, description=f"Channel subscribers (integer count, 0-{MAX_COUNT})."
+    )
+    thumbnail_url: Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2000, strict=True)] | None = Field(
+        default=None, description="Thumbnail URL (http/https). Accepted for compatibility; not a model feature."
+    )
+    duration_seconds: Annotated[float, Field(ge=0, le=7 * 24 * 3600, strict=True, allow_inf_nan=False)] | None = Field(
+        default=None, description="Video length in seconds (0-604800). Shorts are <= 180 s."
+    )
+    published_at: Timestamp | None = Field(
+        default=None,
+        description="Publish time, ISO 8601 with timezone (UTC offset). Required with stats; "
+        "for an idea, the planned publish time.",
+    )
+    observed_at: Timestamp | None = Field(
+        default=None,
+        description="When the stats were read, ISO 8601 with timezone. Default: the time of the request. "
+        "Must not be before `published_at` nor in the future.",
+    )
+    view_count: Count | None = Field(
+        default=None,
+        description=f"Views at `observed_at` (integer count, 0-{MAX_COUNT}). Present = post-publish regime.",
+    )
+    like_count: Count | None = Field(
+        default=None, description="Likes at `observed_at` (integer count, <= `view_count`). Needs `view_count`."
+    )
+    comment_count: Count | None = Field(
+        default=None, description="Comments at `observed_at` (integer count). Needs `view_count`."
+    )
+
+    @field_validator("observed_at")
+    @classmethod
+    def _observed_after_published(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        if value is None:
+            return value
+        published = info.data.get("published_at")
+        if published is not None and value < published:
+            raise ValueError("observed_at is before published_at")
+        if value > datetime.now(UTC) + CLOCK_SKEW:
+            raise ValueError("observed_at is in the future")
+        return value
+
+    @field_validator("view_count")
+    @classmethod
+    def _views_need_age(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is None:
+            return value
+        if "published_at" in info.data and info.data["published_at"] is None:
+            raise ValueError("view_count needs published_at: views mean nothing without the video's age")
+        published = info.data.get("published_at")
+        if published is not None and info.data.get("observed_at") is None and published > datetime.now(UTC):
+            raise ValueError("published_at is in the future, so the video cannot have views yet")
+        return value
+
+    @field_validator("like_count", "comment_count")
+    @classmethod
+    def _within_views(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is None:
+            return value
+        if "view_count" not in info.data:  # view_count itself failed; its error is already reported
+            return value
+        views = info.data["view_count"]
+        if views is None:
+            raise ValueError(f"{info.field_name} needs view_count (stats are scored together)")
+        if info.field_name == "like_count" and value > views:
+            raise ValueError(f"like_count ({value}) is greater than view_count ({views})")
+        return value
+
+    def to_observation(self, now: datetime | None = None) -> Observation:
+        """The canonical observation; ``observed_at`` defaults to ``now`` when stats are given."""
+        observed_at = self.observed_at
+        if observed_at is None and self.view_count is not None:
+            observed_at = now or datetime.now(UTC)
+        return Observation(
+            title=self.title,
+            description=self.description,
+            tags=tuple(self.tags),
+            category_id=self.category_id,
+            language=self.language,
+            channel_id=self.channel_id,
+            channel_follower_count=self.channel_follower_count,
+            thumbnail_url=self.thumbnail_url,
+            duration_seconds=self.duration_seconds,
+            published_at=self.published_at,
+            observed_at=observed_at,
+            view_count=self.view_count,
+            like_count=self.like_count,
+            comment_count=self.comment_count,
+        )
+
+
+class BatchPredictRequest(BaseModel):
+    """Up to :data:`MAX_BATCH_ITEMS` videos or ideas, scored together (one model call)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[PredictRequest] = Field(
+        min_length=1, max_length=MAX_BATCH_ITEMS, description=f"1-{MAX_BATCH_ITEMS} items; answers keep this order."
+    )
+
+
+class PredictionResult(BaseModel):
+    """The model's answer for one item."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    viral_probability: float = Field(
+        ge=0, le=1, description="Calibrated probability (0-1) that the video reaches the model's 'viral' label."
+    )
+    is_viral: bool = Field(description="`viral_probability >= threshold`.")
+    threshold: float = Field(ge=0, le=1, description="Decision threshold used for `is_viral` (from the model card).")
+    predicted_velocity_views_per_hour: float = Field(
+        ge=0, description="Predicted average growth over the next 24 h, in views per hour."
+    )
+    regime: Regime = Field(
+        description="`post_publish` when views and age were given, else `pre_publish` (text/timing only)."
+    )
+    model_version: str = Field(description="Version of the model that answered.")
+    warnings: list[str] = Field(
+        default_factory=list, description="Caveats, e.g. a language the model was not trained on."
+    )
+
+
+class PredictResponse(PredictionResult):
+    """``POST /predict`` answer."""
+
+    processing_time_ms: float = Field(ge=0, description="Time spent in the function for this request, milliseconds.")
+
+
+class BatchPredictResponse(BaseModel):
+    """``POST /predict/batch`` answer: one result per input item, same order."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    items: list[PredictionResult] = Field(description="One result per request item, in request order.")
+    model_version: str = Field(description="Version of the model that answered.")
+    processing_time_ms: float = Field(ge=0, description="Time spent in the function for the whole batch, ms.")
+
+
+class HealthResponse(BaseModel):
+    """``GET /health`` answer (no API key needed)."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    status: str = Field(description="`ok` when the model is loaded and answering.")
+    model_version: str = Field(description="Version of the loaded model.")
+    cold_start: bool = Field(description="True on the first request this container served.")

@@ -1,0 +1,1 @@
+"""``make bench``: Miles' serving path vs a prototype-equivalent BERT-base baseline (see ``runner``)."""

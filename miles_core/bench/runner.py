@@ -1,0 +1,309 @@
+"""``make bench``: Miles' serving path against a prototype-equivalent baseline, in one run.
+
+Measured for both (each in fresh processes, same thread count):
+
+* cold start: process start -> first prediction returned (median of several processes);
+* warm latency p50/p99 for one item, in-process (Miles: through the Lambda handler, events in,
+  JSON out; baseline: tokenize padded to 128 + BERT-base forward);
+* throughput at batch 32, items/s (Miles: ``POST /predict/batch`` through the handler);
+* peak RSS of the process that ran the warm and batch phases.
+
+Miles only: warm p50/p99 over real HTTP through the local stack (``python -m miles_core.localstack``).
+Results go to stdout as a table and to ``.bench/results.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from miles_core.bench.workload import load_requests
+from miles_core.config import env_str
+from miles_core.inference.predictor import default_threads
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_CSV = REPO_ROOT.parent / "shared" / "data" / "miles_benchmark_sample.csv"
+FIRST_TITLE = "I tried the 5 AM routine for 30 days #shorts"
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One acceptance criterion: ``value <= limit`` (or ``>=`` when ``at_least``)."""
+
+    metric: str
+    limit: float
+    at_least: bool = False
+
+    def passes(self, value: float) -> bool:
+        return value >= self.limit if self.at_least else value <= self.limit
+
+
+BARS = (
+    Bar("miles.warm_p50_ms", 10.0),
+    Bar("miles.http_p50_ms", 25.0),
+    Bar("miles.cold_start_s", 1.5),
+    Bar("miles.batch32_items_per_s", 300.0, at_least=True),
+    Bar("miles.peak_rss_mb", 400.0),
+    Bar("ratio.warm_p50_speedup", 20.0, at_least=True),
+    Bar("ratio.cold_start_speedup", 5.0, at_least=True),
+)
+
+
+def _percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(q / 100.0 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _worker(system: str, settings: dict[str, Any], timeout_s: float = 900.0) -> tuple[float, dict[str, Any]]:
+    """Run one worker process; returns (seconds to first prediction, final report or {})."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(settings, handle)
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "POWERTOOLS_METRICS_DISABLED": "true"}
+    env.setdefault("POWERTOOLS_METRICS_NAMESPACE", "MilesBench")
+    try:
+        started = time.perf_counter()
+        process = subprocess.Popen(  # noqa: S603 - our own module, fixed argv
+            [sys.executable, "-m", "miles_core.bench.worker", system, handle.name],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=REPO_ROOT,
+        )
+        assert process.stdout is not None
+        cold_s = 0.0
+        report: dict[str, Any] = {}
+        deadline = time.monotonic() + timeout_s
+        for line in process.stdout:
+            if not line.startswith("{"):
+                continue  # handler logs (Powertools writes JSON logs to stdout too)
+            message = json.loads(line)
+            if message.get("event") == "first":
+                cold_s = time.perf_counter() - started
+            elif message.get("event") == "done":
+                report = message
+            if time.monotonic() > deadline:
+                process.kill()
+                raise TimeoutError(f"{system} worker ran over {timeout_s} s")
+        if process.wait() != 0 or cold_s == 0.0:
+            raise RuntimeError(f"{system} worker failed (exit {process.returncode})")
+        return cold_s, report
+    finally:
+        os.unlink(handle.name)
+
+
+def _http_latencies(model_dir: Path, requests: list[dict[str, Any]], iterations: int) -> list[float]:
+    """Start the local stack in its own process and time ``POST /predict`` over keep-alive HTTP."""
+    from miles_core.localstack.moto import free_port
+
+    port = free_port()
+    key = "bench-key"
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "MILES_API_KEY": key,
+        "MILES_MODEL_DIR": str(model_dir),
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "miles_core.localstack"],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                probe.request("GET", "/health")
+                if probe.getresponse().status == 200:
+                    probe.close()
+                    break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("local stack did not start for the HTTP benchmark")
+            time.sleep(0.2)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Content-Type": "application/json", "x-api-key": key}
+        bodies = [json.dumps(request) for request in requests]
+        samples = []
+        for i in range(iterations + 10):
+            started = time.perf_counter()
+            connection.request("POST", "/predict", body=bodies[i % len(bodies)], headers=headers)
+            response = connection.getresponse()
+            response.read()
+            elapsed = (time.perf_counter() - started) * 1000.0
+            if response.status != 200:
+                raise RuntimeError(f"HTTP predict answered {response.status}")
+            if i >= 10:
+                samples.append(elapsed)
+        connection.close()
+        return samples
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _summarise(cold: list[float], report: dict[str, Any], batch_size: int) -> dict[str, float]:
+    batch_median_s = statistics.median(report["batch_ms"]) / 1000.0
+    return {
+        "cold_start_s": round(statistics.median(cold), 3),
+        "cold_start_runs_s": [round(c, 3) for c in cold],  # type: ignore[dict-item]
+        "warm_p50_ms": round(_percentile(report["latencies_ms"], 50), 2),
+        "warm_p99_ms": round(_percentile(report["latencies_ms"], 99), 2),
+        "batch32_items_per_s": round(batch_size / batch_median_s, 1),
+        "peak_rss_mb": round(report["peak_rss_mb"], 1),
+    }
+
+
+def _table(results: dict[str, Any]) -> str:
+    miles, base = results["miles"], results["baseline"]
+    rows = [
+        ("cold start (s)", "cold_start_s", "{:.2f}", False),
+        ("warm p50, in-process (ms)", "warm_p50_ms", "{:.2f}", False),
+        ("warm p99, in-process (ms)", "warm_p99_ms", "{:.2f}", False),
+        ("warm p50, local HTTP (ms)", "http_p50_ms", "{:.2f}", False),
+        ("warm p99, local HTTP (ms)", "http_p99_ms", "{:.2f}", False),
+        ("throughput batch 32 (items/s)", "batch32_items_per_s", "{:.1f}", True),
+        ("peak RSS (MB)", "peak_rss_mb", "{:.0f}", False),
+        ("with tags: warm p50 (ms)", "with_tags_warm_p50_ms", "{:.2f}", False),
+        ("with tags: batch 32 (items/s)", "with_tags_batch32_items_per_s", "{:.1f}", True),
+    ]
+    lines = [f"{'metric':32} {'Miles':>10} {'baseline':>10} {'Miles vs baseline':>18}", "-" * 73]
+    for label, key, fmt, higher_is_better in rows:
+        mine = miles.get(key)
+        theirs = base.get(key)
+        ratio = ""
+        if mine is not None and theirs is not None and mine > 0 and theirs > 0:
+            factor = mine / theirs if higher_is_better else theirs / mine
+            ratio = f"{factor:.1f}x {'more' if higher_is_better else ('less' if key == 'peak_rss_mb' else 'faster')}"
+        lines.append(
+            f"{label:32} {fmt.format(mine) if mine is not None else '-':>10} "
+            f"{fmt.format(theirs) if theirs is not None else '-':>10} {ratio:>18}"
+        )
+    lines.append("")
+    for bar in BARS:
+        value = results["checks"][bar.metric]["value"]
+        status = "PASS" if results["checks"][bar.metric]["pass"] else "FAIL"
+        lines.append(f"  [{status}] {bar.metric} = {value} ({'>=' if bar.at_least else '<='} {bar.limit})")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Measure everything and return the results document."""
+    model_dir = Path(args.model_dir).resolve()
+    threads = default_threads()
+    requests = load_requests(SAMPLE_CSV)
+    requests_with_tags = load_requests(SAMPLE_CSV, with_tags=True)
+    from miles_core.training.encoder import encoder_directory  # only for the baseline's tokenizer file
+
+    common = {"first_title": FIRST_TITLE, "requests": requests, "batch_size": 32, "threads": threads}
+    miles_settings = {
+        **common,
+        "model_dir": str(model_dir),
+        "repo_root": str(REPO_ROOT),
+        "requests_with_tags": requests_with_tags,
+    }
+    baseline_settings = {**common, "tokenizer_file": str(encoder_directory("all-MiniLM-L6-v2") / "tokenizer.json")}
+    load_before = os.getloadavg()
+
+    print(f">> Miles cold starts x{args.cold_runs}", file=sys.stderr, flush=True)
+    miles_cold = [_worker("miles", {**miles_settings, "cold_only": True})[0] for _ in range(args.cold_runs - 1)]
+    cold, miles_report = _worker(
+        "miles", {**miles_settings, "iterations": args.iterations, "batch_iterations": args.batch_iterations}
+    )
+    miles = _summarise([*miles_cold, cold], miles_report, 32)
+    miles["with_tags_warm_p50_ms"] = round(_percentile(miles_report["tagged_latencies_ms"], 50), 2)
+    miles["with_tags_batch32_items_per_s"] = round(32 / (statistics.median(miles_report["tagged_batch_ms"]) / 1000), 1)
+    print(">> Miles over local HTTP", file=sys.stderr, flush=True)
+    http_samples = _http_latencies(model_dir, requests, args.iterations)
+    miles["http_p50_ms"] = round(_percentile(http_samples, 50), 2)
+    miles["http_p99_ms"] = round(_percentile(http_samples, 99), 2)
+
+    print(f">> baseline (BERT-base fp32, torch eager) cold starts x{args.baseline_cold_runs}", file=sys.stderr)
+    base_cold = [
+        _worker("baseline", {**baseline_settings, "cold_only": True})[0] for _ in range(args.baseline_cold_runs - 1)
+    ]
+    cold, base_report = _worker(
+        "baseline",
+        {
+            **baseline_settings,
+            "iterations": args.baseline_iterations,
+            "batch_iterations": args.baseline_batch_iterations,
+        },
+    )
+    baseline = _summarise([*base_cold, cold], base_report, 32)
+
+    ratios = {
+        "warm_p50_speedup": round(baseline["warm_p50_ms"] / miles["warm_p50_ms"], 1),
+        "warm_p99_speedup": round(baseline["warm_p99_ms"] / miles["warm_p99_ms"], 1),
+        "cold_start_speedup": round(baseline["cold_start_s"] / miles["cold_start_s"], 1),
+        "batch32_throughput_gain": round(miles["batch32_items_per_s"] / baseline["batch32_items_per_s"], 1),
+        "peak_rss_reduction": round(baseline["peak_rss_mb"] / miles["peak_rss_mb"], 1),
+    }
+    flat = {**{f"miles.{k}": v for k, v in miles.items()}, **{f"ratio.{k}": v for k, v in ratios.items()}}
+    checks = {bar.metric: {"value": flat[bar.metric], "pass": bar.passes(float(flat[bar.metric]))} for bar in BARS}
+    card = json.loads((model_dir / "model_card.json").read_text(encoding="utf-8"))
+    return {
+        "machine": {
+            "cpus": len(os.sched_getaffinity(0)),
+            "threads": threads,
+            "python": platform.python_version(),
+            "load_average_before": [round(v, 2) for v in load_before],
+            "load_average_after": [round(v, 2) for v in os.getloadavg()],
+        },
+        "model": {"dir": str(model_dir), "model_version": card.get("model_version"), "encoder": card.get("encoder")},
+        "workload": {
+            "requests": len(requests),
+            "source": str(SAMPLE_CSV) if SAMPLE_CSV.exists() else "fallback titles",
+            "iterations": args.iterations,
+            "baseline_iterations": args.baseline_iterations,
+        },
+        "miles": miles,
+        "baseline": baseline,
+        "ratios": ratios,
+        "checks": checks,
+        "all_pass": all(check["pass"] for check in checks.values()),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    default_model = env_str("MILES_MODEL_DIR", str(REPO_ROOT / "build" / "model"))
+    parser = argparse.ArgumentParser(prog="python -m miles_core.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--model-dir", default=default_model, help="serving artifact (default: MILES_MODEL_DIR)")
+    parser.add_argument("--out", default=str(REPO_ROOT / ".bench" / "results.json"))
+    parser.add_argument("--iterations", type=int, default=300, help="warm single-item calls (Miles)")
+    parser.add_argument("--batch-iterations", type=int, default=20)
+    parser.add_argument("--cold-runs", type=int, default=5)
+    parser.add_argument("--baseline-iterations", type=int, default=60)
+    parser.add_argument("--baseline-batch-iterations", type=int, default=3)
+    parser.add_argument("--baseline-cold-runs", type=int, default=2)
+    args = parser.parse_args(argv)
+    if not (Path(args.model_dir) / "model.onnx").is_file():
+        print(f"no model artifact at {args.model_dir}: run `make model` or pass --model-dir", file=sys.stderr)
+        return 2
+    results = run(args)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    print(_table(results))
+    print(
+        f"\nmodel {results['model']['model_version']} ({results['model']['dir']}); "
+        f"{results['machine']['cpus']} CPUs, {results['machine']['threads']} threads; "
+        f"load before {results['machine']['load_average_before']}; written to {out}"
+    )
+    return 0 if results["all_pass"] else 1

@@ -1,0 +1,79 @@
+"""The benchmark's inputs: real requests from the benchmark sample, and API Gateway events for them.
+
+Requests are real post-publish rows (title, description, category, timing, counts), so the
+timing includes the whole feature pipeline. The headline workload leaves tags out: the encoder
+then reads the title, the same text the baseline reads (the "typical title" of the bar). With
+tags (``with_tags=True``) the encoder reads ``title | tag, tag, ...``, which fills the artifact's
+``max_tokens``; the bench reports that workload separately.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+FALLBACK_TITLES = (
+    "I tried the 5 AM routine for 30 days #shorts",
+    "This cat learned to open doors",
+    "Easiest 10 minute pasta you will ever make",
+    "POV: your first day at a new job",
+    "Why nobody talks about this iPhone setting",
+)
+
+
+def load_requests(csv_path: Path | None, limit: int = 200, with_tags: bool = False) -> list[dict[str, Any]]:
+    """Up to ``limit`` ``POST /predict`` bodies built from the sample CSV (fallback: fixed titles)."""
+    if csv_path is None or not csv_path.exists():
+        return [{"title": title} for title in FALLBACK_TITLES]
+    from miles_core.dataset import iter_csv_rows, row_to_observation
+
+    requests: list[dict[str, Any]] = []
+    for row in iter_csv_rows(csv_path):
+        try:
+            observation = row_to_observation(row)
+        except ValueError:
+            continue
+        request = observation.model_dump(
+            mode="json",
+            exclude_none=True,
+            include={
+                "title",
+                "description",
+                "tags",
+                "category_id",
+                "published_at",
+                "observed_at",
+                "duration_seconds",
+                "view_count",
+                "like_count",
+                "comment_count",
+            },
+        )
+        if not with_tags:
+            request.pop("tags", None)
+        if request.get("like_count", 0) > request.get("view_count", 0):
+            request.pop("like_count", None)
+        requests.append(request)
+        if len(requests) >= limit:
+            break
+    return requests or [{"title": title} for title in FALLBACK_TITLES]
+
+
+def rest_event(method: str, path: str, body: Any) -> dict[str, Any]:
+    """A REST (v1) proxy event as the local stack or API Gateway sends it (minimal fields)."""
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": {"Content-Type": "application/json"},
+        "multiValueHeaders": {"Content-Type": ["application/json"]},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {"requestId": str(uuid.uuid4()), "stage": "bench", "path": path, "resourcePath": path},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }

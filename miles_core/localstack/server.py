@@ -1,0 +1,329 @@
+"""``make run``: real HTTP on loopback -> API Gateway REST proxy events -> the real Lambda handlers.
+
+What API Gateway does in front of the functions is reproduced here, and nothing more: route
+matching on the route table (unknown resource or method: 403 ``Missing Authentication Token``),
+the API-key check (403 ``Forbidden``), the 10 MB payload limit (413), the proxy event, and 502
+``Internal server error`` when a handler raises or returns a malformed result. Each function
+serves one request at a time, like one Lambda container (Powertools resolvers keep the current
+event on the app object, so they must not be shared between threads).
+
+Handlers are imported from their files on first use (``functions/<name>/app.py``), so a function
+that is still being written only breaks its own routes.
+"""
+
+from __future__ import annotations
+
+import hmac
+import importlib.util
+import json
+import logging
+import os
+import secrets
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlsplit
+
+from miles_core.config import env_int, env_str
+from miles_core.localstack.events import BadLambdaResponseError, LocalLambdaContext, build_event, decode_response
+from miles_core.localstack.routes import ROUTES, Route, find_route
+
+logger = logging.getLogger(__name__)
+DEFAULT_TABLE_NAME = "miles-local"
+DEFAULT_PORT = 8000
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+"""API Gateway REST's request payload limit."""
+MAX_DRAIN_BYTES = 64 * 1024 * 1024
+"""An over-limit body is read and dropped up to this size before answering 413."""
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class HandlerRegistry:
+    """Loads each function's handler once, on first use, and serialises its invocations."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler] = {}
+        self._load_lock = threading.Lock()
+        self._function_locks: dict[str, threading.Lock] = {}
+
+    def _load_module(self, route: Route) -> ModuleType:
+        existing = sys.modules.get(route.module)
+        if existing is not None:
+            return existing
+        spec = importlib.util.spec_from_file_location(route.module, route.handler_file)
+        if spec is None or spec.loader is None or not route.handler_file.is_file():
+            raise FileNotFoundError(f"handler file {route.handler_file} not found")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[route.module] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[route.module]
+            raise
+        return module
+
+    def handler(self, route: Route) -> Handler:
+        """The handler callable (imports the function's module the first time)."""
+        key = f"{route.module}.{route.handler_name}"
+        with self._load_lock:
+            if key not in self._handlers:
+                started = time.perf_counter()
+                handler = getattr(self._load_module(route), route.handler_name)
+                self._handlers[key] = handler
+                self._function_locks.setdefault(route.function, threading.Lock())
+                logger.info("loaded %s in %.2f s", key, time.perf_counter() - started)
+            return self._handlers[key]
+
+    def invoke(self, route: Route, event: dict[str, Any]) -> Any:
+        """Call the handler like Lambda: one invocation per function at a time."""
+        handler = self.handler(route)
+        with self._function_locks[route.function]:
+            return handler(event, LocalLambdaContext.for_request(route.function))
+
+
+class LocalApiServer(ThreadingHTTPServer):
+    """The HTTP front: route table, API keys and the handler registry."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], api_key: str, routes: tuple[Route, ...] = ROUTES) -> None:
+        super().__init__(address, _RequestHandler)
+        self.api_key = api_key
+        self.routes = routes
+        self.registry = HandlerRegistry()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+
+def _gateway_error(status: HTTPStatus, message: str, error_type: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    """An error answered by API Gateway itself (never reaches a handler)."""
+    headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type)]
+    return int(status), headers, json.dumps({"message": message}).encode("utf-8")
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, the body waits for the client's
+    # delayed ACK (~40 ms per keep-alive request).
+    disable_nagle_algorithm = True
+    server: LocalApiServer
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_PATCH(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def do_OPTIONS(self) -> None:
+        self._dispatch()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s " + format, self.address_string(), *args)
+
+    def _read_body(self) -> bytes | None:
+        """The request body, or ``None`` when it is over API Gateway's limit (then unread)."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            total = 0
+            while True:
+                size = int(self.rfile.readline().strip().split(b";")[0] or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                total += size
+                if total > MAX_PAYLOAD_BYTES:
+                    self.close_connection = True
+                    return None
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_PAYLOAD_BYTES:
+            # Drain (bounded) so the client sees the 413 instead of a broken pipe, then close.
+            remaining = min(length, MAX_DRAIN_BYTES)
+            while remaining > 0:
+                chunk = self.rfile.read(min(remaining, 1 << 20))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
+            self.close_connection = True
+            return None
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _dispatch(self) -> None:
+        started = time.perf_counter()
+        split = urlsplit(self.path)
+        method = self.command.upper()
+        try:
+            status, headers, body = self._answer(method, split.path, split.query)
+        except ValueError:  # malformed Content-Length or chunk size
+            status, headers, body = _gateway_error(HTTPStatus.BAD_REQUEST, "Bad request", "BadRequestException")
+            self.close_connection = True
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if method != "HEAD":
+            self.wfile.write(body)
+        logger.info("%s %s -> %d (%.1f ms)", method, split.path, status, (time.perf_counter() - started) * 1000)
+
+    def _answer(self, method: str, path: str, query: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        body = self._read_body()
+        found = find_route(method, path, self.server.routes)
+        if found is None:
+            return _gateway_error(
+                HTTPStatus.FORBIDDEN, "Missing Authentication Token", "MissingAuthenticationTokenException"
+            )
+        route, path_parameters = found
+        if route.api_key_required and not hmac.compare_digest(
+            (self.headers.get("x-api-key") or "").encode("utf-8"), self.server.api_key.encode("utf-8")
+        ):
+            return _gateway_error(HTTPStatus.FORBIDDEN, "Forbidden", "ForbiddenException")
+        if body is None:
+            return _gateway_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Request Too Long", "RequestTooLongException")
+        host = self.headers.get("Host") or self.server.url.split("//", 1)[1]
+        event = build_event(
+            route=route,
+            path_parameters=path_parameters,
+            method=method,
+            path=path,
+            query=query,
+            headers=list(self.headers.items()),
+            body=body,
+            source_ip=self.client_address[0],
+            host=host,
+        )
+        try:
+            status, headers, data = decode_response(self.server.registry.invoke(route, event))
+        except BadLambdaResponseError:
+            logger.exception("%s returned a malformed proxy response", route.module)
+            return _gateway_error(HTTPStatus.BAD_GATEWAY, "Internal server error", "InternalServerErrorException")
+        except Exception:
+            logger.exception("%s failed", route.module)
+            return _gateway_error(HTTPStatus.BAD_GATEWAY, "Internal server error", "InternalServerErrorException")
+        headers.append(("x-amzn-RequestId", event["requestContext"]["requestId"]))
+        return status, headers, data
+
+
+@contextmanager
+def _environment(values: dict[str, str], defaults: dict[str, str]) -> Iterator[None]:
+    """Set ``values`` (and ``defaults`` where unset) for the handlers; restore on exit."""
+    saved = {name: os.environ.get(name) for name in (*values, *defaults)}
+    os.environ.update(values)
+    for name, value in defaults.items():
+        os.environ.setdefault(name, value)
+    try:
+        yield
+    finally:
+        for name, previous in saved.items():
+            if previous is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = previous
+
+
+@dataclass
+class LocalStack:
+    """moto on loopback + the table + background workers + the HTTP API, started together."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    api_key: str = ""
+    table_name: str = DEFAULT_TABLE_NAME
+    region: str = "us-east-1"
+    routes: tuple[Route, ...] = ROUTES
+    preload: tuple[str, ...] = ("predict",)
+    """Functions whose handlers load at start (the predict model), so their errors show at once."""
+    server: LocalApiServer | None = field(default=None, init=False)
+    _exit: ExitStack = field(default_factory=ExitStack, init=False)
+
+    @classmethod
+    def from_env(cls, port: int | None = None) -> LocalStack:
+        """Settings from ``PORT``, ``MILES_API_KEY`` (else a generated key) and ``MILES_TABLE_NAME``."""
+        return cls(
+            port=env_int("PORT", DEFAULT_PORT) if port is None else port,
+            api_key=env_str("MILES_API_KEY") or secrets.token_urlsafe(24),
+            table_name=env_str("MILES_TABLE_NAME", DEFAULT_TABLE_NAME) or DEFAULT_TABLE_NAME,
+        )
+
+    @property
+    def url(self) -> str:
+        if self.server is None:
+            raise RuntimeError("local stack not started")
+        return self.server.url
+
+    def start(self) -> LocalStack:
+        """Start everything; the HTTP server runs in a background thread. Stops what started on failure."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        import boto3
+
+        from miles_core.localstack.moto import MotoServer
+        from miles_core.localstack.workers import LocalStackContext, start_background_workers
+        from miles_core.store.schema import create_table
+
+        if not self.api_key:
+            self.api_key = secrets.token_urlsafe(24)
+        moto = MotoServer.start()
+        self._exit.callback(moto.stop)
+        environment = _environment(
+            {"AWS_ENDPOINT_URL": moto.endpoint_url, "MILES_TABLE_NAME": self.table_name},
+            {
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_DEFAULT_REGION": self.region,
+                "AWS_REGION": self.region,
+                "POWERTOOLS_METRICS_NAMESPACE": "MilesLocal",
+                "POWERTOOLS_METRICS_DISABLED": "true",
+            },
+        )
+        self._exit.enter_context(environment)
+        create_table(boto3.client("dynamodb", endpoint_url=moto.endpoint_url, region_name=self.region), self.table_name)
+        context = LocalStackContext(endpoint_url=moto.endpoint_url, table_name=self.table_name, region=self.region)
+        self._exit.callback(start_background_workers(context))
+        self.server = LocalApiServer((self.host, self.port), self.api_key, self.routes)
+        self._exit.callback(self.server.server_close)
+        for route in self.server.routes:
+            if route.function in self.preload:
+                self.server.registry.handler(route)
+        thread = threading.Thread(target=self.server.serve_forever, name="miles-local-api", daemon=True)
+        thread.start()
+        self._exit.callback(self.server.shutdown)
+
+    def stop(self) -> None:
+        """Stop in reverse order of start: HTTP server, workers, environment, moto."""
+        self._exit.close()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
