@@ -11,6 +11,7 @@ import csv
 import gzip
 import io
 import logging
+import math
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -94,7 +95,7 @@ class LoadedDataset:
 def _open_text(path: Path) -> io.TextIOBase:
     if path.suffix == ".gz":
         return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")  # noqa: SIM115 - closed by the caller's with
+    return open(path, encoding="utf-8", newline="")
 
 
 def _optional_int(value: str) -> int | None:
@@ -109,7 +110,20 @@ def _optional_int(value: str) -> int | None:
 
 def _optional_float(value: str) -> float | None:
     value = value.strip()
-    return None if value == "" else float(value)
+    if value == "":
+        return None
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"not a finite number: {value!r}")
+    return number
+
+
+def _finite(value: str, column: str) -> float:
+    """A required finite number ('nan', 'inf' and blanks are errors, never NaN features or targets)."""
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{column} is not a finite number: {value!r}")
+    return number
 
 
 def _timestamp(value: str) -> datetime:
@@ -166,8 +180,10 @@ def load_benchmark(
             continue
         try:
             observation = row_to_observation(row)
-            velocity = float(row["velocity_views_per_hour"])
-            is_viral = int(float(row["is_viral"]))
+            velocity = _finite(row["velocity_views_per_hour"], "velocity_views_per_hour")
+            is_viral = int(_finite(row["is_viral"], "is_viral"))
+            if is_viral not in (0, 1):
+                raise ValueError(f"is_viral must be 0 or 1, got {row['is_viral']!r}")
         except (ValueError, KeyError) as error:
             reason = _skip_reason(error)
             dataset.skipped[reason] += 1

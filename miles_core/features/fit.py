@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import warnings
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -41,7 +42,7 @@ def out_of_fold_channel_priors(
 ) -> list[ChannelPriorValue]:
     """Each training row's prior computed without its own fold, so no row sees its own label."""
     order = list(range(len(channel_ids)))
-    random.Random(seed).shuffle(order)
+    random.Random(seed).shuffle(order)  # noqa: S311 - fold assignment, not security
     fold_of = {row: position % folds for position, row in enumerate(order)}
     priors: list[ChannelPriorValue] = [ChannelPriorValue(0.0, 0)] * len(channel_ids)
     for fold in range(folds):
@@ -53,6 +54,26 @@ def out_of_fold_channel_priors(
             if fold_of[row] == fold:
                 priors[row] = prior.lookup(channel_ids[row])
     return priors
+
+
+def _column_statistics(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Clip bounds, mean and std per column, ignoring NaN (unknown) values.
+
+    Columns never observed in train (e.g. follower counts) are all NaN: they get neutral values
+    (bounds 0, mean 0, std 1), so numpy's empty-slice warnings are expected and silenced.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low = np.nan_to_num(np.nanquantile(raw, CLIP_QUANTILES[0], axis=0), nan=0.0)
+        high = np.nan_to_num(np.nanquantile(raw, CLIP_QUANTILES[1], axis=0), nan=0.0)
+        # Binary flags are never clipped: a rare flag (say duration_known) must still reach the model.
+        binary = np.all(np.isnan(raw) | (raw == 0.0) | (raw == 1.0), axis=0)
+        low = np.where(binary, 0.0, low)
+        high = np.where(binary, 1.0, high)
+        clipped = np.clip(raw, low, high)
+        mean = np.nan_to_num(np.nanmean(clipped, axis=0), nan=0.0)
+        std = np.nan_to_num(np.nanstd(clipped, axis=0), nan=1.0)
+    return low, high, mean, np.where(std < 1e-6, 1.0, std)
 
 
 def fit_feature_spec(
@@ -86,16 +107,7 @@ def fit_feature_spec(
         ],
         dtype=np.float64,
     )
-    low = np.nan_to_num(np.nanquantile(raw, CLIP_QUANTILES[0], axis=0), nan=0.0)
-    high = np.nan_to_num(np.nanquantile(raw, CLIP_QUANTILES[1], axis=0), nan=0.0)
-    # Binary flags are never clipped: a rare flag (say duration_known) must still reach the model.
-    binary = np.all(np.isnan(raw) | (raw == 0.0) | (raw == 1.0), axis=0)
-    low = np.where(binary, 0.0, low)
-    high = np.where(binary, 1.0, high)
-    clipped = np.clip(raw, low, high)
-    mean = np.nan_to_num(np.nanmean(clipped, axis=0), nan=0.0)
-    std = np.nan_to_num(np.nanstd(clipped, axis=0), nan=1.0)
-    std = np.where(std < 1e-6, 1.0, std)
+    low, high, mean, std = _column_statistics(raw)
     document_frequency = np.zeros(ngram_buckets, dtype=np.float64)
     for obs in observations:
         for bucket in bucket_counts(obs, ngram_buckets):

@@ -99,7 +99,7 @@ def load_tokenizer(path: Path, max_tokens: int) -> Tokenizer:
     tokenizer = Tokenizer.from_file(str(path))
     tokenizer.enable_truncation(max_length=max_tokens)
     pad_id = tokenizer.token_to_id("[PAD]")
-    tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token="[PAD]")
+    tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token="[PAD]")  # noqa: S106 - a token, not a password
     return tokenizer
 
 
@@ -107,9 +107,7 @@ def _log1p(value: float) -> float:
     return math.log1p(max(value, 0.0))
 
 
-def raw_numeric_features(
-    observation: Observation, prior: ChannelPriorValue, categories: Sequence[int]
-) -> list[float]:
+def raw_numeric_features(observation: Observation, prior: ChannelPriorValue, categories: Sequence[int]) -> list[float]:
     """Unscaled numeric features in ``BASE_FEATURES`` + category order; NaN marks 'unknown'."""
     nan = math.nan
     post = observation.regime is Regime.POST_PUBLISH

@@ -6,6 +6,7 @@ token lands in the same bucket at training time, in the Lambda and in a test.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import zlib
@@ -38,7 +39,7 @@ def lexical_terms(observation: Observation) -> Iterable[str]:
     title_words = words(observation.title)
     for word in title_words:
         yield f"t:{word}"
-    for first, second in zip(title_words, title_words[1:], strict=False):
+    for first, second in itertools.pairwise(title_words):
         yield f"t2:{first} {second}"
     for tag in observation.tags:
         yield f"g:{tag.lower()}"

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 
@@ -29,12 +33,35 @@ def encoder_directory(name: str) -> Path:
     return path
 
 
-def load_encoder(name: str):  # type: ignore[no-untyped-def]
+def load_encoder(name: str) -> PreTrainedModel:
     """The transformers encoder in eval mode, loaded offline with eager attention (fusable in ONNX)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from transformers import AutoModel
 
-    model = AutoModel.from_pretrained(str(encoder_directory(name)), attn_implementation="eager")
-    model.eval()
+    model: PreTrainedModel = AutoModel.from_pretrained(str(encoder_directory(name)), attn_implementation="eager")
+    model.eval()  # type: ignore[no-untyped-call]  # transformers' eval is untyped
     return model
+
+
+def encoder_fingerprint(name: str) -> str:
+    """Short content hash of the encoder's config and weights, so a cache never outlives a weight change."""
+    import hashlib
+
+    directory = encoder_directory(name)
+    digest = hashlib.sha256()
+    for path in sorted(directory.iterdir()):
+        if path.name == "config.json" or path.suffix in {".safetensors", ".bin"}:
+            digest.update(path.name.encode())
+            with path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()[:12]
+
+
+def tokenizer_path(name: str) -> Path:
+    """The encoder's ``tokenizer.json`` (what serving tokenizes with)."""
+    path = encoder_directory(name) / "tokenizer.json"
+    if not path.exists():
+        raise FileNotFoundError(f"encoder {name!r} has no tokenizer.json in {path.parent}")
+    return path

@@ -110,6 +110,12 @@ class ServingModel(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Calibrated viral logit and log1p(views/hour), each [batch]."""
         raw_logit, log_velocity = self.head(self.embed(input_ids, attention_mask), numeric, lexical)
-        post = (numeric[:, self.stats_known_index] > self.stats_known_threshold).long()
-        logit = raw_logit * self.calibration_scale[post] + self.calibration_bias[post]
-        return logit, log_velocity
+        # torch.where, not indexing by regime: it exports to a plain ONNX Where with no index ops.
+        threshold, scales, biases = self.stats_known_threshold, self.calibration_scale, self.calibration_bias
+        assert isinstance(threshold, torch.Tensor)
+        assert isinstance(scales, torch.Tensor)
+        assert isinstance(biases, torch.Tensor)
+        post = numeric[:, self.stats_known_index] > threshold
+        scale = torch.where(post, scales[1], scales[0])
+        bias = torch.where(post, biases[1], biases[0])
+        return raw_logit * scale + bias, log_velocity

@@ -1,0 +1,82 @@
+"""Per-regime Platt calibration and the decision threshold, both fitted on val only.
+
+Val lies after YouTube retired its Trending page (faster turnover than most of train), so a
+head trained on train is mis-calibrated there; two numbers per regime (scale, bias) fitted on
+val logits correct that without touching the ranking.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from miles_core.training.metrics import sigmoid
+
+PLATT_L2 = 1e-3
+"""A whisker of ridge on (scale, bias) keeps the fit finite on tiny or separable val sets."""
+
+
+def _platt_loss(design: np.ndarray, y: np.ndarray, params: np.ndarray) -> float:
+    z = design @ params
+    # log(1 + exp(z)) - y z, computed stably.
+    return float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * PLATT_L2 * params @ params)
+
+
+def fit_platt(logits: np.ndarray, labels: np.ndarray, iterations: int = 100) -> tuple[float, float]:
+    """(scale, bias) minimising log loss of ``sigmoid(scale * logit + bias)``.
+
+    Newton steps with backtracking (a plain Newton step can overshoot badly from (1, 0) when the
+    logits are far too confident), so the loss never increases.
+    """
+    x = np.asarray(logits, dtype=np.float64)
+    y = np.asarray(labels, dtype=np.float64)
+    if len(x) == 0 or y.min() == y.max():
+        return 1.0, 0.0
+    params = np.array([1.0, 0.0])
+    design = np.stack([x, np.ones_like(x)], axis=1)
+    loss = _platt_loss(design, y, params)
+    for _ in range(iterations):
+        p = sigmoid(design @ params)
+        gradient = design.T @ (p - y) + PLATT_L2 * params
+        hessian = design.T @ (design * (p * (1 - p))[:, None]) + PLATT_L2 * np.eye(2)
+        step = np.linalg.solve(hessian, gradient)
+        size = 1.0
+        while size > 1e-8:
+            candidate = params - size * step
+            candidate_loss = _platt_loss(design, y, candidate)
+            if candidate_loss <= loss:
+                break
+            size /= 2.0
+        else:
+            break
+        converged = np.max(np.abs(candidate - params)) < 1e-10
+        params, loss = candidate, candidate_loss
+        if converged:
+            break
+    return round(float(params[0]), 6), round(float(params[1]), 6)
+
+
+def apply_platt(logits: np.ndarray, scale_bias: tuple[float, float]) -> np.ndarray:
+    """Calibrated logits."""
+    return np.asarray(logits, dtype=np.float64) * scale_bias[0] + scale_bias[1]
+
+
+def best_f1_threshold(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """The probability threshold with the highest F1 (ties: the lowest such threshold).
+
+    Returned as the midpoint between the chosen score and the next lower one, so the decision
+    does not hinge on float noise between torch and the int8 ONNX graph.
+    """
+    y = np.asarray(labels, dtype=bool)
+    p = np.asarray(probabilities, dtype=np.float64)
+    if not y.any():
+        return 0.5
+    order = np.argsort(-p, kind="mergesort")
+    sorted_p, sorted_y = p[order], y[order]
+    distinct = np.r_[np.nonzero(np.diff(sorted_p))[0], len(p) - 1]
+    true_positives = np.cumsum(sorted_y)[distinct]
+    predicted = distinct + 1
+    f1 = 2 * true_positives / (predicted + y.sum())
+    best = int(np.argmax(f1))
+    chosen = sorted_p[distinct[best]]
+    below = sorted_p[distinct[best] + 1] if distinct[best] + 1 < len(p) else 0.0
+    return round(float((chosen + below) / 2.0), 6)

@@ -1,0 +1,74 @@
+"""``miles train``, ``miles evaluate`` and ``miles export``.
+
+torch, transformers and scikit-learn are imported inside the handlers only, so ``miles --help``
+and the other areas' commands stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+from miles_core.training.encoder import DEFAULT_ENCODER
+
+logger = logging.getLogger(__name__)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from miles_core.training.train import TrainOptions, train
+
+    options = TrainOptions(
+        data=args.data,
+        out=args.out,
+        encoder=args.encoder,
+        seed=args.seed,
+        cache_dir=None if args.no_cache else args.cache_dir,
+    )
+    card = train(options)
+    print(json.dumps({"model_version": card.model_version, "threshold": card.threshold, **card.metrics}, indent=1))
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from miles_core.training.evaluate import evaluate
+
+    result = evaluate(args.model, args.data, args.split)
+    print(json.dumps(result, indent=None if args.json else 1))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from miles_core.training.export import export_trained
+
+    started = time.monotonic()
+    path = export_trained(args.model, args.out, fuse=args.fuse)
+    logger.info("wrote %s in %.1fs", path, time.monotonic() - started)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the model area's sub-commands to the ``miles`` CLI."""
+    train = subparsers.add_parser("train", help="train the model on a benchmark CSV (train split; val selects)")
+    train.add_argument("--data", type=Path, required=True, help="benchmark-schema CSV (.csv or .csv.gz)")
+    train.add_argument("--out", type=Path, required=True, help="trained-model directory to write")
+    train.add_argument("--encoder", default=DEFAULT_ENCODER, help="encoder name or local model directory")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--cache-dir", type=Path, default=Path(".cache/miles"), help="embedding cache")
+    train.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
+    train.set_defaults(handler=_train)
+
+    evaluate = subparsers.add_parser("evaluate", help="score a benchmark CSV with the served artifact")
+    evaluate.add_argument("--model", type=Path, required=True, help="serving artifact or trained-model directory")
+    evaluate.add_argument("--data", type=Path, required=True, help="benchmark-schema CSV")
+    evaluate.add_argument("--split", default=None, help="only rows with this split (default: all rows)")
+    evaluate.add_argument("--json", action="store_true", help="print one compact JSON line")
+    evaluate.set_defaults(handler=_evaluate)
+
+    export = subparsers.add_parser("export", help="trained-model directory -> ONNX serving artifact")
+    export.add_argument("--model", type=Path, required=True, help="trained-model directory")
+    export.add_argument("--out", type=Path, required=True, help="serving artifact directory to write")
+    export.add_argument("--fuse", action="store_true", help="fuse attention first (slower at batch 32 here)")
+    export.set_defaults(handler=_export)

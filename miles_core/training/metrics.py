@@ -1,0 +1,111 @@
+"""Evaluation metrics, in numpy only, so every number in a model card is computed one way.
+
+ECE uses 15 equal-width probability bins over [0, 1]: the sum over bins of
+(bin share of rows) x |mean predicted probability - observed positive rate|.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+ECE_BINS = 15
+METRIC_KEYS = ("auroc", "pr_auc", "brier", "ece", "velocity_mae_log1p", "velocity_spearman")
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks with ties sharing their average rank (as in Spearman and Mann-Whitney)."""
+    order = np.argsort(values, kind="mergesort")
+    sorted_values = values[order]
+    ranks = np.empty(len(values), dtype=np.float64)
+    start = 0
+    while start < len(values):
+        end = start
+        while end + 1 < len(values) and sorted_values[end + 1] == sorted_values[start]:
+            end += 1
+        ranks[order[start : end + 1]] = (start + end) / 2.0 + 1.0
+        start = end + 1
+    return ranks
+
+
+def auroc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve (Mann-Whitney U); NaN when only one class is present."""
+    labels = np.asarray(labels, dtype=bool)
+    positives = int(labels.sum())
+    negatives = len(labels) - positives
+    if positives == 0 or negatives == 0:
+        return math.nan
+    ranks = average_ranks(np.asarray(scores, dtype=np.float64))
+    return float((ranks[labels].sum() - positives * (positives + 1) / 2.0) / (positives * negatives))
+
+
+def pr_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Average precision (step-wise area under precision-recall, as scikit-learn computes it)."""
+    labels = np.asarray(labels, dtype=bool)
+    positives = int(labels.sum())
+    if positives == 0:
+        return math.nan
+    scores = np.asarray(scores, dtype=np.float64)
+    order = np.argsort(-scores, kind="mergesort")
+    sorted_scores, sorted_labels = scores[order], labels[order]
+    # Evaluate only at the last index of each run of tied scores.
+    distinct = np.r_[np.nonzero(np.diff(sorted_scores))[0], len(scores) - 1]
+    true_positives = np.cumsum(sorted_labels)[distinct]
+    precision = true_positives / (distinct + 1)
+    recall = true_positives / positives
+    previous_recall = np.r_[0.0, recall[:-1]]
+    return float(np.sum((recall - previous_recall) * precision))
+
+
+def brier(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """Mean squared error of the probabilities."""
+    return float(np.mean((np.asarray(probabilities, dtype=np.float64) - np.asarray(labels, dtype=np.float64)) ** 2))
+
+
+def expected_calibration_error(labels: np.ndarray, probabilities: np.ndarray, bins: int = ECE_BINS) -> float:
+    """ECE over ``bins`` equal-width bins (a probability of exactly 1.0 falls in the last bin)."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.float64)
+    index = np.minimum((probabilities * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        members = index == b
+        if members.any():
+            total += members.mean() * abs(probabilities[members].mean() - labels[members].mean())
+    return float(total)
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman rank correlation (Pearson on average ranks); NaN when either side is constant."""
+    ranks_a = average_ranks(np.asarray(a, dtype=np.float64))
+    ranks_b = average_ranks(np.asarray(b, dtype=np.float64))
+    if ranks_a.std() == 0 or ranks_b.std() == 0:
+        return math.nan
+    return float(np.corrcoef(ranks_a, ranks_b)[0, 1])
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """Numerically safe logistic function."""
+    return 1.0 / (1.0 + np.exp(-np.clip(np.asarray(logits, dtype=np.float64), -60.0, 60.0)))
+
+
+def regime_metrics(
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    true_log_velocity: np.ndarray,
+    predicted_log_velocity: np.ndarray | None,
+) -> dict[str, float | None]:
+    """The six metrics of one regime; velocity metrics are None for a classifier without them."""
+    result: dict[str, float | None] = {
+        "auroc": auroc(labels, probabilities),
+        "pr_auc": pr_auc(labels, probabilities),
+        "brier": brier(labels, probabilities),
+        "ece": expected_calibration_error(labels, probabilities),
+        "velocity_mae_log1p": None,
+        "velocity_spearman": None,
+    }
+    if predicted_log_velocity is not None:
+        result["velocity_mae_log1p"] = float(np.mean(np.abs(predicted_log_velocity - true_log_velocity)))
+        result["velocity_spearman"] = spearman(true_log_velocity, predicted_log_velocity)
+    return {key: (None if value is None or math.isnan(value) else round(value, 6)) for key, value in result.items()}

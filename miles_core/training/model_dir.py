@@ -1,0 +1,82 @@
+"""The trained-model directory (``miles train`` output, committed as ``miles_core/models/default``).
+
+It holds only what is small and not derivable from the encoder: ``head.safetensors`` (fusion
+head weights), ``head_config.json`` (head shape, per-regime calibration, encoder name),
+``feature_spec.json``, ``model_card.json`` and ``tokenizer.json``. ``miles export`` turns it into
+a serving artifact by adding the frozen encoder back and writing ONNX.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from miles_core.inference.artifact import CARD_FILE, HEAD_WEIGHTS_FILE, SPEC_FILE, TOKENIZER_FILE
+from miles_core.training.model import FusionHead, HeadConfig
+
+HEAD_CONFIG_FILE = "head_config.json"
+TRAINED_FILES = (HEAD_WEIGHTS_FILE, HEAD_CONFIG_FILE, SPEC_FILE, CARD_FILE, TOKENIZER_FILE)
+
+
+@dataclass(frozen=True)
+class HeadBundle:
+    """Everything in ``head_config.json``: how to rebuild the head and calibrate its logits."""
+
+    encoder: str
+    head: HeadConfig
+    calibration_pre: tuple[float, float]
+    calibration_post: tuple[float, float]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "encoder": self.encoder,
+            "head": self.head.to_dict(),
+            "calibration": {"pre_publish": list(self.calibration_pre), "post_publish": list(self.calibration_post)},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> HeadBundle:
+        calibration = data["calibration"]
+        pre, post = calibration["pre_publish"], calibration["post_publish"]
+        return cls(
+            encoder=str(data["encoder"]),
+            head=HeadConfig(**data["head"]),
+            calibration_pre=(float(pre[0]), float(pre[1])),
+            calibration_post=(float(post[0]), float(post[1])),
+        )
+
+
+def save_head(directory: Path, head: FusionHead, bundle: HeadBundle) -> None:
+    """Write ``head.safetensors`` (contiguous fp32 tensors, sorted keys: byte-stable) and its config."""
+    from safetensors.torch import save_file
+
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {name: tensor.detach().contiguous().clone() for name, tensor in sorted(head.state_dict().items())}
+    save_file(state, str(directory / HEAD_WEIGHTS_FILE))
+    (directory / HEAD_WEIGHTS_FILE).chmod(0o644)  # safetensors writes 0600; images build as another user
+    (directory / HEAD_CONFIG_FILE).write_text(json.dumps(bundle.to_json(), indent=1) + "\n", encoding="utf-8")
+
+
+def load_head(directory: Path) -> tuple[FusionHead, HeadBundle]:
+    """The trained head (eval mode) and its bundle; a clear error when files are missing."""
+    from safetensors.torch import load_file
+
+    missing = [name for name in TRAINED_FILES if not (directory / name).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{directory} is not a trained model directory (missing {', '.join(missing)}); "
+            "create one with `miles train --data CSV --out DIR`"
+        )
+    bundle = HeadBundle.from_json(json.loads((directory / HEAD_CONFIG_FILE).read_text(encoding="utf-8")))
+    head = FusionHead(bundle.head)
+    head.load_state_dict(load_file(str(directory / HEAD_WEIGHTS_FILE)))
+    return head.eval(), bundle
+
+
+def copy_tokenizer(source: Path, directory: Path) -> None:
+    """Ship the encoder's tokenizer with the head, so serving never needs the encoder package."""
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, directory / TOKENIZER_FILE)

@@ -1,0 +1,179 @@
+"""Fit the fusion head on cached embeddings; pick epochs and hyper-parameters on val.
+
+One head serves both regimes: every training row appears twice (post- and pre-publish form), and
+each grid point is scored on val by the mean AUROC of the two regimes at its best epoch.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+from torch import nn
+
+from miles_core.training.data import REGIMES, RegimeArrays
+from miles_core.training.metrics import auroc
+from miles_core.training.model import FusionHead, HeadConfig
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GridPoint:
+    """Hyper-parameters searched on val (the architecture's width and regularisation)."""
+
+    hidden_dim: int
+    dropout: float
+    weight_decay: float
+    text_dim: int = 16
+    lexical_dim: int = 8
+    input_dropout: float = 0.5
+    learning_rate: float = 2e-3
+
+    def label(self) -> str:
+        return (
+            f"hidden={self.hidden_dim} dropout={self.dropout} text={self.text_dim} lexical={self.lexical_dim} "
+            f"input_dropout={self.input_dropout} wd={self.weight_decay} lr={self.learning_rate}"
+        )
+
+    def head_config(self, base: HeadConfig) -> HeadConfig:
+        """``base`` (input widths) with this point's architecture and dropout."""
+        return replace(
+            base,
+            hidden_dim=self.hidden_dim,
+            dropout=self.dropout,
+            text_dim=self.text_dim,
+            lexical_dim=self.lexical_dim,
+            input_dropout=self.input_dropout,
+        )
+
+
+DEFAULT_GRID = (
+    GridPoint(hidden_dim=64, dropout=0.3, weight_decay=1e-3),
+    GridPoint(hidden_dim=128, dropout=0.3, weight_decay=1e-3),
+    GridPoint(hidden_dim=64, dropout=0.5, weight_decay=1e-2),
+    GridPoint(hidden_dim=128, dropout=0.5, weight_decay=1e-2),
+)
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """Optimisation settings shared by every grid point."""
+
+    max_epochs: int = 40
+    patience: int = 8
+    batch_size: int = 256
+    velocity_weight: float = 0.3
+    seed: int = 0
+
+
+@dataclass
+class FitResult:
+    """The best epoch of one grid point."""
+
+    point: GridPoint
+    config: HeadConfig
+    state: dict[str, torch.Tensor]
+    epoch: int
+    score: float
+    val_auroc: dict[str, float]
+    history: list[float] = field(default_factory=list)
+
+    def head(self) -> FusionHead:
+        """A fresh head in eval mode holding the best epoch's weights."""
+        head = FusionHead(self.config)
+        head.load_state_dict(self.state)
+        return head.eval()
+
+
+def head_outputs(head: FusionHead, arrays: RegimeArrays) -> tuple[np.ndarray, np.ndarray]:
+    """Raw viral logits and log-velocity predictions of ``head`` (eval mode, no gradients)."""
+    head.eval()
+    with torch.no_grad():
+        logit, velocity = head(
+            torch.from_numpy(arrays.embedding), torch.from_numpy(arrays.numeric), torch.from_numpy(arrays.lexical)
+        )
+    return logit.numpy().astype(np.float64), velocity.numpy().astype(np.float64)
+
+
+def _val_auroc(head: FusionHead, val: dict[str, RegimeArrays]) -> dict[str, float]:
+    return {regime: auroc(val[regime].is_viral, head_outputs(head, val[regime])[0]) for regime in REGIMES}
+
+
+def fit_one(
+    train: RegimeArrays,
+    val: dict[str, RegimeArrays],
+    base: HeadConfig,
+    point: GridPoint,
+    settings: FitSettings,
+) -> FitResult:
+    """Train one grid point with early stopping on val mean AUROC; keep the best epoch's weights."""
+    torch.manual_seed(settings.seed)
+    config = point.head_config(base)
+    head = FusionHead(config)
+    optimizer = torch.optim.AdamW(head.parameters(), lr=point.learning_rate, weight_decay=point.weight_decay)
+    generator = torch.Generator().manual_seed(settings.seed)
+    tensors = [torch.from_numpy(a) for a in (train.embedding, train.numeric, train.lexical)]
+    labels, velocity = torch.from_numpy(train.is_viral), torch.from_numpy(train.log_velocity)
+    velocity_mean = float(velocity.mean())
+    bce, huber = nn.BCEWithLogitsLoss(), nn.HuberLoss(delta=1.0)
+    with torch.no_grad():
+        # Start the velocity output at the train mean, so early epochs are not spent learning it.
+        head.out.bias[1] = velocity_mean
+    best: FitResult | None = None
+    history: list[float] = []
+    for epoch in range(1, settings.max_epochs + 1):
+        head.train()
+        order = torch.randperm(len(train), generator=generator)
+        for start in range(0, len(order), settings.batch_size):
+            batch = order[start : start + settings.batch_size]
+            logit, predicted = head(*(t[batch] for t in tensors))
+            loss = bce(logit, labels[batch]) + settings.velocity_weight * huber(predicted, velocity[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        scores = _val_auroc(head, val)
+        score = float(np.mean(list(scores.values())))
+        history.append(round(score, 6))
+        if best is None or score > best.score:
+            state = copy.deepcopy(head.state_dict())
+            best = FitResult(point, config, state, epoch, score, scores)
+        elif epoch - best.epoch >= settings.patience:
+            break
+    assert best is not None
+    best.history = history
+    return best
+
+
+def grid_search(
+    train: RegimeArrays,
+    val: dict[str, RegimeArrays],
+    base: HeadConfig,
+    grid: Sequence[GridPoint],
+    settings: FitSettings,
+) -> tuple[FitResult, list[FitResult]]:
+    """Fit every grid point (same seed), log progress with an ETA, return the best and all."""
+    results: list[FitResult] = []
+    started = time.monotonic()
+    for index, point in enumerate(grid, start=1):
+        result = fit_one(train, val, base, point, settings)
+        results.append(result)
+        elapsed = time.monotonic() - started
+        logger.info(
+            "grid %d/%d %s: best epoch %d, val AUROC post %.4f pre %.4f (%.0fs elapsed, ETA %.0fs)",
+            index,
+            len(grid),
+            point.label(),
+            result.epoch,
+            result.val_auroc["post_publish"],
+            result.val_auroc["pre_publish"],
+            elapsed,
+            elapsed / index * (len(grid) - index),
+        )
+    best = max(results, key=lambda r: r.score)
+    return best, results

@@ -1,0 +1,52 @@
+"""Tiny-model training through the real ``miles train`` path: outputs, card, reproducibility."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from miles_core.inference.artifact import ARTIFACT_FILES, ModelCard
+from miles_core.training.export import export_trained
+from miles_core.training.model_dir import TRAINED_FILES
+from miles_core.training.train import train
+from tests.support.tiny_artifact import tiny_train_options
+
+MAX_COMMITTED_BYTES = 5 * 1024 * 1024
+REGIME_KEYS = {"auroc", "pr_auc", "brier", "ece", "velocity_mae_log1p", "velocity_spearman"}
+
+
+def test_trained_directory_has_small_files_and_a_full_card(tiny_trained: Path) -> None:
+    for name in TRAINED_FILES:
+        path = tiny_trained / name
+        assert path.is_file(), name
+        assert path.stat().st_size < MAX_COMMITTED_BYTES, name
+    card = ModelCard.load(tiny_trained / "model_card.json")
+    extra = card.model_dump()
+    assert len(extra["training_data"]["sha256"]) == 64
+    assert extra["code"]["commit"]
+    assert 0.0 < card.threshold < 1.0
+    for regime in ("post_publish", "pre_publish"):
+        assert set(card.metrics["val_torch"][regime]) == REGIME_KEYS
+        assert set(card.metrics["baselines_val"]["logistic_scalars_tfidf"][regime]) == REGIME_KEYS
+    assert set(card.metrics["baselines_val"]["views_only"]["post_publish"]) == REGIME_KEYS
+    bundle = json.loads((tiny_trained / "head_config.json").read_text())
+    assert set(bundle["calibration"]) == {"pre_publish", "post_publish"}
+
+
+def test_training_and_export_are_reproducible(
+    tiny_work: Path, tiny_trained: Path, tiny_artifact: Path, tmp_path: Path
+) -> None:
+    """Same data, encoder and seed -> byte-identical head weights and byte-identical model.onnx."""
+    again = tmp_path / "trained"
+    train(tiny_train_options(tiny_work / "sample_with_val.csv", again, tiny_work / "encoder"))
+    assert (again / "head.safetensors").read_bytes() == (tiny_trained / "head.safetensors").read_bytes()
+    assert (again / "feature_spec.json").read_bytes() == (tiny_trained / "feature_spec.json").read_bytes()
+    exported = export_trained(tiny_trained, tmp_path / "artifact")
+    assert exported.read_bytes() == (tiny_artifact / "model.onnx").read_bytes()
+    assert all((tmp_path / "artifact" / name).is_file() for name in ARTIFACT_FILES)
+
+
+def test_a_different_seed_gives_a_different_head(tiny_work: Path, tiny_trained: Path, tmp_path: Path) -> None:
+    other = tmp_path / "trained"
+    train(tiny_train_options(tiny_work / "sample_with_val.csv", other, tiny_work / "encoder", seed=1))
+    assert (other / "head.safetensors").read_bytes() != (tiny_trained / "head.safetensors").read_bytes()
