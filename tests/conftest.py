@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,8 +36,8 @@ def sample_csv() -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_artifact(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def tiny_artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real serving artifact (tiny random BERT, real export and quantization), built once."""
     from tests.support.tiny_artifact import build_tiny_artifact
 
-    yield build_tiny_artifact(tmp_path_factory.mktemp("tiny_model"))
+    return build_tiny_artifact(tmp_path_factory.mktemp("tiny_model"))

@@ -1,0 +1,93 @@
+"""End-to-end fixtures: the SHIPPED model exported for real, the local stack as a real process."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import REPO_ROOT
+
+SHIPPED_MODEL = REPO_ROOT / "miles_core" / "models" / "default"
+
+
+@pytest.fixture(scope="session")
+def shipped_artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``miles export`` of the committed model, exactly what ``make model`` builds."""
+    out = tmp_path_factory.mktemp("shipped") / "model"
+    subprocess.run(
+        [sys.executable, "-m", "miles_core.cli", "export", "--model", str(SHIPPED_MODEL), "--out", str(out)],
+        check=True,
+        cwd=REPO_ROOT,
+        timeout=300,
+    )
+    return out
+
+
+@dataclass(frozen=True)
+class RunningStack:
+    url: str
+    api_key: str
+    banner: str
+
+
+@pytest.fixture(scope="session")
+def running_stack(shipped_artifact: Path) -> Iterator[RunningStack]:
+    """``python -m miles_core.localstack`` (what ``make run`` starts) on a free loopback port."""
+    env = {
+        **os.environ,
+        "MILES_MODEL_DIR": str(shipped_artifact),
+        "MILES_API_KEY": "e2e-test-key",
+        "PORT": "0",
+        "PYTHONUNBUFFERED": "1",
+    }
+    for name in ("MILES_OPENAI_SECRET_ID", "AWS_ENDPOINT_URL"):
+        env.pop(name, None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "miles_core.localstack"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    banner: list[str] = []
+    deadline = time.monotonic() + 120
+    url = None
+    while time.monotonic() < deadline and url is None:
+        line = process.stdout.readline()
+        if not line:
+            if process.poll() is not None:
+                break
+            continue
+        banner.append(line)
+        match = re.search(r"Miles local API on (http://127\.0\.0\.1:\d+)", line)
+        if match:
+            url = match.group(1)
+    if url is None:
+        process.kill()
+        pytest.fail("local stack did not start:\n" + "".join(banner))
+    try:
+        yield RunningStack(url=url, api_key="e2e-test-key", banner="".join(banner))
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def http(running_stack: RunningStack) -> requests.Session:
+    session = requests.Session()
+    session.headers["x-api-key"] = running_stack.api_key
+    return session

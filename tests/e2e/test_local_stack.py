@@ -1,0 +1,106 @@
+"""``make run``'s process over real HTTP: every route answers as documented, with the shipped model."""
+
+from __future__ import annotations
+
+import requests
+from openapi_spec_validator import validate
+
+from tests.e2e.conftest import RunningStack
+
+IDEA = {"title": "I tried the 5 AM routine for 30 days #shorts", "category_id": 22, "tags": ["routine"]}
+VIDEO = {
+    "title": "My cat learns to skateboard",
+    "published_at": "2026-05-01T14:00:00Z",
+    "observed_at": "2026-05-01T17:00:00Z",
+    "view_count": 250000,
+    "like_count": 9000,
+    "comment_count": 450,
+}
+
+
+def test_health_and_docs_are_public(running_stack: RunningStack) -> None:
+    health = requests.get(f"{running_stack.url}/health", timeout=10)
+    assert health.status_code == 200
+    assert health.json()["model_version"].startswith("miles-")
+    spec = requests.get(f"{running_stack.url}/openapi.json", timeout=10).json()
+    validate(spec)
+    assert {"/predict", "/predict/batch", "/model", "/health"} <= set(spec["paths"])
+    assert requests.get(f"{running_stack.url}/docs", timeout=10).status_code == 200
+    assert "x-api-key" in running_stack.banner or "API key" in running_stack.banner
+
+
+def test_key_is_required(running_stack: RunningStack) -> None:
+    response = requests.post(f"{running_stack.url}/predict", json=IDEA, timeout=10)
+    assert response.status_code == 403
+
+
+def test_predict_both_regimes_with_the_shipped_model(http: requests.Session, running_stack: RunningStack) -> None:
+    idea = http.post(f"{running_stack.url}/predict", json=IDEA, timeout=10)
+    video = http.post(f"{running_stack.url}/predict", json=VIDEO, timeout=10)
+    assert idea.status_code == 200, idea.text
+    assert video.status_code == 200, video.text
+    assert idea.json()["regime"] == "pre_publish"
+    assert video.json()["regime"] == "post_publish"
+    for body in (idea.json(), video.json()):
+        assert 0.0 <= body["viral_probability"] <= 1.0
+        assert body["predicted_velocity_views_per_hour"] >= 0.0
+        assert body["is_viral"] == (body["viral_probability"] >= body["threshold"])
+    # 250k views in 3 h is far above the 26k views/hour line: the model must see the stats.
+    assert video.json()["viral_probability"] > idea.json()["viral_probability"]
+    card = http.get(f"{running_stack.url}/model", timeout=10).json()
+    assert card["model_version"] == video.json()["model_version"]
+
+
+def test_batch_keeps_order(http: requests.Session, running_stack: RunningStack) -> None:
+    single = [http.post(f"{running_stack.url}/predict", json=item, timeout=10).json() for item in (VIDEO, IDEA)]
+    batch = http.post(f"{running_stack.url}/predict/batch", json={"items": [VIDEO, IDEA]}, timeout=10)
+    assert batch.status_code == 200, batch.text
+    items = batch.json()["items"]
+    assert [i["regime"] for i in items] == ["post_publish", "pre_publish"]
+    for one, other in zip(single, items, strict=True):
+        assert abs(one["viral_probability"] - other["viral_probability"]) < 0.02
+
+
+def test_bad_inputs_get_4xx_naming_the_field(http: requests.Session, running_stack: RunningStack) -> None:
+    cases = [
+        ({"title": "   "}, "title"),
+        ({"title": "x", "view_count": -1, "published_at": "2026-05-01T14:00:00Z"}, "view_count"),
+        ({"title": "x", "view_count": 10, "like_count": 11, "published_at": "2026-05-01T14:00:00Z"}, "like_count"),
+        ({"title": "x", "colour": "red"}, "colour"),
+    ]
+    for body, field in cases:
+        response = http.post(f"{running_stack.url}/predict", json=body, timeout=10)
+        assert 400 <= response.status_code < 500, (body, response.text)
+        assert field in response.text, (body, response.text)
+    malformed = http.post(
+        f"{running_stack.url}/predict", data=b"{not json", headers={"content-type": "application/json"}, timeout=10
+    )
+    assert malformed.status_code == 400
+
+
+def test_recommendations_fallback_then_cache(http: requests.Session, running_stack: RunningStack) -> None:
+    body = {"topic": "home workouts", "vibe": "educational", "count": 3}
+    first = http.post(f"{running_stack.url}/recommendations", json=body, timeout=30)
+    assert first.status_code == 200, first.text
+    answer = first.json()
+    assert answer["meta"]["generator"] == "fallback"
+    assert answer["meta"]["cached"] is False
+    probabilities = [idea["viral_probability"] for idea in answer["ideas"]]
+    assert len(probabilities) == 3
+    assert probabilities == sorted(probabilities, reverse=True)
+    second = http.post(f"{running_stack.url}/recommendations", json=body, timeout=30)
+    assert second.json()["meta"]["cached"] is True
+    bad = http.post(f"{running_stack.url}/recommendations", json={**body, "vibe": "sleepy"}, timeout=10)
+    assert bad.status_code == 422
+    assert "vibe" in bad.text
+
+
+def test_scrape_job_is_accepted_and_reported(http: requests.Session, running_stack: RunningStack) -> None:
+    accepted = http.post(f"{running_stack.url}/scrape/jobs", json={"topic": "cats", "max_results": 2}, timeout=10)
+    assert accepted.status_code == 202, accepted.text
+    job_id = accepted.json()["job_id"]
+    status = http.get(f"{running_stack.url}/scrape/jobs/{job_id}", timeout=10)
+    assert status.status_code == 200
+    assert status.json()["job_id"] == job_id
+    candidates = http.get(f"{running_stack.url}/candidates", params={"topic": "cats", "limit": 5}, timeout=10)
+    assert candidates.status_code == 200
