@@ -15,7 +15,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from miles_core.api import API_KEY_SECURITY, ErrorResponse, build_observability, build_resolver
+from miles_core.api import API_KEY_SECURITY, build_observability, build_resolver, error_responses
 from miles_core.api.prediction import (
     MAX_BATCH_ITEMS,
     BatchPredictRequest,
@@ -39,16 +39,7 @@ app = build_resolver(
     max_body_bytes=MAX_BODY_BYTES,
     logger=logger,
 )
-_ERRORS: dict[int, Any] = {
-    status: {"description": text, "content": {"application/json": {"model": ErrorResponse}}}
-    for status, text in (
-        (400, "Malformed JSON."),
-        (403, "Missing or wrong x-api-key (answered by API Gateway)."),
-        (413, "Body too large."),
-        (415, "Body is not application/json."),
-        (422, "Invalid field; `errors` names each one."),
-    )
-}
+_ERRORS = error_responses()
 _state = {"cold_start": True}
 
 

@@ -14,7 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from miles_core import config
-from miles_core.api import API_KEY_SECURITY, ErrorResponse, build_observability, build_resolver
+from miles_core.api import API_KEY_SECURITY, build_observability, build_resolver, error_responses
 from miles_core.inference import load_predictor
 from miles_core.recommend import MAX_COUNT, MIN_COUNT, RecommendationRequest, RecommendationResponse, Vibe
 from miles_core.recommend.llm import generator_from_config
@@ -42,16 +42,9 @@ app = build_resolver(
     max_body_bytes=MAX_BODY_BYTES,
     logger=logger,
 )
-_ERRORS: dict[int, Any] = {
-    status: {"description": text, "content": {"application/json": {"model": ErrorResponse}}}
-    for status, text in (
-        (400, "Malformed JSON."),
-        (403, "Missing or wrong x-api-key (answered by API Gateway)."),
-        (413, "Body too large."),
-        (415, "Body is not application/json."),
-        (422, "Invalid field (empty topic, unknown vibe, count out of range, unknown field); `errors` names it."),
-    )
-}
+_ERRORS = error_responses(
+    http_422="Invalid field (empty topic, unknown vibe, count out of range, unknown field); `errors` names it."
+)
 _state: dict[str, RecommendationService] = {}
 
 

@@ -21,10 +21,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
-from miles_core.api import API_KEY_SECURITY, ApiError, ErrorResponse, build_observability, build_resolver
+from miles_core.api import (
+    API_KEY_SECURITY,
+    ApiError,
+    build_observability,
+    build_resolver,
+    error_responses,
+)
 from miles_core.config import ConfigError
 from miles_core.scraping import runtime
-from miles_core.scraping.service import enqueue_job, new_job
+from miles_core.scraping.queue import enqueue_job
+from miles_core.scraping.service import new_job
 from miles_core.store import InvalidCursorError, JobCounts, JobStatus, ScrapeJobRequest
 
 logger, metrics, tracer = build_observability("scrape")
@@ -35,16 +42,11 @@ app = build_resolver(
     logger=logger,
 )
 _JOB_ID = re.compile(r"^[A-Za-z0-9-]{1,80}$")
-_ERRORS: dict[int, Any] = {
-    status: {"description": text, "content": {"application/json": {"model": ErrorResponse}}}
-    for status, text in (
-        (400, "Malformed JSON or cursor."),
-        (403, "Missing or wrong x-api-key (answered by API Gateway)."),
-        (404, "Unknown job."),
-        (422, "Invalid field; `errors` names each one."),
-        (503, "The job queue is unavailable; the job was recorded as failed."),
-    )
-}
+_ERRORS = error_responses(
+    http_400="Malformed JSON or cursor.",
+    http_404="Unknown job.",
+    http_503="The job queue is unavailable; the job was recorded as failed.",
+)
 
 
 class ScrapeJobBody(BaseModel):

@@ -3,7 +3,7 @@
 # MODEL_DIR (build/model, exported as MILES_MODEL_DIR) receives the ONNX serving artifact.
 
 TRAIN_DATA ?= ../shared/data/miles_benchmark_dev.csv.gz
-MODEL_SOURCES := $(wildcard $(MODEL_SRC)/*.json $(MODEL_SRC)/*.safetensors)
+MODEL_SOURCES := $(wildcard $(MODEL_SRC)/*.json $(MODEL_SRC)/*.jsonl $(MODEL_SRC)/*.safetensors)
 MODEL_CODE := $(wildcard miles_core/training/*.py miles_core/features/*.py)
 
 # The artifact is rebuilt only when missing or older than the committed head or the export code.

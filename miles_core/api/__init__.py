@@ -10,7 +10,14 @@
   :data:`PUBLIC_PATHS` - the routes that do not.
 """
 
-from miles_core.api.errors import ApiError, ErrorResponse, FieldError, PayloadTooLargeError, error_response
+from miles_core.api.errors import (
+    ApiError,
+    ErrorResponse,
+    FieldError,
+    PayloadTooLargeError,
+    error_response,
+    error_responses,
+)
 from miles_core.api.observability import Observability, build_observability
 from miles_core.api.resolver import (
     API_KEY_SECURITY,
@@ -35,4 +42,5 @@ __all__ = [
     "build_observability",
     "build_resolver",
     "error_response",
+    "error_responses",
 ]

@@ -73,6 +73,28 @@ class PayloadTooLargeError(ApiError):
         )
 
 
+STANDARD_ERROR_DESCRIPTIONS: dict[int, str] = {
+    400: "Malformed JSON.",
+    403: "Missing or wrong x-api-key (answered by API Gateway).",
+    413: "Body too large.",
+    415: "Body is not application/json.",
+    422: "Invalid field; `errors` names each one.",
+}
+
+
+def error_responses(**overrides: str) -> dict[int, Any]:
+    """OpenAPI ``responses=`` for a route: the standard 4xx set, with per-route wording or extra codes.
+
+    Keys are ``http_<status>``, e.g. ``error_responses(http_404="Unknown job.")``.
+    """
+    descriptions = dict(STANDARD_ERROR_DESCRIPTIONS)
+    descriptions.update({int(key.removeprefix("http_")): text for key, text in overrides.items()})
+    return {
+        status: {"description": text, "content": {JSON_CONTENT_TYPE: {"model": ErrorResponse}}}
+        for status, text in sorted(descriptions.items())
+    }
+
+
 def _format_location(loc: Iterable[Any]) -> tuple[str, str]:
     """Powertools/pydantic ``loc`` -> (location, JSON path): ``("body", "items", 2, "title")`` -> ``items[2].title``."""
     parts = list(loc)

@@ -123,7 +123,7 @@ def sqs_enqueue(queue_url: str, sqs: Any | None = None) -> Enqueue:
     """An :data:`Enqueue` that sends the job to the scrape job queue, in the scrape area's message format."""
     from functools import partial
 
-    from miles_core.scraping.service import enqueue_job
+    from miles_core.scraping.queue import enqueue_job
 
     if sqs is None:
         import boto3

@@ -12,7 +12,6 @@ Guarantees the handlers rely on:
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -82,26 +81,6 @@ def new_job(
         trigger=trigger,
         run_id=run_id,
     )
-
-
-def job_message(job: ScrapeJob) -> str:
-    """The SQS message body the scrape worker consumes: the job id plus its request.
-
-    The request travels too, so a message whose job record was lost can still run and be reported.
-    """
-    return json.dumps(
-        {
-            "job_id": job.job_id,
-            "topic": job.request.topic,
-            "max_results": job.request.max_results,
-            "max_duration_seconds": job.request.max_duration_seconds,
-        }
-    )
-
-
-def enqueue_job(sqs: Any, queue_url: str, job: ScrapeJob) -> None:
-    """Hand a recorded job to the scrape worker (the SQS job queue). Every producer calls this."""
-    sqs.send_message(QueueUrl=queue_url, MessageBody=job_message(job))
 
 
 def scheduled_run_id(scheduled_at: str) -> str:

@@ -44,7 +44,7 @@ def _export(args: argparse.Namespace) -> int:
     from miles_core.training.export import export_trained
 
     started = time.monotonic()
-    path = export_trained(args.model, args.out, fuse=args.fuse)
+    path = export_trained(args.model, args.out)
     logger.info("wrote %s in %.1fs", path, time.monotonic() - started)
     return 0
 
@@ -70,5 +70,4 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     export = subparsers.add_parser("export", help="trained-model directory -> ONNX serving artifact")
     export.add_argument("--model", type=Path, required=True, help="trained-model directory")
     export.add_argument("--out", type=Path, required=True, help="serving artifact directory to write")
-    export.add_argument("--fuse", action="store_true", help="fuse attention first (slower at batch 32 here)")
     export.set_defaults(handler=_export)

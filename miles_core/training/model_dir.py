@@ -9,16 +9,22 @@ a serving artifact by adding the frozen encoder back and writing ONNX.
 from __future__ import annotations
 
 import json
+import random
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from miles_core.inference.artifact import CARD_FILE, HEAD_WEIGHTS_FILE, SPEC_FILE, TOKENIZER_FILE
+from miles_core.observation import Observation
 from miles_core.training.model import FusionHead, HeadConfig
 
 HEAD_CONFIG_FILE = "head_config.json"
-TRAINED_FILES = (HEAD_WEIGHTS_FILE, HEAD_CONFIG_FILE, SPEC_FILE, CARD_FILE, TOKENIZER_FILE)
+CALIBRATION_FILE = "calibration_observations.jsonl"
+"""Training observations (both regimes) that fix the int8 activation ranges at export time."""
+CALIBRATION_SIZE = 1024
+TRAINED_FILES = (HEAD_WEIGHTS_FILE, HEAD_CONFIG_FILE, SPEC_FILE, CARD_FILE, TOKENIZER_FILE, CALIBRATION_FILE)
 
 
 @dataclass(frozen=True)
@@ -80,3 +86,23 @@ def copy_tokenizer(source: Path, directory: Path) -> None:
     """Ship the encoder's tokenizer with the head, so serving never needs the encoder package."""
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, directory / TOKENIZER_FILE)
+
+
+def choose_calibration_observations(train: Sequence[Observation], seed: int) -> list[Observation]:
+    """A seeded sample of training videos, alternately post- and pre-publish (both regimes ship)."""
+    sampler = random.Random(seed)  # noqa: S311 - reproducible sampling, not security
+    picked = sampler.sample(range(len(train)), min(CALIBRATION_SIZE, len(train)))
+    return [train[i] if n % 2 == 0 else train[i].as_pre_publish() for n, i in enumerate(sorted(picked))]
+
+
+def save_calibration_observations(path: Path, observations: Sequence[Observation]) -> None:
+    """One JSON observation per line (committed with the model: the export needs no dataset)."""
+    lines = (o.model_dump_json(exclude_none=True) for o in observations)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def load_calibration_observations(path: Path) -> list[Observation]:
+    """Read what :func:`save_calibration_observations` wrote; a missing file says how to fix it."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: retrain with `miles train` to write calibration observations")
+    return [Observation.model_validate_json(line) for line in path.read_text(encoding="utf-8").splitlines() if line]

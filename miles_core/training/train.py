@@ -27,7 +27,14 @@ from miles_core.training.data import REGIMES, EmbeddingSource, concat, regime_ar
 from miles_core.training.encoder import DEFAULT_ENCODER, encoder_fingerprint, load_encoder, tokenizer_path
 from miles_core.training.metrics import regime_metrics, sigmoid
 from miles_core.training.model import HeadConfig
-from miles_core.training.model_dir import HeadBundle, copy_tokenizer, save_head
+from miles_core.training.model_dir import (
+    CALIBRATION_FILE,
+    HeadBundle,
+    choose_calibration_observations,
+    copy_tokenizer,
+    save_calibration_observations,
+    save_head,
+)
 from miles_core.training.trainer import DEFAULT_GRID, FitResult, FitSettings, GridPoint, grid_search, head_outputs
 
 logger = logging.getLogger(__name__)
@@ -158,6 +165,10 @@ def train(options: TrainOptions) -> ModelCard:
     options.out.mkdir(parents=True, exist_ok=True)
     bundle = HeadBundle(options.encoder, best.config, calibration["pre_publish"], calibration["post_publish"])
     save_head(options.out, head, bundle)
+    save_calibration_observations(
+        options.out / CALIBRATION_FILE,
+        choose_calibration_observations([row.observation for row in train_rows], options.seed),
+    )
     spec.save(options.out / SPEC_FILE)
     copy_tokenizer(tokenizer_file, options.out)
     card = build_card(

@@ -26,7 +26,7 @@ def test_health_and_docs_are_public(running_stack: RunningStack) -> None:
     validate(spec)
     assert {"/predict", "/predict/batch", "/model", "/health"} <= set(spec["paths"])
     assert requests.get(f"{running_stack.url}/docs", timeout=10).status_code == 200
-    assert "x-api-key" in running_stack.banner or "API key" in running_stack.banner
+    assert running_stack.api_key in running_stack.banner  # make run prints the key to use
 
 
 def test_key_is_required(running_stack: RunningStack) -> None:
@@ -58,7 +58,8 @@ def test_batch_keeps_order(http: requests.Session, running_stack: RunningStack) 
     items = batch.json()["items"]
     assert [i["regime"] for i in items] == ["post_publish", "pre_publish"]
     for one, other in zip(single, items, strict=True):
-        assert abs(one["viral_probability"] - other["viral_probability"]) < 0.02
+        # Static int8 quantization: a video scores the same alone or in any batch.
+        assert abs(one["viral_probability"] - other["viral_probability"]) < 1e-6
 
 
 def test_bad_inputs_get_4xx_naming_the_field(http: requests.Session, running_stack: RunningStack) -> None:
