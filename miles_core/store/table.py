@@ -356,6 +356,25 @@ class MilesStore:
             return "ConditionalCheckFailed" in reasons
         return False
 
+    def _put_if_absent(self, item: dict[str, Any], what: str) -> bool:
+        """Write a serialized item unless its key exists: False when it did (the idempotent case).
+
+        Any other failure is a :class:`StoreError` naming ``what``; throttling is retried by ``_call``.
+        """
+        try:
+            self._call(
+                "put_item",
+                TableName=self.table_name,
+                Item=item,
+                ConditionExpression="attribute_not_exists(#pk)",
+                ExpressionAttributeNames={"#pk": PARTITION_KEY},
+            )
+        except ClientError as error:
+            if self._is_conditional_failure(error):
+                return False
+            raise StoreError(f"{what} failed: {error}") from error
+        return True
+
     def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
         response = self._call("get_item", TableName=self.table_name, Key=key, ConsistentRead=True)
         item = response.get("Item")
@@ -441,19 +460,7 @@ class MilesStore:
             "source": snapshot.source,
             **_stats_attributes(snapshot.stats),
         }
-        try:
-            self._call(
-                "put_item",
-                TableName=self.table_name,
-                Item=serialize_item(item),
-                ConditionExpression="attribute_not_exists(#pk)",
-                ExpressionAttributeNames={"#pk": PARTITION_KEY},
-            )
-        except ClientError as error:
-            if self._is_conditional_failure(error):
-                return False
-            raise StoreError(f"snapshot of video {snapshot.video_id} failed: {error}") from error
-        return True
+        return self._put_if_absent(serialize_item(item), f"snapshot of video {snapshot.video_id}")
 
     def get_video(self, video_id: str) -> VideoRecord | None:
         item = self._get(_video_key(video_id))
@@ -625,23 +632,9 @@ class MilesStore:
             return self._model_seen_at[model_version]
         key = {PARTITION_KEY: {"S": f"MODEL#{model_version}"}, SORT_KEY: {"S": "MODEL"}}
         now = iso(self._clock())
-        try:
-            self._call(
-                "put_item",
-                TableName=self.table_name,
-                Item={
-                    **key,
-                    "kind": {"S": "model"},
-                    "model_version": {"S": model_version},
-                    "first_seen_at": {"S": now},
-                },
-                ConditionExpression="attribute_not_exists(#pk)",
-                ExpressionAttributeNames={"#pk": PARTITION_KEY},
-            )
-            seen = now
-        except ClientError as error:
-            if not self._is_conditional_failure(error):
-                raise StoreError(f"model registry write failed: {error}") from error
+        item = {**key, "kind": {"S": "model"}, "model_version": {"S": model_version}, "first_seen_at": {"S": now}}
+        seen = now
+        if not self._put_if_absent(item, "model registry write"):
             existing = self._get(key)
             seen = str(existing["first_seen_at"]) if existing else now
         self._model_seen_at[model_version] = seen
@@ -744,17 +737,7 @@ class MilesStore:
             "run_id": job.run_id,
             TTL_ATTRIBUTE: int((job.created_at + timedelta(days=JOB_TTL_DAYS)).timestamp()),
         }
-        try:
-            self._call(
-                "put_item",
-                TableName=self.table_name,
-                Item=serialize_item(item),
-                ConditionExpression="attribute_not_exists(#pk)",
-                ExpressionAttributeNames={"#pk": PARTITION_KEY},
-            )
-        except ClientError as error:
-            if not self._is_conditional_failure(error):
-                raise StoreError(f"job {job.job_id} could not be recorded: {error}") from error
+        if not self._put_if_absent(serialize_item(item), f"recording job {job.job_id}"):
             existing = self.get_job(job.job_id)
             if existing is not None:
                 return existing
