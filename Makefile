@@ -36,6 +36,19 @@ $(INSTALL_STAMP): pyproject.toml
 .PHONY: install
 install: $(INSTALL_STAMP) ## create .venv with every extra (idempotent)
 
+# Debian packages the suite drives: qemu-user runs the model on an emulated AVX2-only CPU
+# (tests/e2e/test_isa_independence.py).
+SYSTEM_PACKAGES := qemu-user
+SYSTEM_COMMANDS := qemu-x86_64
+APT_GET := $(if $(filter 0,$(shell id -u)),,sudo )apt-get
+
+.PHONY: system-deps
+system-deps: ## install the Debian packages the tests drive (qemu-user), if missing
+	@command -v $(SYSTEM_COMMANDS) >/dev/null || { \
+	  echo ">> installing $(SYSTEM_PACKAGES) (Debian packages)"; \
+	  $(APT_GET) install -y -q --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null 2>&1 || \
+	  { $(APT_GET) update -q >/dev/null && $(APT_GET) install -y -q --no-install-recommends $(SYSTEM_PACKAGES); }; }
+
 .PHONY: lint
 lint: install ## ruff + mypy
 	$(BIN)/ruff check .
@@ -43,6 +56,6 @@ lint: install ## ruff + mypy
 	$(BIN)/mypy miles_core functions
 
 .PHONY: test
-test: install sam-install ## install everything and run the whole suite (offline)
+test: install sam-install system-deps ## install everything and run the whole suite (offline)
 	$(MAKE) lint
 	$(BIN)/python -m pytest

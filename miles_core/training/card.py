@@ -16,6 +16,11 @@ from miles_core.features import FeatureSpec
 from miles_core.inference.artifact import ModelCard
 from miles_core.training.metrics import ECE_BINS
 
+QUANTIZATION_TAG = "int8w7"
+"""Part of every model version: how the served encoder is quantized (7-bit weights, see
+``miles_core.training.export.quantize_int8``). A new scheme changes served numbers, so it must change
+the version (the stream scorer re-scores a video only when stats or model version change)."""
+
 VIRAL_DEFINITION = (
     "is_viral: views gained per hour over the next ~24 h >= 26,247.7 (80th percentile of the benchmark train split)"
 )
@@ -67,7 +72,10 @@ def build_card(
     """The card written next to the trained head (and copied into every serving artifact)."""
     code = code_commit()
     encoder_name = Path(encoder).name
-    version = f"miles-{encoder_name}-{spec.version}-data.{data_sha256[:8]}-code.{code['commit'][:8]}-seed.{seed}"
+    version = (
+        f"miles-{encoder_name}-{spec.version}-data.{data_sha256[:8]}-code.{code['commit'][:8]}-seed.{seed}"
+        f"-{QUANTIZATION_TAG}"
+    )
     return ModelCard.model_validate(
         {
             "model_version": version,

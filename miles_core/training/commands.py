@@ -1,4 +1,4 @@
-"""``miles train``, ``miles evaluate`` and ``miles export``.
+"""``miles train``, ``miles evaluate``, ``miles export`` and ``miles calibrate``.
 
 torch, transformers and scikit-learn are imported inside the handlers only, so ``miles --help``
 and the other areas' commands stay fast.
@@ -35,7 +35,7 @@ def _train(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from miles_core.training.evaluate import evaluate
 
-    result = evaluate(args.model, args.data, args.split)
+    result = evaluate(args.model, args.data, args.split, args.reference)
     print(json.dumps(result, indent=None if args.json else 1))
     return 0
 
@@ -44,8 +44,16 @@ def _export(args: argparse.Namespace) -> int:
     from miles_core.training.export import export_trained
 
     started = time.monotonic()
-    path = export_trained(args.model, args.out)
+    path = export_trained(args.model, args.out, quantize=not args.fp32)
     logger.info("wrote %s in %.1fs", path, time.monotonic() - started)
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from miles_core.training.export import write_quantization_ranges
+
+    path = write_quantization_ranges(args.model)
+    logger.info("wrote %s", path)
     return 0
 
 
@@ -65,9 +73,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     evaluate.add_argument("--data", type=Path, required=True, help="benchmark-schema CSV")
     evaluate.add_argument("--split", default=None, help="only rows with this split (default: all rows)")
     evaluate.add_argument("--json", action="store_true", help="print one compact JSON line")
+    evaluate.add_argument(
+        "--reference", type=Path, default=None, help="another serving artifact: report |logit difference| to it"
+    )
     evaluate.set_defaults(handler=_evaluate)
 
     export = subparsers.add_parser("export", help="trained-model directory -> ONNX serving artifact")
     export.add_argument("--model", type=Path, required=True, help="trained-model directory")
     export.add_argument("--out", type=Path, required=True, help="serving artifact directory to write")
+    export.add_argument("--fp32", action="store_true", help="skip int8 quantization (a reference for parity checks)")
     export.set_defaults(handler=_export)
+
+    calibrate = subparsers.add_parser(
+        "calibrate", help="re-measure a trained-model directory's int8 activation ranges (miles train does this)"
+    )
+    calibrate.add_argument("--model", type=Path, required=True, help="trained-model directory")
+    calibrate.set_defaults(handler=_calibrate)

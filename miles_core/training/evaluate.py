@@ -40,7 +40,7 @@ def served_artifact(model_dir: Path) -> Iterator[Path]:
 
 
 def score(predictor: Predictor, observations: list[Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Calibrated probabilities and predicted log1p velocity, in batches sorted by text length."""
+    """Calibrated viral logits and predicted log1p velocity, in batches sorted by text length."""
     order = sorted(range(len(observations)), key=lambda i: len(observations[i].title))
     logits = np.zeros(len(observations))
     velocity = np.zeros(len(observations))
@@ -48,13 +48,28 @@ def score(predictor: Predictor, observations: list[Any]) -> tuple[np.ndarray, np
         rows = order[start : start + SCORING_BATCH]
         batch_logits, batch_velocity = predictor.raw_outputs([observations[i] for i in rows])
         logits[rows], velocity[rows] = batch_logits, batch_velocity
-    return sigmoid(logits), velocity
+    return logits, velocity
 
 
-def evaluate(model_dir: Path, data: Path, split: str | None = None) -> dict[str, Any]:
-    """The issue's JSON object: n, per-regime metrics and the model version."""
+def output_difference(logits: np.ndarray, reference_logits: np.ndarray) -> dict[str, float]:
+    """How far one artifact's viral logits are from another's on the same rows (e.g. int8 vs fp32)."""
+    difference = np.abs(logits - reference_logits)
+    return {
+        "max": round(float(difference.max()), 6),
+        "p99": round(float(np.quantile(difference, 0.99)), 6),
+        "mean": round(float(difference.mean()), 6),
+    }
+
+
+def evaluate(model_dir: Path, data: Path, split: str | None = None, reference: Path | None = None) -> dict[str, Any]:
+    """The issue's JSON object: n, per-regime metrics and the model version.
+
+    With ``reference`` (another serving artifact, e.g. the fp32 export of the same model), each
+    regime also reports ``logit_difference_vs_reference``: max, p99 and mean |viral logit difference|.
+    """
     with served_artifact(model_dir) as artifact:
         predictor = Predictor(artifact)
+        other = Predictor(reference) if reference is not None else None
         dataset = load_benchmark(data, split, supported_languages=predictor.spec.languages)
         labels, log_velocity = targets(dataset.rows)
         result: dict[str, Any] = {"n": len(dataset.rows)}
@@ -62,8 +77,11 @@ def evaluate(model_dir: Path, data: Path, split: str | None = None) -> dict[str,
             observations = [
                 r.observation if regime == "post_publish" else r.observation.as_pre_publish() for r in dataset.rows
             ]
-            probabilities, predicted = score(predictor, observations)
-            result[regime] = regime_metrics(labels, probabilities, log_velocity, predicted)
+            logits, predicted = score(predictor, observations)
+            result[regime] = regime_metrics(labels, sigmoid(logits), log_velocity, predicted)
+            if other is not None:
+                reference_logits = score(other, observations)[0]
+                result[regime]["logit_difference_vs_reference"] = output_difference(logits, reference_logits)
         result["model_version"] = predictor.version
     if dataset.skipped:
         logger.warning("evaluated %d rows; skipped %s", len(dataset.rows), dict(dataset.skipped))

@@ -27,7 +27,7 @@ from miles_core.inference.artifact import (
 )
 from miles_core.observation import Observation
 from miles_core.training.model import ServingModel
-from miles_core.training.model_dir import CALIBRATION_FILE, load_calibration_observations
+from miles_core.training.model_dir import CALIBRATION_FILE, QUANTIZATION_RANGES_FILE, load_calibration_observations
 
 logger = logging.getLogger(__name__)
 OPSET = 17
@@ -117,15 +117,51 @@ class _FeedReader:
         return next(self._feeds, None)
 
 
-def quantize_int8(fp32_path: Path, int8_path: Path, feeds: Sequence[dict[str, np.ndarray]]) -> None:
-    """Static int8 quantization (QDQ): per-channel int8 weights, uint8 activations with fixed ranges.
+WEIGHT_RANGE = (-64, 64)
+"""Weights are quantized to 7 bits (onnxruntime ``reduce_range``): see :func:`quantize_int8`."""
 
-    Static, not dynamic: dynamic quantization picks each activation scale from the whole batch
-    tensor, so a video's score moved by up to 0.07 in probability depending on which other videos
-    (and how much padding) shared its batch. With ranges fixed from calibration data (MinMax over
-    training observations in both regimes), every row is computed independently; measured on val
-    it is also faster at batch 32 and as accurate (see ARCHITECTURE.md).
+
+def quantize_int8(fp32_path: Path, int8_path: Path, ranges_path: Path) -> None:
+    """Static int8 quantization (QDQ) whose integer math is exact on every x86-64 CPU.
+
+    - **7-bit weights** (per channel, symmetric, in ``WEIGHT_RANGE``) times uint8 activations: on
+      CPUs without AVX-512 VNNI, onnxruntime's u8s8 kernels multiply with VPMADDUBSW, which adds two
+      u8 x s8 products into a *saturating* int16. With full-range int8 weights a pair reaches
+      2 x 255 x 127 = 64,770 and clips, so the same artifact scored videos differently on AVX2-only
+      hosts than on VNNI hosts (which accumulate in int32). With 7-bit weights a pair is at most
+      2 x 255 x 64 = 32,640 < 32,767: nothing can saturate, every kernel computes the same integers.
+      Activation x activation products (attention) are u8 x u8, which onnxruntime widens to int16
+      and accumulates in int32 on every ISA.
+    - **Committed activation ranges** (``ranges_path``, onnxruntime's calibration-cache JSON): the
+      ranges are measured once by ``miles train`` and committed with the model, so an export on any
+      build machine (whose fp32 kernels round differently) produces the same scales.
+    - **Static, not dynamic**: dynamic quantization picks each activation scale from the whole batch
+      tensor, so a video's score moved by up to 0.07 in probability depending on its batch
+      neighbours; fixed ranges make every row independent.
     """
+    if not ranges_path.is_file():
+        raise FileNotFoundError(
+            f"{ranges_path} is missing: the int8 activation ranges are part of the trained model "
+            "(`miles train` writes them; `miles calibrate --model DIR` rebuilds them for an existing directory)"
+        )
+    _quantize(fp32_path, int8_path, ranges_path, reader=None)
+
+
+def measure_quantization_ranges(fp32_path: Path, ranges_path: Path, feeds: Sequence[dict[str, np.ndarray]]) -> None:
+    """Measure the activation ranges (MinMax over ``feeds``) and write them to ``ranges_path``.
+
+    Done once, at training time, on the training machine; the result is committed (see
+    :func:`quantize_int8`). onnxruntime writes its calibration cache as a side effect of one
+    quantization run, whose model output is thrown away.
+    """
+    ranges_path.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        _quantize(fp32_path, Path(scratch) / "discarded.onnx", ranges_path, reader=_FeedReader(feeds))
+    if not ranges_path.is_file():
+        raise RuntimeError(f"onnxruntime did not write the calibration cache {ranges_path}")
+
+
+def _quantize(fp32_path: Path, int8_path: Path, ranges_path: Path, reader: _FeedReader | None) -> None:
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
@@ -138,14 +174,16 @@ def quantize_int8(fp32_path: Path, int8_path: Path, feeds: Sequence[dict[str, np
         quantize_static(
             str(fp32_path),
             str(int8_path),
-            _FeedReader(feeds),
+            reader,
             quant_format=QuantFormat.QDQ,
             per_channel=True,
+            reduce_range=True,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
             op_types_to_quantize=list(QUANTIZED_OPS),
             nodes_to_exclude=head_nodes,
             calibrate_method=CalibrationMethod.MinMax,
+            calibration_cache_path=str(ranges_path),
         )
     finally:
         root.setLevel(level)
@@ -159,7 +197,7 @@ def write_serving_artifact(
 ) -> Path:
     """Export ``model`` and copy spec, card and tokenizer from ``model_dir`` next to it.
 
-    Quantization ranges come from ``model_dir``'s calibration observations (written by training).
+    Quantization uses ``model_dir``'s committed activation ranges (written by training).
     """
     spec = FeatureSpec.load(model_dir / SPEC_FILE)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -168,15 +206,32 @@ def write_serving_artifact(
         logger.info("exporting ONNX graph (fp32)")
         export_onnx(model, spec, fp32)
         if quantize:
-            logger.info("quantizing to int8 (static, per-channel, calibrated on %s)", CALIBRATION_FILE)
-            observations = load_calibration_observations(model_dir / CALIBRATION_FILE)
-            quantize_int8(fp32, out_dir / ONNX_FILE, calibration_feeds(observations, spec, model_dir / TOKENIZER_FILE))
+            logger.info("quantizing to int8 (static, 7-bit weights, ranges from %s)", QUANTIZATION_RANGES_FILE)
+            quantize_int8(fp32, out_dir / ONNX_FILE, model_dir / QUANTIZATION_RANGES_FILE)
         else:
             shutil.copyfile(fp32, out_dir / ONNX_FILE)
     for name in (SPEC_FILE, CARD_FILE, TOKENIZER_FILE):
         if (model_dir / name).resolve() != (out_dir / name).resolve():
             shutil.copyfile(model_dir / name, out_dir / name)
     return out_dir / ONNX_FILE
+
+
+def write_quantization_ranges(model_dir: Path, encoder: nn.Module | None = None) -> Path:
+    """Measure the int8 activation ranges of ``model_dir``'s model on its calibration observations.
+
+    ``miles train`` calls this once; ``miles calibrate`` re-runs it for an existing directory. The
+    written file is committed with the model, so exports never depend on the build machine.
+    """
+    spec = FeatureSpec.load(model_dir / SPEC_FILE)
+    observations = load_calibration_observations(model_dir / CALIBRATION_FILE)
+    ranges_path = model_dir / QUANTIZATION_RANGES_FILE
+    with tempfile.TemporaryDirectory() as scratch:
+        fp32 = Path(scratch) / "model.fp32.onnx"
+        export_onnx(serving_model(model_dir, encoder), spec, fp32)
+        logger.info("measuring int8 activation ranges on %d calibration observations", len(observations))
+        feeds = calibration_feeds(observations, spec, model_dir / TOKENIZER_FILE)
+        measure_quantization_ranges(fp32, ranges_path, feeds)
+    return ranges_path
 
 
 def serving_model(model_dir: Path, encoder: nn.Module | None = None) -> ServingModel:

@@ -24,7 +24,11 @@ HEAD_CONFIG_FILE = "head_config.json"
 CALIBRATION_FILE = "calibration_observations.jsonl"
 """Training observations (both regimes) that fix the int8 activation ranges at export time."""
 CALIBRATION_SIZE = 1024
+QUANTIZATION_RANGES_FILE = "quantization_ranges.json"
+"""The int8 activation ranges measured on the calibration observations (onnxruntime's calibration-cache
+JSON). Measured once at training and committed, so an export on any machine quantizes identically."""
 TRAINED_FILES = (HEAD_WEIGHTS_FILE, HEAD_CONFIG_FILE, SPEC_FILE, CARD_FILE, TOKENIZER_FILE, CALIBRATION_FILE)
+"""What a trained head needs; an *exportable* directory also has ``QUANTIZATION_RANGES_FILE``."""
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from miles_core.training.calibration import apply_platt, best_f1_threshold, fit_
 from miles_core.training.card import build_card, file_sha256
 from miles_core.training.data import REGIMES, EmbeddingSource, concat, regime_arrays
 from miles_core.training.encoder import DEFAULT_ENCODER, encoder_fingerprint, load_encoder, tokenizer_path
+from miles_core.training.export import write_quantization_ranges
 from miles_core.training.metrics import regime_metrics, sigmoid
 from miles_core.training.model import HeadConfig
 from miles_core.training.model_dir import (
@@ -194,7 +195,8 @@ def train(options: TrainOptions) -> ModelCard:
         },
     )
     card.save(options.out / CARD_FILE)
-    clock.step("wrote %s (version %s)", options.out, card.model_version)
+    write_quantization_ranges(options.out)
+    clock.step("wrote %s (version %s) and its int8 activation ranges", options.out, card.model_version)
     if options.measure_served:
         card = _add_served_metrics(card, options)
         clock.step("val metrics of the exported int8 artifact: %s", card.metrics["val_served"])

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
+
+import pytest
 
 from miles_core.inference.artifact import ARTIFACT_FILES, ModelCard
 from miles_core.training.export import export_trained
-from miles_core.training.model_dir import TRAINED_FILES
+from miles_core.training.model_dir import QUANTIZATION_RANGES_FILE, TRAINED_FILES
 from miles_core.training.train import train
 from tests.support.tiny_artifact import tiny_train_options
 
@@ -16,7 +19,7 @@ REGIME_KEYS = {"auroc", "pr_auc", "brier", "ece", "velocity_mae_log1p", "velocit
 
 
 def test_trained_directory_has_small_files_and_a_full_card(tiny_trained: Path) -> None:
-    for name in TRAINED_FILES:
+    for name in (*TRAINED_FILES, QUANTIZATION_RANGES_FILE):
         path = tiny_trained / name
         assert path.is_file(), name
         assert path.stat().st_size < MAX_COMMITTED_BYTES, name
@@ -50,3 +53,12 @@ def test_a_different_seed_gives_a_different_head(tiny_work: Path, tiny_trained: 
     other = tmp_path / "trained"
     train(tiny_train_options(tiny_work / "sample_with_val.csv", other, tiny_work / "encoder", seed=1))
     assert (other / "head.safetensors").read_bytes() != (tiny_trained / "head.safetensors").read_bytes()
+
+
+def test_export_refuses_a_model_without_committed_quantization_ranges(tiny_trained: Path, tmp_path: Path) -> None:
+    """Ranges measured on the build machine would make the int8 graph depend on its fp32 rounding."""
+    copy = tmp_path / "trained"
+    shutil.copytree(tiny_trained, copy)
+    (copy / QUANTIZATION_RANGES_FILE).unlink()
+    with pytest.raises(FileNotFoundError, match="miles calibrate"):
+        export_trained(copy, tmp_path / "artifact")
