@@ -68,6 +68,7 @@ MANAGED_POLICIES_ALLOWED = {
     "AWSXrayWriteOnlyAccess": "Tracing: Active; X-Ray has no resource-level permissions",
     "AWSLambdaDynamoDBExecutionRole": "DynamoDB stream event source (scorer): SAM attaches it for the mapping",
     "AWSLambdaSQSQueueExecutionRole": "SQS event source (worker): SAM attaches it for the mapping",
+    "AmazonAPIGatewayPushToCloudWatchLogs": "API Gateway's account-wide role that writes the API access logs",
 }
 
 
@@ -225,7 +226,8 @@ def test_only_allow_listed_managed_policies(translated_template: dict[str, Any])
         if resource["Type"] != "AWS::IAM::Role":
             continue
         for arn in resource["Properties"].get("ManagedPolicyArns", []):
-            name = str(arn).rsplit("/", 1)[-1]
+            text = arn["Fn::Sub"] if isinstance(arn, dict) else str(arn)
+            name = text.rsplit("/", 1)[-1]
             assert name in MANAGED_POLICIES_ALLOWED, f"{logical_id} attaches {arn}"
 
 

@@ -1,0 +1,125 @@
+"""template.yaml: concurrency, least-privilege table access, failure destinations, alarms, access logs and
+API Gateway's own error answers (the one error shape)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from miles_core.api.errors import ErrorResponse
+from tests.deploy.contract import functions
+
+# DynamoDB actions each function may use, and why. Anything else (Scan, DeleteItem, BatchWriteItem, ...)
+# is refused: no function needs it, so none may have it.
+TABLE_ACTIONS = {
+    "ScorerFunction": {"GetItem", "Query", "UpdateItem"},
+    "ScrapeApiFunction": {"GetItem", "PutItem", "UpdateItem", "Query"},
+    "ScrapeWorkerFunction": {"GetItem", "PutItem", "UpdateItem", "Query"},
+    "RecommendFunction": {"GetItem", "PutItem", "UpdateItem", "Query"},
+}
+API_FUNCTIONS = ("PredictFunction", "ScrapeApiFunction", "RecommendFunction")
+
+
+def _role_actions(translated: dict[str, Any], function: str, prefix: str) -> set[str]:
+    role = translated["Resources"][function]["Properties"]["Role"]["Fn::GetAtt"][0]
+    actions: set[str] = set()
+    for policy in translated["Resources"][role]["Properties"].get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            listed = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            actions |= {a.split(":", 1)[1] for a in listed if a.startswith(prefix + ":")}
+    return actions
+
+
+@pytest.mark.parametrize("function", sorted(TABLE_ACTIONS))
+def test_table_access_is_least_privilege(translated_template: dict[str, Any], function: str) -> None:
+    assert _role_actions(translated_template, function, "dynamodb") == TABLE_ACTIONS[function]
+
+
+def test_predict_has_no_table_access(translated_template: dict[str, Any]) -> None:
+    assert _role_actions(translated_template, "PredictFunction", "dynamodb") == set()
+
+
+def test_no_crud_policy_template(template: dict[str, Any]) -> None:
+    for logical_id, spec in functions(template).items():
+        for policy in spec.properties.get("Policies", []):
+            assert "DynamoDBCrudPolicy" not in policy, logical_id
+
+
+def test_every_function_reserves_concurrency_when_enabled(template: dict[str, Any]) -> None:
+    for logical_id, spec in functions(template).items():
+        reserved = spec.properties["ReservedConcurrentExecutions"]
+        condition, value, otherwise = reserved["Fn::If"]
+        assert condition == "ReservesConcurrency", logical_id
+        assert isinstance(value, int), logical_id
+        assert value >= 1, logical_id
+        assert otherwise == {"Ref": "AWS::NoValue"}, logical_id
+
+
+def test_reserved_recommend_concurrency_covers_its_throttle(template: dict[str, Any]) -> None:
+    """Throttled rps x the function timeout must fit in what it reserves, or callers get throttled 5xx."""
+    api = template["Resources"]["MilesApi"]["Properties"]
+    (setting,) = (m for m in api["MethodSettings"] if m["ResourcePath"] == "/recommendations")
+    recommend = functions(template)["RecommendFunction"].properties
+    reserved = recommend["ReservedConcurrentExecutions"]["Fn::If"][1]
+    assert setting["ThrottlingRateLimit"] * recommend["Timeout"] <= reserved
+
+
+def test_worker_async_failures_have_a_destination(template: dict[str, Any]) -> None:
+    config = functions(template)["ScrapeWorkerFunction"].properties["EventInvokeConfig"]
+    destination = config["DestinationConfig"]["OnFailure"]
+    assert destination["Type"] == "SQS"
+    assert destination["Destination"]["Fn::GetAtt"][0] in template["Resources"]
+
+
+def _alarm_metrics(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    metrics: dict[str, list[dict[str, Any]]] = {}
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::CloudWatch::Alarm":
+            metrics.setdefault(resource["Properties"]["MetricName"], []).append(resource["Properties"])
+    return metrics
+
+
+def test_backlog_alarms(template: dict[str, Any]) -> None:
+    metrics = _alarm_metrics(template)
+    (iterator_age,) = metrics["IteratorAge"]
+    assert iterator_age["Dimensions"][0]["Value"] == {"Ref": "ScorerFunction"}
+    (queue_age,) = metrics["ApproximateAgeOfOldestMessage"]
+    assert queue_age["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["ScrapeJobQueue", "QueueName"]}
+
+
+def test_access_log_names_the_key_and_the_request(template: dict[str, Any]) -> None:
+    setting = template["Resources"]["MilesApi"]["Properties"]["AccessLogSetting"]
+    line = json.loads(setting["Format"])
+    assert line["request_id"] == "$context.requestId"
+    assert line["api_key_id"] == "$context.identity.apiKeyId"
+    assert {"status", "latency_ms", "path", "method"} <= set(line)
+    group = setting["DestinationArn"]["Fn::GetAtt"][0]
+    assert "RetentionInDays" in template["Resources"][group]["Properties"]
+
+
+def _render(body: str) -> Any:
+    """A gateway response template with its $context variables filled in as API Gateway would."""
+    body = body.replace("$context.error.messageString", '"Forbidden"')
+    return json.loads(re.sub(r"\$context\.[A-Za-z.]+", "x", body))
+
+
+def test_gateway_answers_use_the_one_error_shape(template: dict[str, Any]) -> None:
+    responses = template["Resources"]["MilesApi"]["Properties"]["GatewayResponses"]
+    expected_status = {
+        "MISSING_AUTHENTICATION_TOKEN": 404,
+        "INVALID_API_KEY": 403,
+        "THROTTLED": 429,
+        "QUOTA_EXCEEDED": 429,
+        "REQUEST_TOO_LARGE": 413,
+        "UNSUPPORTED_MEDIA_TYPE": 415,
+    }
+    assert set(expected_status) | {"DEFAULT_4XX", "DEFAULT_5XX"} == set(responses)
+    for kind, response in responses.items():
+        body = _render(response["ResponseTemplates"]["application/json"])
+        ErrorResponse.model_validate(body)
+        assert body["request_id"] == "x", kind
+        if kind in expected_status:
+            assert response["StatusCode"] == expected_status[kind], kind
