@@ -48,6 +48,11 @@ lint: install ## ruff + mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy miles_core functions
 
+.PHONY: format
+format: install ## ruff format + ruff check --fix (then `make lint` shows what is left)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
 .PHONY: test
 test: install sam-install ## install everything and run the whole suite (offline)
 	$(MAKE) lint
