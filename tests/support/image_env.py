@@ -2,7 +2,8 @@
 
 * :func:`image_venv` - a fresh virtualenv holding exactly the image's ``layers/*.txt`` (installed with
   ``--no-deps``, so a dependency missing from the pins is missing here too, then ``pip check``), cached
-  under ``build/image-venvs/<image>-<hash of the layer files>`` and made read-only.
+  under ``build/image-venvs/<image>-<hash of the layer files>`` (left writable so ``rm -rf build`` works;
+  the runtime process sees it read-only where the file system can be remounted, see ``read_only_argv``).
 * :func:`task_root` - what the runtime stage's ``COPY ... ${LAMBDA_TASK_ROOT}/...`` lines put there (the
   handler files flat, the library packages the Dockerfile names), made read-only.
 * :func:`image_environment` - the Dockerfile's ``ENV``, with ``/tmp`` and ``/var/task`` mapped to the
@@ -39,14 +40,6 @@ def set_read_only(path: Path) -> None:
     path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
 
 
-def _remove(path: Path) -> None:
-    for root, dirs, _ in os.walk(path):
-        for name in dirs:
-            (Path(root) / name).chmod(0o755)
-    path.chmod(0o755)
-    shutil.rmtree(path)
-
-
 def _pip(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
@@ -67,21 +60,20 @@ def image_venv(image: str, layers: list[Path], cache: Path = VENV_CACHE) -> Path
     if (venv / ".complete").exists():
         return venv
     for stale in cache.glob(f"{image}-*"):
-        _remove(stale)
+        shutil.rmtree(stale)
     cache.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     python = str(venv / "bin" / "python")
     requirements = [arg for path in layers for arg in ("-r", str(path))]
     installed = _pip("--python", python, "install", "--no-deps", "--no-compile", *requirements)
     if installed.returncode != 0:
-        _remove(venv)
+        shutil.rmtree(venv)
         raise AssertionError(f"pip install --no-deps of {[p.name for p in layers]} failed:\n{installed.stderr}")
     checked = _pip("--python", python, "check")
     if checked.returncode != 0:
-        _remove(venv)
+        shutil.rmtree(venv)
         raise AssertionError(f"{[p.name for p in layers]} is not a complete closure (pip check):\n{checked.stdout}")
     (venv / ".complete").write_text("\n".join(p.name for p in layers) + "\n", encoding="utf-8")
-    set_read_only(venv)
     return venv
 
 
