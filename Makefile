@@ -12,6 +12,8 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 # Silence pip's notes about the machine's extra local indexes; real errors still show.
 PIP_FILTER := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 INSTALL_STAMP := $(VENV)/.installed
+# The images' pins (layers/*.txt) as pip constraints: .venv runs the versions the images run.
+CONSTRAINTS := infra/dev-constraints.txt
 MODEL_SRC := miles_core/models/default
 MODEL_DIR ?= build/model
 export MILES_MODEL_DIR ?= $(abspath $(MODEL_DIR))
@@ -26,12 +28,16 @@ export SAM_CLI_TELEMETRY := 0
 help: ## list targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-$(INSTALL_STAMP): pyproject.toml
-	@echo ">> creating $(VENV) and installing Miles with all extras (first time: ~2 min)"
+$(INSTALL_STAMP): pyproject.toml $(CONSTRAINTS)
+	@echo ">> creating $(VENV) and installing Miles with all extras, pinned by $(CONSTRAINTS) (first time: ~2 min)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	set -o pipefail; $(PIP) install $(TORCH_PIN) $(PIP_FILTER)
-	set -o pipefail; $(PIP) install -e ".[serve,train,scrape,llm,dev]" $(PIP_FILTER)
+	set -o pipefail; $(PIP) install -c $(CONSTRAINTS) -e ".[serve,train,scrape,llm,dev]" $(PIP_FILTER)
 	touch $@
+
+.PHONY: constraints
+constraints: ## regenerate $(CONSTRAINTS) from layers/*.txt (commit it; make test fails when it is stale)
+	$(PYTHON) infra/dev_constraints.py
 
 .PHONY: install
 install: $(INSTALL_STAMP) ## create .venv with every extra (idempotent)
@@ -54,6 +60,11 @@ lint: install ## ruff + mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy miles_core functions
+
+.PHONY: format
+format: install ## ruff format + ruff check --fix (then `make lint` shows what is left)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 .PHONY: test
 test: install sam-install system-deps ## install everything and run the whole suite (offline)

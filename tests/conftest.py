@@ -13,7 +13,8 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "MilesTest")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
+BENCHMARK_DATA = REPO_ROOT / "infra" / "data" / "benchmark"
+"""The real benchmark files, in the repository (provenance and licence in its README)."""
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +31,7 @@ def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def sample_csv() -> Path:
     """The 200-row benchmark sample (real data)."""
-    path = SHARED / "data" / "miles_benchmark_sample.csv"
+    path = BENCHMARK_DATA / "miles_benchmark_sample.csv"
     assert path.exists(), f"missing {path}"
     return path
 

@@ -2,7 +2,7 @@
 # MODEL_SRC (miles_core/models/default) holds the committed trained head, spec, card, tokenizer;
 # MODEL_DIR (build/model, exported as MILES_MODEL_DIR) receives the ONNX serving artifact.
 
-TRAIN_DATA ?= ../shared/data/miles_benchmark_dev.csv.gz
+TRAIN_DATA ?= infra/data/benchmark/miles_benchmark_dev.csv.gz
 MODEL_SOURCES := $(wildcard $(MODEL_SRC)/*.json $(MODEL_SRC)/*.jsonl $(MODEL_SRC)/*.safetensors)
 MODEL_CODE := $(wildcard miles_core/training/*.py miles_core/features/*.py)
 

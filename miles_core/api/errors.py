@@ -1,4 +1,4 @@
-"""One JSON error shape for every Miles HTTP function, and the handlers that produce it.
+"""One JSON error shape for every Miles HTTP function: the body model, the errors that carry it.
 
 Every 4xx/5xx body is::
 
@@ -9,23 +9,16 @@ Every 4xx/5xx body is::
 ``message`` mirrors API Gateway's own error bodies (``{"message": "Forbidden"}``), so a client
 needs one code path for gateway and function errors; ``errors`` names each offending field in
 the JSON-path style clients write (``items[2].title``). Nothing from Python (tracebacks, module
-or file names) ever reaches a response.
+or file names) ever reaches a response; :mod:`miles_core.api.exception_handlers` maps every failure here.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver
-from aws_lambda_powertools.event_handler.exceptions import ServiceError
-from aws_lambda_powertools.event_handler.openapi.exceptions import (
-    RequestUnsupportedContentType,
-    RequestValidationError,
-)
 from pydantic import BaseModel, ConfigDict, Field
 
 JSON_CONTENT_TYPE = "application/json"
@@ -70,6 +63,24 @@ class PayloadTooLargeError(ApiError):
             HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
             f"request body is {size} bytes; the limit is {limit} bytes",
             [FieldError(field="body", location="body", message=f"at most {limit} bytes", type="body_too_large")],
+        )
+
+
+class UnsupportedMediaTypeError(ApiError):
+    """The request body is declared as something other than JSON (a form, plain text, multipart)."""
+
+    def __init__(self, content_type: str) -> None:
+        super().__init__(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            "send the body as application/json",
+            [
+                FieldError(
+                    field="body",
+                    location="body",
+                    message=f"content type {content_type!r} is not supported; send application/json",
+                    type="unsupported_content_type",
+                )
+            ],
         )
 
 
@@ -143,95 +154,3 @@ def error_response(
         content_type=JSON_CONTENT_TYPE,
         body=body.model_dump_json(exclude_none=True),
     )
-
-
-def _request_id(app: APIGatewayRestResolver) -> str | None:
-    try:
-        request_id = app.current_event.request_context.request_id
-    except (AttributeError, KeyError, TypeError):
-        return None
-    return str(request_id) if request_id else None
-
-
-def register_error_handlers(app: APIGatewayRestResolver, logger: Any | None = None) -> None:
-    """Map every failure to an :class:`ErrorResponse`: 400 malformed JSON, 413 too large, 415, 422, 404, 500.
-
-    ``logger`` (a Powertools ``Logger``) receives unexpected exceptions with their traceback; the
-    client only gets the request id. 500 must stay reserved for real bugs: tests fuzz the API to
-    make sure no input reaches it.
-    """
-
-    def _validation(error: RequestValidationError) -> Response[str]:
-        errors = field_errors(error.errors())
-        if any(e.type == "json_invalid" for e in errors):
-            return error_response(HTTPStatus.BAD_REQUEST, "request body is not valid JSON", errors, _request_id(app))
-        summary = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
-        return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, f"invalid request: {summary}", errors, _request_id(app))
-
-    def _content_type(error: RequestUnsupportedContentType) -> Response[str]:
-        errors = field_errors(error.errors())
-        return error_response(
-            HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send the body as application/json", errors, _request_id(app)
-        )
-
-    def _api_error(error: ApiError) -> Response[str]:
-        return error_response(error.status, error.message, error.errors, _request_id(app))
-
-    def _service_error(error: ServiceError) -> Response[str]:
-        return error_response(error.status_code, str(error.msg), (), _request_id(app))
-
-    def _not_found(_: Exception) -> Response[str]:
-        event = app.current_event
-        return error_response(
-            HTTPStatus.NOT_FOUND, f"no route for {event.http_method} {event.path}", (), _request_id(app)
-        )
-
-    def _unexpected(error: Exception) -> Response[str]:
-        if logger is not None:
-            logger.exception("unhandled error")
-        return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error", (), _request_id(app))
-
-    # Powertools' decorators are untyped; registering by call keeps these functions type-checked.
-    app.exception_handler(RequestValidationError)(_validation)
-    app.exception_handler(RequestUnsupportedContentType)(_content_type)
-    app.exception_handler(ApiError)(_api_error)
-    app.exception_handler(ServiceError)(_service_error)
-    app.not_found(_not_found)
-    app.exception_handler(Exception)(_unexpected)
-
-
-class StrictJsonError(ValueError):
-    """Raised by :func:`strict_json_loads` for JSON that Python accepts but the API must not."""
-
-
-def strict_json_loads(max_bytes: int) -> Any:
-    """A JSON body parser that enforces the size limit and rejects NaN/Infinity and duplicate keys.
-
-    ``json.loads`` accepts ``NaN`` and silently keeps the last of duplicate keys: both would turn
-    a client bug into a silent default. Errors surface as ``json_invalid`` (400) through
-    Powertools, which only catches :class:`json.JSONDecodeError`, hence the subclassing trick.
-    """
-
-    def _reject_constant(name: str) -> Any:
-        raise ValueError(f"{name} is not valid JSON")
-
-    def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in result:
-                raise ValueError(f"duplicate key {key!r}")
-            result[key] = value
-        return result
-
-    def loads(body: str) -> Any:
-        size = len(body.encode("utf-8"))
-        if size > max_bytes:
-            raise PayloadTooLargeError(size, max_bytes)
-        try:
-            return json.loads(body, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
-        except json.JSONDecodeError:
-            raise
-        except (ValueError, RecursionError) as error:
-            raise json.JSONDecodeError(str(error), body, 0) from error
-
-    return loads

@@ -4,8 +4,9 @@ Two deliberate deviations from the defaults, both about running outside an X-Ray
 
 * The metrics namespace falls back to ``Miles`` when ``POWERTOOLS_METRICS_NAMESPACE`` is unset:
   without one, Powertools raises at flush time, turning every request into an error.
-* When Powertools itself decides tracing is off (outside Lambda, SAM local, or
-  ``POWERTOOLS_TRACE_DISABLED``), the Tracer gets a no-op provider instead of the X-Ray SDK.
+* When tracing would be off anyway (Powertools' documented rule: outside Lambda, i.e. no
+  ``LAMBDA_TASK_ROOT``; under SAM local, ``AWS_SAM_LOCAL``; or ``POWERTOOLS_TRACE_DISABLED`` true),
+  the Tracer gets a no-op provider instead of the X-Ray SDK.
   Importing the SDK creates two botocore clients (~0.4 s); a disabled tracer would pay that for
   nothing, in the local stack, tests and the cold-start benchmark. In Lambda (tracing on) the
   real X-Ray provider is used, unchanged.
@@ -21,7 +22,10 @@ from typing import Any, NamedTuple
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
 
+from miles_core.config import env_str
+
 DEFAULT_METRICS_NAMESPACE = "Miles"
+_TRUTHY = frozenset({"1", "true", "t", "yes", "y", "on"})
 
 # Routes without a business metric (health, docs) would log this on every request.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
@@ -81,9 +85,16 @@ class NoOpTracingProvider(BaseProvider):
         return None
 
 
+def tracing_disabled() -> bool:
+    """Whether Powertools' Tracer would trace nothing here (the variables its documentation names)."""
+    if (env_str("POWERTOOLS_TRACE_DISABLED") or "false").lower() in _TRUTHY:
+        return True
+    return env_str("LAMBDA_TASK_ROOT") is None or env_str("AWS_SAM_LOCAL") is not None
+
+
 def build_tracer(service: str) -> Tracer:
     """A Powertools Tracer; X-Ray only when Powertools would actually trace."""
-    if Tracer._is_tracer_disabled():
+    if tracing_disabled():
         return Tracer(service=service, disabled=True, auto_patch=False, provider=NoOpTracingProvider())
     return Tracer(service=service)
 

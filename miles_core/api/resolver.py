@@ -12,7 +12,10 @@ scheme in their OpenAPI documents and where those documents live. Usage in a han
     def create_job(request: JobRequest) -> JobResponse: ...
 
 Pydantic models in route signatures are validated by Powertools (``enable_validation=True``);
-failures become 422 :class:`~miles_core.api.errors.ErrorResponse` bodies naming the field.
+failures become 422 :class:`~miles_core.api.errors.ErrorResponse` bodies naming the field. Only
+public Powertools hooks are used (``json_body_deserializer``, ``app.use``, exception handlers):
+:mod:`miles_core.api.body` says what a body may be, :mod:`miles_core.api.exception_handlers` maps
+each failure to its status.
 """
 
 from __future__ import annotations
@@ -20,14 +23,12 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import (
-    RequestUnsupportedContentType,
-    RequestValidationError,
-)
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, Server
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from miles_core.api.errors import JSON_CONTENT_TYPE, register_error_handlers, strict_json_loads
+from miles_core.api.body import json_bodies_only, strict_json_loads
+from miles_core.api.errors import JSON_CONTENT_TYPE
+from miles_core.api.exception_handlers import register_error_handlers
 
 API_VERSION = "1.0.0"
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
@@ -41,58 +42,17 @@ PUBLIC_PATHS = frozenset({"/health", DOCS_PATH, OPENAPI_PATH})
 """Routes API Gateway serves without an API key (the rest need ``x-api-key``)."""
 
 
-class JsonOnlyRequestValidation(OpenAPIRequestValidationMiddleware):
-    """Powertools' request validation, but bodies are JSON objects only.
+def stage_base_path(event: APIGatewayProxyEvent) -> str:
+    """The prefix clients call the API under: ``/dev`` on an execute-api URL, ``""`` elsewhere.
 
-    * Form and multipart bodies get 415: Powertools would parse ``application/x-www-form-urlencoded``
-      (curl's default for ``-d``) into a dict and fail with a baffling field error.
-      A missing content type is still read as JSON.
-    * A body that is not UTF-8 (it arrives base64-encoded) is malformed JSON (400), not a 500.
-    * A body that is not a JSON object (a list, a string, a number) gets 422: Powertools
-      unwraps ``[{...}]`` to its first element for a model parameter, a silent guess.
+    API Gateway puts the stage in the path on its own URL but not behind a custom domain, and SAM
+    local sends a stage that is not in the path; only a path starting with the stage has it.
     """
-
-    def _get_body(self, app: Any) -> dict[str, Any]:
-        content_type = app.current_event.headers.get("content-type", "").strip().lower()
-        if content_type and not content_type.startswith("application/json"):
-            raise RequestUnsupportedContentType(
-                "Unsupported content type",
-                errors=[
-                    {
-                        "type": "unsupported_content_type",
-                        "loc": ("body",),
-                        "msg": f"content type {content_type!r} is not supported; send application/json",
-                        "input": {},
-                        "ctx": {},
-                    }
-                ],
-            )
-        try:
-            body = self._parse_json_data(app)
-        except UnicodeDecodeError as error:  # a base64 body that is not UTF-8 text
-            raise RequestValidationError(
-                [
-                    {
-                        "type": "json_invalid",
-                        "loc": ("body",),
-                        "msg": "JSON decode error",
-                        "input": {},
-                        "ctx": {"error": f"body is not UTF-8 text ({error.reason})"},
-                    }
-                ]
-            ) from error
-        if body is not None and not isinstance(body, dict):
-            raise RequestValidationError(
-                [
-                    {
-                        "type": "model_attributes_type",
-                        "loc": ("body",),
-                        "msg": f"the body must be a JSON object, not {type(body).__name__}",
-                        "input": {},
-                    }
-                ]
-            )
-        return body
+    context = event.request_context
+    stage = context.stage
+    if stage and stage != "$default" and context.path.startswith(f"/{stage}"):
+        return f"/{stage}"
+    return ""
 
 
 def build_resolver(
@@ -109,8 +69,7 @@ def build_resolver(
     offline, gzip-compressed when the client accepts it) and ``GET /openapi.json`` the document.
     """
     app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=strict_json_loads(max_body_bytes))
-    # Replaces the instance Powertools created for enable_validation; it is wired into routes lazily.
-    app._request_validation_middleware = JsonOnlyRequestValidation()  # type: ignore[no-untyped-call]
+    app.use([json_bodies_only])
     security_schemes: dict[str, Any] = {
         API_KEY_SCHEME: APIKey.model_validate(
             {"type": "apiKey", "in": "header", "name": "x-api-key", "description": "API Gateway API key (usage plan)."}
@@ -126,7 +85,7 @@ def build_resolver(
             return Response(
                 status_code=200,
                 content_type=JSON_CONTENT_TYPE,
-                body=app.get_openapi_json_schema(servers=[Server(url=app._get_base_path() or "/")]),
+                body=app.get_openapi_json_schema(servers=[Server(url=stage_base_path(app.current_event) or "/")]),
             )
 
     return app

@@ -28,7 +28,7 @@ ENV_PREFIX = "MILES_"
 
 
 # ---------------------------------------------------------------------------------------------- template
-class _CfnLoader(yaml.SafeLoader):  # type: ignore[misc]  # no PyYAML stubs in .venv
+class _CfnLoader(yaml.SafeLoader):
     """SafeLoader that turns CloudFormation short tags (!Ref, !Sub, ...) into their long form."""
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, SHARED
+from tests.conftest import BENCHMARK_DATA, REPO_ROOT
 from tests.e2e.conftest import SHIPPED_MODEL
 
-DEV_CSV = SHARED / "data" / "miles_benchmark_dev.csv.gz"
+DEV_CSV = BENCHMARK_DATA / "miles_benchmark_dev.csv.gz"
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Fixtures for the scrape area: moto (in-process) table + queue, recorded sources.
 
-Recorded data: the real ``videos.list`` responses in ``../shared/fixtures/youtube_data_api`` served
+Recorded data: the real ``videos.list`` responses in ``tests/fixtures/youtube_data_api`` served
 by a loopback HTTP server (HTTP is faked at the transport level, the real ``requests`` code runs),
 and yt-dlp info dicts shaped like yt-dlp's output, returned by a fake ``YoutubeDL.extract_info``.
 """
@@ -24,8 +24,7 @@ from miles_core.scraping import runtime
 from miles_core.store import MilesStore
 from miles_core.store.schema import create_table
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-FIXTURES = SHARED / "fixtures" / "youtube_data_api"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "youtube_data_api"
 TABLE = "miles-test"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EVENTS = REPO_ROOT / "events"

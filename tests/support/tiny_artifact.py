@@ -13,8 +13,7 @@ import json
 import shutil
 from pathlib import Path
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-SAMPLE_CSV = SHARED_DATA / "miles_benchmark_sample.csv"
+SAMPLE_CSV = Path(__file__).resolve().parents[2] / "infra" / "data" / "benchmark" / "miles_benchmark_sample.csv"
 TINY_VERSION = "tiny-test"
 VAL_ROWS = 50
 
