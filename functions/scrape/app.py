@@ -33,6 +33,7 @@ from miles_core.scraping import runtime
 from miles_core.scraping.queue import enqueue_job
 from miles_core.scraping.service import new_job
 from miles_core.store import InvalidCursorError, JobCounts, JobStatus, ScrapeJobRequest
+from miles_core.topics import MAX_TOPIC_CHARS, normalize_topic
 
 logger, metrics, tracer = build_observability("scrape")
 app = build_resolver(
@@ -54,7 +55,7 @@ class ScrapeJobBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    topic: str = Field(min_length=1, max_length=80, description="Search query / leaderboard topic.")
+    topic: str = Field(min_length=1, max_length=MAX_TOPIC_CHARS, description="Search query / leaderboard topic.")
     max_results: int = Field(default=20, ge=1, le=50)
     max_duration_seconds: int | None = Field(
         default=180, ge=1, le=3600, description="Shorts-friendly cap; null = any length."
@@ -130,7 +131,7 @@ def get_scrape_job(job_id: Annotated[str, Path(max_length=80)]) -> dict[str, Any
     tags=["scrape"],
 )
 def list_candidates(
-    topic: Annotated[str, Query(min_length=1, max_length=80)],
+    topic: Annotated[str, Query(min_length=1, max_length=MAX_TOPIC_CHARS)],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     min_probability: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
     max_age_hours: Annotated[int | None, Query(ge=1, le=24 * 90, description="Only rows seen recently.")] = None,
@@ -149,7 +150,7 @@ def list_candidates(
     except ValueError as error:
         raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, str(error)) from error
     return {
-        "topic": " ".join(topic.split()).lower(),
+        "topic": normalize_topic(topic),
         "items": [candidate.as_public_dict() for candidate in page.items],
         "next_cursor": page.next_cursor,
     }

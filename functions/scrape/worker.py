@@ -23,7 +23,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from miles_core.api import build_observability
 from miles_core.scraping import runtime
 from miles_core.scraping.service import JobRetryableError, new_job, run_job, run_scheduled
-from miles_core.store import ScrapeJobRequest, iso, normalize_topic
+from miles_core.store import ScrapeJobRequest, iso
+from miles_core.topics import normalize_topic
 
 logger, metrics, tracer = build_observability("scrape-worker")
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

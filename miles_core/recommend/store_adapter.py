@@ -15,7 +15,7 @@ from typing import Any
 
 from miles_core.recommend.models import Candidate
 from miles_core.store import JobStatus, MilesStore, ScrapeJob, ScrapeJobRequest, VideoRecord
-from miles_core.store import normalize_topic as store_normalize_topic
+from miles_core.topics import normalize_topic
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class StoreScrapeRequester:
         self.clock = clock
 
     def job_id_for(self, topic: str, now: datetime) -> str:
-        digest = hashlib.sha256(store_normalize_topic(topic).encode("utf-8")).hexdigest()[:16]
+        digest = hashlib.sha256(normalize_topic(topic).encode("utf-8")).hexdigest()[:16]
         return f"rec-{now.astimezone(UTC):%Y%m%d%H}-{digest}"
 
     def request_scrape(self, topic: str) -> str:
@@ -105,7 +105,7 @@ class StoreScrapeRequester:
             return existing.job_id
         job = ScrapeJob(
             job_id=job_id,
-            request=ScrapeJobRequest(topic=store_normalize_topic(topic)),
+            request=ScrapeJobRequest(topic=normalize_topic(topic)),
             status=JobStatus.QUEUED,
             created_at=now,
             updated_at=now,

@@ -30,9 +30,9 @@ from miles_core.store import (
     Snapshot,
     StoreError,
     UpsertOutcome,
-    normalize_topic,
     parse_iso,
 )
+from miles_core.topics import normalize_topic
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from miles_core.store.models import (
     iso,
     parse_iso,
 )
-from miles_core.store.table import MilesStore, is_video_item, normalize_topic, video_from_item
+from miles_core.store.table import MilesStore, is_video_item, video_from_item
 
 __all__ = [
     "Candidate",
@@ -40,7 +40,6 @@ __all__ = [
     "VideoStats",
     "is_video_item",
     "iso",
-    "normalize_topic",
     "parse_iso",
     "video_from_item",
 ]

@@ -72,6 +72,7 @@ from miles_core.store.schema import (
     SORT_KEY,
     TTL_ATTRIBUTE,
 )
+from miles_core.topics import normalize_topic
 
 logger = logging.getLogger(__name__)
 
@@ -88,23 +89,12 @@ VIDEO_PREFIX = "VIDEO#"
 VIDEO_SK = "META"
 SNAPSHOT_PREFIX = "SNAP#"
 TOPIC_PREFIX = "TOPIC#"
-MAX_TOPIC_CHARS = 80
 MAX_TRANSACTION_ITEMS = 100
 JOB_TTL_DAYS = 90
 MAX_CACHE_KEY_CHARS = 1000
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
-
-
-def normalize_topic(topic: str) -> str:
-    """Topics are case- and whitespace-insensitive leaderboard names (``"Cooking  Hacks"`` = ``"cooking hacks"``)."""
-    normalized = " ".join(topic.split()).lower()
-    if not normalized:
-        raise ValueError("topic must not be empty")
-    if len(normalized) > MAX_TOPIC_CHARS:
-        raise ValueError(f"topic must be at most {MAX_TOPIC_CHARS} characters")
-    return normalized
 
 
 def _to_dynamo(value: Any) -> Any:
