@@ -25,6 +25,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from miles_core.store import deserialize_item, is_video_item
+
 logger = logging.getLogger(__name__)
 
 QUEUE_NAME = "miles-scrape-jobs"
@@ -111,9 +113,8 @@ def stream_event(records: Sequence[Mapping[str, Any]], stream_arn: str, region: 
 
 
 def is_video_record(record: Mapping[str, Any]) -> bool:
-    """The event source mapping's filter: only video items (``PK`` = ``VIDEO#...``, ``SK`` = ``META``)."""
-    keys = record.get("dynamodb", {}).get("Keys", {})
-    return str(keys.get("PK", {}).get("S", "")).startswith("VIDEO#") and keys.get("SK", {}).get("S") == "META"
+    """The event source mapping's filter: only video items reach the scorer (the store knows their keys)."""
+    return is_video_item(deserialize_item(record.get("dynamodb", {}).get("Keys", {})))
 
 
 def failed_ids(response: Any) -> set[str]:

@@ -111,12 +111,12 @@ class StoreScrapeRequester:
             updated_at=now,
             trigger=JOB_TRIGGER,
         )
-        stored = self.store.create_job(job)
-        if stored is job and self.enqueue is not None:
+        recorded = self.store.create_job(job)
+        if recorded and self.enqueue is not None:
             self.enqueue(job)
         elif self.enqueue is None:
             log.warning("scrape job %s recorded but no enqueue hook is configured", job_id)
-        return stored.job_id
+        return job_id
 
 
 def sqs_enqueue(queue_url: str, sqs: Any | None = None) -> Enqueue:

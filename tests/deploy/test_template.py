@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from miles_core.store import schema
+from miles_core.store import keys, schema
 from tests.deploy.contract import (
     ApiRoute,
     all_env_reads,
@@ -99,9 +99,9 @@ def test_scorer_stream_filter_selects_video_items(template: dict[str, Any]) -> N
     assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert "OnFailure" in event["DestinationConfig"]
     (pattern,) = (json.loads(f["Pattern"]) for f in event["FilterCriteria"]["Filters"])
-    keys = pattern["dynamodb"]["Keys"]
-    assert keys[schema.SORT_KEY] == {"S": ["META"]}
-    assert keys[schema.PARTITION_KEY] == {"S": [{"prefix": "VIDEO#"}]}
+    selected = pattern["dynamodb"]["Keys"]
+    assert selected[schema.SORT_KEY] == {"S": [keys.VIDEO_SORT_KEY]}
+    assert selected[schema.PARTITION_KEY] == {"S": [{"prefix": keys.VIDEO_PREFIX}]}
 
 
 # --------------------------------------------------------------------------------------------- handlers/routes

@@ -22,8 +22,7 @@ from miles_core.scraping import runtime
 from miles_core.scraping.base import SearchQuery, SearchResult, SourceError
 from miles_core.scraping.youtube_api import YouTubeDataApiSource
 from miles_core.scraping.ytdlp import YtDlpSource
-from miles_core.store import JobStatus, MilesStore, ScoreWriteOutcome
-from miles_core.store.schema import PARTITION_KEY, SORT_KEY
+from miles_core.store import JobStatus, MilesStore, ScoreWriteOutcome, deserialize_item, is_video_item, keys
 from tests.scrape.conftest import EVENTS, NOW, TABLE, FakeYoutubeDL, RecordedYouTubeApi, ytdlp_info, ytdlp_search_result
 from tests.scrape.test_store import ThrottlingClient
 
@@ -290,7 +289,7 @@ def test_throttling_and_source_errors_lose_nothing_and_are_reported(
                 return method
 
             def call(**kwargs: Any) -> Any:
-                if self.failures and kwargs["Key"][PARTITION_KEY]["S"] == f"VIDEO#{victim}":
+                if self.failures and deserialize_item(kwargs["Key"]) == keys.video_key(victim):
                     self.throttled += 1
                     from botocore.exceptions import ClientError
 
@@ -350,7 +349,7 @@ def test_schedule_event_fails_for_retry_when_a_niche_is_retryable(
 
 def test_score_stream_event_file_runs_through_the_scorer(handlers: dict[str, Any], aws: dict[str, Any]) -> None:
     event = load_event("score_stream.json")
-    video_records = [r for r in event["Records"] if r["dynamodb"]["Keys"][SORT_KEY]["S"] == "META"]
+    video_records = [r for r in event["Records"] if is_video_item(deserialize_item(r["dynamodb"]["Keys"]))]
     for record in video_records:  # the items the stream records describe exist in the table
         aws["dynamodb"].put_item(TableName=TABLE, Item=record["dynamodb"]["NewImage"])
     assert invoke(handlers["scorer"].handler, event) == {"batchItemFailures": []}
