@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from miles_core.config import env_int, env_list, env_str
-from miles_core.scraping.base import SearchQuery, SearchResult, Source, SourceError
+from miles_core.scraping.base import SearchQuery, SearchResult, Source, SourceConfigError, SourceError
+from miles_core.secrets import SecretUnavailableError, read_secret_fields
 from miles_core.store import (
     JobCounts,
     JobStatus,
@@ -179,14 +180,20 @@ def _write_video(store: MilesStore, video: ScrapedVideo, job: ScrapeJob, outcome
         outcome.counts.updated += 1
 
 
+def _secret_fields(secret_id: str, source: str, plain_key: str) -> dict[str, Any]:
+    """A source's secret; an unreadable one is that source's configuration error (the job says which)."""
+    try:
+        return read_secret_fields(secret_id, plain_key=plain_key)
+    except SecretUnavailableError as error:
+        raise SourceConfigError(source, str(error)) from error
+
+
 def sources_from_env() -> list[Source]:
     """The configured source chain: ``MILES_SCRAPE_SOURCES`` (default ``youtube_api,ytdlp``).
 
     ``youtube_api`` needs ``MILES_YOUTUBE_SECRET_ID`` and is skipped without it; ``ytdlp`` reads
     optional cookies/proxy from ``MILES_YTDLP_SECRET_ID``. Secrets are read lazily, at first use.
     """
-    from miles_core.scraping.secrets import read_json_or_value
-
     sources: list[Source] = []
     for name in env_list("MILES_SCRAPE_SOURCES", DEFAULT_SOURCES):
         if name == "youtube_api":
@@ -197,10 +204,8 @@ def sources_from_env() -> list[Source]:
             from miles_core.scraping.youtube_api import YouTubeDataApiSource
 
             def api_key(secret_id: str = secret_id) -> str:
-                value = read_json_or_value(secret_id, "youtube_api", "api_key").get("api_key")
+                value = _secret_fields(secret_id, "youtube_api", "api_key").get("api_key")
                 if not isinstance(value, str) or not value.strip():
-                    from miles_core.scraping.base import SourceConfigError
-
                     raise SourceConfigError("youtube_api", f"secret {secret_id!r} has no api_key")
                 return value.strip()
 
@@ -211,7 +216,7 @@ def sources_from_env() -> list[Source]:
             ytdlp_secret = env_str("MILES_YTDLP_SECRET_ID")
 
             def credentials(secret_id: str | None = ytdlp_secret) -> dict[str, Any]:
-                return read_json_or_value(secret_id, "ytdlp", "cookies") if secret_id else {}
+                return _secret_fields(secret_id, "ytdlp", "cookies") if secret_id else {}
 
             sources.append(YtDlpSource(credentials=credentials))
         else:

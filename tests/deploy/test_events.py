@@ -18,6 +18,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from miles_core.secrets import clear_secret_cache
 from miles_core.store import schema
 from tests.deploy.contract import REPO_ROOT, FunctionSpec, functions, import_handler, load_template
 
@@ -90,8 +91,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         yield resources
 
 
-def _reset_scraping_runtime() -> None:
-    """The scrape area's per-container caches; no network sources in this offline run."""
+def _reset_container_caches() -> None:
+    """Per-container caches (scrape runtime, secrets); no network sources in this offline run."""
+    clear_secret_cache()
     try:
         from miles_core.scraping import runtime
     except ImportError:
@@ -120,7 +122,7 @@ def test_event_runs_through_its_real_handler(
         monkeypatch.setenv(name, _resolve(value, template["Parameters"], aws))
     monkeypatch.setenv("MILES_MODEL_DIR", str(tiny_artifact))  # the image's /opt/miles/model
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    _reset_scraping_runtime()
+    _reset_container_caches()
     module, attribute = spec.handler.rsplit(".", 1)
     handler = import_handler(spec.handler_file, attribute, f"_miles_event_{module}_{next(_counter)}")
 
