@@ -18,8 +18,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from miles_core.config import env_int, env_list, env_str
+from miles_core.config import (
+    DEFAULT_SCRAPE_MAX_DURATION_SECONDS,
+    DEFAULT_SCRAPE_MAX_RESULTS,
+    env_int,
+    env_list,
+    env_str,
+)
 from miles_core.scraping.base import SearchQuery, SearchResult, Source, SourceConfigError, SourceError
+from miles_core.scraping.jobs import new_job
 from miles_core.secrets import SecretUnavailableError, read_secret_fields
 from miles_core.store import (
     JobCounts,
@@ -61,27 +68,6 @@ class JobOutcome:
     errors: list[str] = field(default_factory=list)
     source: str | None = None
     retryable: bool = False
-
-
-def new_job(
-    request: ScrapeJobRequest, job_id: str, *, trigger: str, now: datetime | None = None, run_id: str | None = None
-) -> ScrapeJob:
-    """A queued job record for ``request`` (topic normalised, so leaderboards match)."""
-    moment = now or datetime.now(UTC)
-    normalized = ScrapeJobRequest(
-        topic=normalize_topic(request.topic),
-        max_results=request.max_results,
-        max_duration_seconds=request.max_duration_seconds,
-    )
-    return ScrapeJob(
-        job_id=job_id,
-        request=normalized,
-        status=JobStatus.QUEUED,
-        created_at=moment,
-        updated_at=moment,
-        trigger=trigger,
-        run_id=run_id,
-    )
 
 
 def scheduled_run_id(scheduled_at: str) -> str:
@@ -234,7 +220,10 @@ def niches_from_env() -> tuple[str, ...]:
 
 def schedule_defaults() -> tuple[int, int | None]:
     """(max_results, max_duration_seconds) for scheduled jobs."""
-    return env_int("MILES_SCRAPE_MAX_RESULTS", 20), env_int("MILES_SCRAPE_MAX_DURATION_SECONDS", 180)
+    return (
+        env_int("MILES_SCRAPE_MAX_RESULTS", DEFAULT_SCRAPE_MAX_RESULTS),
+        env_int("MILES_SCRAPE_MAX_DURATION_SECONDS", DEFAULT_SCRAPE_MAX_DURATION_SECONDS),
+    )
 
 
 def run_scheduled(
@@ -254,3 +243,18 @@ def run_scheduled(
         store.create_job(new_job(request, job_id, trigger="schedule", now=tick, run_id=run_id))
         outcomes.append(run_job(store, sources, job_id))
     return outcomes
+
+
+def schedule_summary(outcomes: Sequence[JobOutcome]) -> dict[str, Any]:
+    """What a scheduled run answers and logs: each niche's job, status, counts and first errors."""
+    return {
+        "jobs": [
+            {"job_id": o.job_id, "status": o.status.value, "counts": o.counts.as_dict(), "errors": o.errors[:5]}
+            for o in outcomes
+        ]
+    }
+
+
+def retryable_jobs(outcomes: Sequence[JobOutcome]) -> list[str]:
+    """The jobs of a run that a retry could complete (throttled writes, network errors)."""
+    return [o.job_id for o in outcomes if o.retryable]

@@ -174,6 +174,17 @@ def test_on_demand_job_through_api_queue_and_worker(handlers: dict[str, Any], aw
     assert kinds(aws)["snapshot"] == 4
 
 
+def test_an_unavailable_queue_is_503_and_the_job_is_recorded_failed(
+    handlers: dict[str, Any], aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MILES_SCRAPE_QUEUE_URL")
+    status, body = api_call(handlers["app"], "scrape_job_request.json")
+    assert status == 503, body
+    (job,) = [item for item in all_items(aws) if item["kind"]["S"] == "scrape_job"]
+    assert job["status"]["S"] == "failed"
+    assert job["errors"]["L"] == [{"S": "could not enqueue: ConfigError"}]
+
+
 def test_unknown_job_and_bad_input(handlers: dict[str, Any]) -> None:
     status, body = api_call(
         handlers["app"], "scrape_job_status.json", pathParameters={"job_id": "nope"}, path="/scrape/jobs/nope"

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from miles_core.observation import Observation
-from miles_core.scraping.service import new_job
+from miles_core.scraping.jobs import new_job
 from miles_core.store import (
     InvalidCursorError,
     JobCounts,
