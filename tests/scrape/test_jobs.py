@@ -85,3 +85,22 @@ def test_a_message_whose_record_is_missing_is_recorded_from_its_request(store: M
     assert ensure_recorded(store, JobMessage("kept", None)) == "kept"  # the record exists: nothing needed
     with pytest.raises(ValueError, match="no topic"):
         ensure_recorded(store, JobMessage("unknown", None))
+
+
+def test_schedule_summary_and_retryable_jobs() -> None:
+    from miles_core.scraping.service import JobOutcome, retryable_jobs, schedule_summary
+    from miles_core.store import JobCounts
+
+    outcomes = [
+        JobOutcome("a", JobStatus.SUCCEEDED, JobCounts(found=2, new=2)),
+        JobOutcome("b", JobStatus.FAILED, JobCounts(), errors=[f"e{i}" for i in range(9)], retryable=True),
+    ]
+    summary = schedule_summary(outcomes)
+    assert summary["jobs"][0] == {
+        "job_id": "a",
+        "status": "succeeded",
+        "counts": {"found": 2, "new": 2, "updated": 0, "failed": 0},
+        "errors": [],
+    }
+    assert summary["jobs"][1]["errors"] == ["e0", "e1", "e2", "e3", "e4"]  # the first five, for the log line
+    assert retryable_jobs(outcomes) == ["b"]
