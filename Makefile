@@ -40,7 +40,7 @@ install: $(INSTALL_STAMP) ## create .venv with every extra (idempotent)
 lint: install ## ruff + mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy miles_core functions
+	$(BIN)/mypy miles_core functions infra
 
 .PHONY: test
 test: install sam-install ## install everything and run the whole suite (offline)

@@ -115,7 +115,7 @@ def functions(template: dict[str, Any]) -> dict[str, FunctionSpec]:
 
 @dataclass(frozen=True)
 class ApiRoute:
-    """One API event of the template, normalised like ``miles_core.localstack.routes.Route``."""
+    """One API event of the template, normalised like ``infra.localstack.routes.Route``."""
 
     method: str
     path: str

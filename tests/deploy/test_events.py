@@ -20,29 +20,13 @@ from moto import mock_aws
 
 from miles_core.secrets import clear_secret_cache
 from miles_core.store import schema
-from tests.deploy.contract import REPO_ROOT, FunctionSpec, functions, import_handler, load_template
+from tests.deploy.contract import FunctionSpec, functions, import_handler, load_template
+from tests.support.events import EVENTS_DIR, lambda_context
 
-EVENTS_DIR = REPO_ROOT / "events"
 EVENT_FILES = sorted(EVENTS_DIR.glob("*.json"))
 # Sample requests of the predict area: valid, so they must succeed.
 MUST_SUCCEED = {"predict.json", "predict_batch.json", "model.json", "health.json"}
 _counter = itertools.count()
-
-
-class _Context:
-    """The parts of LambdaContext that Powertools reads."""
-
-    function_name = "miles-test"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:miles-test"
-    memory_limit_in_mb = 1024
-    aws_request_id = "00000000-0000-0000-0000-000000000000"
-    log_group_name = "/aws/lambda/miles-test"
-    log_stream_name = "test"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 60_000
 
 
 def function_for_event(template: dict[str, Any], event: dict[str, Any]) -> FunctionSpec:
@@ -126,7 +110,7 @@ def test_event_runs_through_its_real_handler(
     module, attribute = spec.handler.rsplit(".", 1)
     handler = import_handler(spec.handler_file, attribute, f"_miles_event_{module}_{next(_counter)}")
 
-    result = handler(event, _Context())
+    result = handler(event, lambda_context(spec.logical_id))
 
     if "httpMethod" in event:
         assert isinstance(result, dict), result

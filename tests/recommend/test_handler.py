@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -24,19 +23,11 @@ from miles_core.recommend.store_adapter import StoreScrapeRequester
 from miles_core.store import MilesStore, Score, ScrapedVideo
 from miles_core.store.schema import create_table
 from tests.recommend.conftest import TITLES, TOPIC
+from tests.support.events import lambda_context, load_event
 from tests.support.fake_llm import FakeLLMServer
 
 REPO = Path(__file__).resolve().parents[2]
-EVENT = REPO / "events" / "recommendations.json"
 TABLE = "miles-recommend-test"
-
-
-@dataclass
-class FakeContext:
-    function_name: str = "recommend"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:recommend"
-    aws_request_id: str = "req-1"
 
 
 @pytest.fixture
@@ -94,7 +85,7 @@ def seed(store: MilesStore, topic: str = TOPIC) -> None:
 
 
 def event(body: Any = None, raw: str | None = None) -> dict[str, Any]:
-    template = json.loads(EVENT.read_text())
+    template = load_event("recommendations.json")
     if body is not None or raw is not None:
         text = raw if raw is not None else json.dumps(body)
         template["body"] = base64.b64encode(text.encode()).decode()
@@ -102,7 +93,7 @@ def event(body: Any = None, raw: str | None = None) -> dict[str, Any]:
 
 
 def call(module: ModuleType, evt: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    result = module.handler(evt, FakeContext())
+    result = module.handler(evt, lambda_context("recommend"))
     return int(result["statusCode"]), json.loads(result["body"])
 
 

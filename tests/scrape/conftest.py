@@ -28,8 +28,6 @@ from miles_core.store.schema import create_table
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 FIXTURES = SHARED / "fixtures" / "youtube_data_api"
 TABLE = "miles-test"
-REPO_ROOT = Path(__file__).resolve().parents[2]
-EVENTS = REPO_ROOT / "events"
 
 
 def recorded_items(country: str = "US") -> list[dict[str, Any]]:

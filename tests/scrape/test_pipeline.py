@@ -17,19 +17,15 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from miles_core.localstack.workers import LocalLambdaContext, QueueConsumer, StreamPoller, schedule_event
+from infra.localstack.workers import QueueConsumer, StreamPoller
 from miles_core.scraping import runtime
 from miles_core.scraping.base import SearchQuery, SearchResult, SourceError
 from miles_core.scraping.youtube_api import YouTubeDataApiSource
 from miles_core.scraping.ytdlp import YtDlpSource
 from miles_core.store import JobStatus, MilesStore, ScoreWriteOutcome, deserialize_item, is_video_item, keys
-from tests.scrape.conftest import EVENTS, NOW, TABLE, FakeYoutubeDL, RecordedYouTubeApi, ytdlp_info, ytdlp_search_result
+from tests.scrape.conftest import NOW, TABLE, FakeYoutubeDL, RecordedYouTubeApi, ytdlp_info, ytdlp_search_result
 from tests.scrape.test_store import ThrottlingClient
-
-
-def load_event(name: str) -> dict[str, Any]:
-    event: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
-    return event
+from tests.support.events import lambda_context, load_event, schedule_event
 
 
 def all_items(aws: dict[str, Any]) -> list[dict[str, Any]]:
@@ -86,7 +82,7 @@ def handlers(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tiny_artifact
 
 
 def invoke(handler: Any, event: dict[str, Any]) -> Any:
-    return handler(event, LocalLambdaContext("test"))
+    return handler(event, lambda_context("test"))
 
 
 def drain_queue(aws: dict[str, Any], worker: Any) -> int:
