@@ -59,12 +59,28 @@ def test_predict_post_publish_with_every_field(predict_app):
 
 
 def test_stats_change_the_answer(predict_app):
-    """Post-publish stats must reach the model: a viral start and a dead start score differently."""
-    dead = {**POST_PUBLISH, "view_count": 3, "like_count": 0, "comment_count": 0}
-    hot = {**POST_PUBLISH, "view_count": 3_000_000, "like_count": 200_000, "comment_count": 9000}
-    _, low = invoke(predict_app, json_event("POST", "/predict", dead))
-    _, high = invoke(predict_app, json_event("POST", "/predict", hot))
-    assert low["predicted_velocity_views_per_hour"] != high["predicted_velocity_views_per_hour"]
+    """Post-publish stats must reach the model, in the right direction.
+
+    Three hours after publishing, 3 views is a dead start and 3 million (a million views an hour,
+    far over the 26k views/hour viral line) a hit: more views at the same age must never lower the
+    viral probability, the hit must be on the viral side of the threshold and the dead start not,
+    and the hit's predicted growth must be the larger one.
+    """
+    ladder = [(3, 0, 0), (300, 10, 1), (30_000, 1_000, 50), (3_000_000, 200_000, 9_000)]
+    answers = []
+    for views, likes, comments in ladder:
+        request = {**POST_PUBLISH, "view_count": views, "like_count": likes, "comment_count": comments}
+        status, body = invoke(predict_app, json_event("POST", "/predict", request))
+        assert status == 200, body
+        answers.append(body)
+    probabilities = [answer["viral_probability"] for answer in answers]
+    assert probabilities == sorted(probabilities)
+    assert len(set(probabilities)) == len(probabilities), probabilities
+    dead, hot = answers[0], answers[-1]
+    assert dead["is_viral"] is False
+    assert hot["is_viral"] is True
+    assert hot["viral_probability"] - dead["viral_probability"] > 0.5
+    assert hot["predicted_velocity_views_per_hour"] > dead["predicted_velocity_views_per_hour"]
 
 
 def test_observed_at_defaults_to_now(predict_app):
