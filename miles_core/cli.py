@@ -14,7 +14,6 @@ from collections.abc import Sequence
 
 COMMAND_MODULES: tuple[str, ...] = (
     "miles_core.training.commands",  # train, evaluate, export
-    "miles_core.localstack.commands",  # serve (make run)
     "miles_core.scraping.commands",  # scrape, export-dataset
 )
 

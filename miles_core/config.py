@@ -10,6 +10,13 @@ from __future__ import annotations
 
 import os
 
+DEFAULT_SCRAPE_MAX_RESULTS = 20
+"""Videos one scrape job fetches when nothing else says (API body default, queue messages, recommend
+jobs, the schedule unless ``MILES_SCRAPE_MAX_RESULTS`` is set)."""
+DEFAULT_SCRAPE_MAX_DURATION_SECONDS = 180
+"""Longest video a scrape keeps when nothing else says (Shorts run up to three minutes); the schedule
+reads ``MILES_SCRAPE_MAX_DURATION_SECONDS`` over it."""
+
 
 class ConfigError(RuntimeError):
     """A required setting is missing or malformed; the message names the variable."""

@@ -24,6 +24,7 @@ from miles_core.api.prediction import (
     PredictionResult,
     PredictRequest,
     PredictResponse,
+    score_requests,
 )
 from miles_core.inference import ModelCard, load_predictor
 
@@ -45,27 +46,10 @@ _state = {"cold_start": True}
 
 @tracer.capture_method(capture_response=False)
 def _score(requests: Sequence[PredictRequest]) -> list[PredictionResult]:
-    now = datetime.now(UTC)
-    observations = [request.to_observation(now) for request in requests]
-    tracer.put_annotation(key="batch_size", value=str(len(observations)))
-    predictions = predictor.predict(observations)
-    results = []
-    for observation, prediction in zip(observations, predictions, strict=True):
-        warnings = []
-        if not predictor.spec.supports_language(observation.language):
-            warnings.append(f"language {observation.language!r} was not in the training data; expect lower accuracy")
-        metrics.add_metric(name=f"Regime_{prediction.regime.value}", unit=MetricUnit.Count, value=1)
-        results.append(
-            PredictionResult(
-                viral_probability=prediction.viral_probability,
-                is_viral=prediction.is_viral,
-                threshold=prediction.threshold,
-                predicted_velocity_views_per_hour=prediction.predicted_velocity_views_per_hour,
-                regime=prediction.regime,
-                model_version=prediction.model_version,
-                warnings=warnings,
-            )
-        )
+    tracer.put_annotation(key="batch_size", value=str(len(requests)))
+    results = score_requests(predictor, requests, datetime.now(UTC))
+    for result in results:
+        metrics.add_metric(name=f"Regime_{result.regime.value}", unit=MetricUnit.Count, value=1)
     return results
 
 

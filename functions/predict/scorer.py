@@ -19,9 +19,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from miles_core.api import build_observability
 from miles_core.inference import load_predictor
-from miles_core.inference.predictor import Prediction, Predictor
+from miles_core.inference.predictor import Predictor
 from miles_core.scraping import runtime
-from miles_core.scraping.scoring import score_from_prediction, video_needing_score
+from miles_core.scraping.scoring import plan_batch, score_from_prediction, video_needing_score
 from miles_core.store import ScoreWriteOutcome, VideoRecord
 
 logger, metrics, tracer = build_observability("scorer")
@@ -37,40 +37,14 @@ def predictor() -> Predictor:
     return loaded
 
 
+def _sequence(record: DynamoDBRecord) -> str | None:
+    return record.dynamodb.sequence_number if record.dynamodb else None
+
+
 def _pending(record: DynamoDBRecord) -> VideoRecord | None:
     name = record.event_name.name if record.event_name else None
     stream = record.dynamodb
     return video_needing_score(name, stream.new_image if stream else {}, predictor().version)
-
-
-def _plan(records: list[DynamoDBRecord]) -> tuple[dict[str, Prediction], set[str]]:
-    """Predict every pending record at once; also which records a later record of the same video supersedes.
-
-    Only the newest record of a video in a batch is scored (older ones hold older stats). If the
-    batch prediction fails, records are predicted one by one in the record handler instead.
-    """
-    latest: dict[str, tuple[str, VideoRecord]] = {}
-    superseded: set[str] = set()
-    for record in records:
-        try:
-            video = _pending(record)
-        except Exception:  # malformed image: the record handler reports it as a failed record
-            logger.warning("unreadable stream record skipped in batch prediction", exc_info=True)
-            continue
-        sequence = record.dynamodb.sequence_number if record.dynamodb else None
-        if video is None or not sequence:
-            continue
-        if video.video_id in latest:
-            superseded.add(latest[video.video_id][0])
-        latest[video.video_id] = (sequence, video)
-    if not latest:
-        return {}, superseded
-    try:
-        predictions = predictor().predict([video.observation for _, video in latest.values()])
-    except Exception:
-        logger.exception("batch prediction failed; predicting record by record")
-        return {}, superseded
-    return {sequence: p for (sequence, _), p in zip(latest.values(), predictions, strict=True)}, superseded
 
 
 @logger.inject_lambda_context
@@ -79,17 +53,17 @@ def _plan(records: list[DynamoDBRecord]) -> tuple[dict[str, Prediction], set[str
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point (``scorer.handler`` in the predict image)."""
     records = [DynamoDBRecord(raw) for raw in event.get("Records", [])]
-    predictions, superseded = _plan(records)
+    plan = plan_batch(records, _sequence, _pending, predictor().predict)
     store = runtime.store()
 
     def record_handler(record: DynamoDBRecord) -> str:
-        sequence = record.dynamodb.sequence_number if record.dynamodb else None
-        if sequence in superseded:
+        sequence = _sequence(record)
+        if plan.is_superseded(sequence):
             return "superseded"
         video = _pending(record)
         if video is None:
             return "skipped"
-        prediction = predictions.get(sequence or "") or predictor().predict([video.observation])[0]
+        prediction = plan.prediction_for(sequence, video, predictor().predict)
         outcome = store.write_score(video, score_from_prediction(video, prediction))
         metrics.add_metric(
             name="VideosScored" if outcome is ScoreWriteOutcome.WRITTEN else "ScoresStale",

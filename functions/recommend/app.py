@@ -19,12 +19,8 @@ from miles_core.inference import load_predictor
 from miles_core.recommend import MAX_COUNT, MIN_COUNT, RecommendationRequest, RecommendationResponse, Vibe
 from miles_core.recommend.llm import generator_from_config
 from miles_core.recommend.service import RecommendationService
-from miles_core.recommend.store_adapter import (
-    StoreCandidateSource,
-    StoreResultCache,
-    StoreScrapeRequester,
-    sqs_enqueue,
-)
+from miles_core.recommend.store_adapter import StoreCandidateSource, StoreResultCache, StoreScrapeRequester
+from miles_core.scraping.queue import SqsJobQueue
 from miles_core.store import MilesStore
 
 MAX_BODY_BYTES = 4 * 1024
@@ -51,11 +47,10 @@ _state: dict[str, RecommendationService] = {}
 def build_service() -> RecommendationService:
     """The service bound to the Miles table (``MILES_TABLE_NAME``) and this container's predictor."""
     store = MilesStore.from_env()
-    queue_url = config.env_str("MILES_SCRAPE_QUEUE_URL")
     return RecommendationService(
         candidates=StoreCandidateSource(store),
         cache=StoreResultCache(store),
-        scrapes=StoreScrapeRequester(store, enqueue=sqs_enqueue(queue_url) if queue_url else None),
+        scrapes=StoreScrapeRequester(store, enqueue=SqsJobQueue()),
         scorer=predictor,
         generator_factory=generator_from_config,
         cache_ttl_seconds=config.env_int("MILES_RECOMMEND_CACHE_TTL_SECONDS", DEFAULT_CACHE_TTL_SECONDS),

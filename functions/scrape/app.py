@@ -18,7 +18,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
 from miles_core.api import (
@@ -28,11 +27,11 @@ from miles_core.api import (
     build_resolver,
     error_responses,
 )
-from miles_core.config import ConfigError
+from miles_core.config import DEFAULT_SCRAPE_MAX_DURATION_SECONDS, DEFAULT_SCRAPE_MAX_RESULTS
 from miles_core.scraping import runtime
-from miles_core.scraping.queue import enqueue_job
-from miles_core.scraping.service import new_job
-from miles_core.store import InvalidCursorError, JobCounts, JobStatus, ScrapeJobRequest
+from miles_core.scraping.jobs import JobEnqueueError, new_job, submit_job
+from miles_core.store import InvalidCursorError, ScrapeJobRequest
+from miles_core.topics import MAX_TOPIC_CHARS, normalize_topic
 
 logger, metrics, tracer = build_observability("scrape")
 app = build_resolver(
@@ -54,10 +53,13 @@ class ScrapeJobBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    topic: str = Field(min_length=1, max_length=80, description="Search query / leaderboard topic.")
-    max_results: int = Field(default=20, ge=1, le=50)
+    topic: str = Field(min_length=1, max_length=MAX_TOPIC_CHARS, description="Search query / leaderboard topic.")
+    max_results: int = Field(default=DEFAULT_SCRAPE_MAX_RESULTS, ge=1, le=50)
     max_duration_seconds: int | None = Field(
-        default=180, ge=1, le=3600, description="Shorts-friendly cap; null = any length."
+        default=DEFAULT_SCRAPE_MAX_DURATION_SECONDS,
+        ge=1,
+        le=3600,
+        description="Shorts-friendly cap; null = any length.",
     )
 
 
@@ -77,7 +79,6 @@ class ScrapeJobAccepted(BaseModel):
     tags=["scrape"],
 )
 def create_scrape_job(body: ScrapeJobBody) -> Response[str]:
-    store = runtime.store()
     try:
         job = new_job(
             ScrapeJobRequest(body.topic, body.max_results, body.max_duration_seconds),
@@ -86,14 +87,9 @@ def create_scrape_job(body: ScrapeJobBody) -> Response[str]:
         )
     except ValueError as error:
         raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, f"invalid topic: {error}") from error
-    store.create_job(job)
     try:
-        enqueue_job(runtime.sqs_client(), runtime.queue_url(), job)
-    except (ClientError, BotoCoreError, ConfigError) as error:
-        logger.exception("could not enqueue scrape job %s", job.job_id)
-        store.finish_job(
-            job.job_id, JobStatus.FAILED, JobCounts(), [f"could not enqueue: {type(error).__name__}"], None
-        )
+        submit_job(runtime.store(), job, runtime.job_queue())
+    except JobEnqueueError as error:
         raise ApiError(HTTPStatus.SERVICE_UNAVAILABLE, "the scrape queue is unavailable; try again later") from error
     metrics.add_metric(name="ScrapeJobsRequested", unit=MetricUnit.Count, value=1)
     status_url = f"/scrape/jobs/{job.job_id}"
@@ -130,7 +126,7 @@ def get_scrape_job(job_id: Annotated[str, Path(max_length=80)]) -> dict[str, Any
     tags=["scrape"],
 )
 def list_candidates(
-    topic: Annotated[str, Query(min_length=1, max_length=80)],
+    topic: Annotated[str, Query(min_length=1, max_length=MAX_TOPIC_CHARS)],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     min_probability: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
     max_age_hours: Annotated[int | None, Query(ge=1, le=24 * 90, description="Only rows seen recently.")] = None,
@@ -149,7 +145,7 @@ def list_candidates(
     except ValueError as error:
         raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, str(error)) from error
     return {
-        "topic": " ".join(topic.split()).lower(),
+        "topic": normalize_topic(topic),
         "items": [candidate.as_public_dict() for candidate in page.items],
         "next_cursor": page.next_cursor,
     }

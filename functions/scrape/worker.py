@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,8 +21,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from miles_core.api import build_observability
 from miles_core.scraping import runtime
-from miles_core.scraping.service import JobRetryableError, new_job, run_job, run_scheduled
-from miles_core.store import ScrapeJobRequest, iso, normalize_topic
+from miles_core.scraping.jobs import ensure_recorded
+from miles_core.scraping.queue import parse_job_message
+from miles_core.scraping.service import JobRetryableError, retryable_jobs, run_job, run_scheduled, schedule_summary
+from miles_core.store import iso
 
 logger, metrics, tracer = build_observability("scrape-worker")
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -31,20 +32,8 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 
 def _record_handler(record: SQSRecord) -> dict[str, Any]:
-    message = json.loads(record.body)
-    if not isinstance(message, dict) or not isinstance(message.get("job_id"), str):
-        raise ValueError("scrape job message needs a job_id")
     store = runtime.store()
-    job_id = message["job_id"]
-    if store.get_job(job_id) is None:
-        # The API records the job before enqueueing; a message sent by hand (or a lost record)
-        # carries the request too, so the job can still run and be reported.
-        request = ScrapeJobRequest(
-            topic=normalize_topic(str(message["topic"])),
-            max_results=int(message.get("max_results", 20)),
-            max_duration_seconds=message.get("max_duration_seconds", 180),
-        )
-        store.create_job(new_job(request, job_id, trigger="queue"))
+    job_id = ensure_recorded(store, parse_job_message(record.body))
     outcome = run_job(store, runtime.sources(), job_id)
     metrics.add_metric(name="VideosScraped", unit=MetricUnit.Count, value=outcome.counts.new + outcome.counts.updated)
     metrics.add_metric(name="VideosFailed", unit=MetricUnit.Count, value=outcome.counts.failed)
@@ -65,14 +54,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if _is_schedule(event):
         scheduled_at = str(event.get("time") or iso(datetime.now(UTC)))
         outcomes = run_scheduled(runtime.store(), runtime.sources(), scheduled_at)
-        summary = {
-            "jobs": [
-                {"job_id": o.job_id, "status": o.status.value, "counts": o.counts.as_dict(), "errors": o.errors[:5]}
-                for o in outcomes
-            ]
-        }
+        summary = schedule_summary(outcomes)
         logger.info("scheduled scrape finished", extra=summary)
-        retry = [o.job_id for o in outcomes if o.retryable]
+        retry = retryable_jobs(outcomes)
         if retry:
             raise JobRetryableError(f"scheduled jobs need a retry: {retry}")
         return summary

@@ -7,11 +7,11 @@ EXPORT_OUT ?= build/miles_snapshots.csv
 
 .PHONY: scrape-once
 scrape-once: install ## scrape every niche once into the running `make run` stack (needs network for YouTube)
-	$(BIN)/python -m miles_core.cli scrape --local $(if $(NICHES),--niches "$(NICHES)")
+	$(BIN)/python -m infra.localstack attach scrape $(if $(NICHES),--niches "$(NICHES)")
 
 .PHONY: export-dataset
 export-dataset: install ## write the local stack's snapshots as a benchmark CSV ($(EXPORT_OUT))
-	$(BIN)/python -m miles_core.cli export-dataset --local --out $(EXPORT_OUT)
+	$(BIN)/python -m infra.localstack attach export-dataset --out $(EXPORT_OUT)
 
 .PHONY: test-scrape
 test-scrape: install ## only the scrape area's tests (moto, recorded responses, offline)

@@ -9,8 +9,10 @@ and every field documents its unit, because the OpenAPI document is generated fr
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -31,6 +33,10 @@ from miles_core.observation import (
     Observation,
     Regime,
 )
+
+if TYPE_CHECKING:
+    from miles_core.features import FeatureSpec
+    from miles_core.inference.predictor import Prediction, Predictor
 
 MAX_BATCH_ITEMS = 64
 """Items per ``POST /predict/batch`` call: ~0.3 s of scoring on 2 vCPU, well inside the API's 29 s timeout."""
@@ -225,6 +231,28 @@ class PredictionResult(BaseModel):
     warnings: list[str] = Field(
         default_factory=list, description="Caveats, e.g. a language the model was not trained on."
     )
+
+
+def caveats(spec: FeatureSpec, observation: Observation) -> list[str]:
+    """What a person must know to read this prediction (today: a language the model never saw)."""
+    if spec.supports_language(observation.language):
+        return []
+    return [f"language {observation.language!r} was not in the training data; expect lower accuracy"]
+
+
+def result_of(prediction: Prediction, warnings: list[str]) -> PredictionResult:
+    """The API's answer for one model prediction (the same fields, plus the caveats)."""
+    return PredictionResult(**dataclasses.asdict(prediction), warnings=warnings)
+
+
+def score_requests(predictor: Predictor, requests: Sequence[PredictRequest], now: datetime) -> list[PredictionResult]:
+    """Score every request in one model call (``now`` = their ``observed_at`` default); answers keep the order."""
+    observations = [request.to_observation(now) for request in requests]
+    predictions = predictor.predict(observations)
+    return [
+        result_of(prediction, caveats(predictor.spec, observation))
+        for observation, prediction in zip(observations, predictions, strict=True)
+    ]
 
 
 class PredictResponse(PredictionResult):

@@ -15,7 +15,7 @@ from miles_core.recommend.models import (
     ScoredIdea,
     Vibe,
 )
-from miles_core.recommend.patterns import extract_patterns, normalize_topic
+from miles_core.recommend.patterns import extract_patterns
 from miles_core.recommend.service import RecommendationService, cache_key
 
 __all__ = [
@@ -31,5 +31,4 @@ __all__ = [
     "Vibe",
     "cache_key",
     "extract_patterns",
-    "normalize_topic",
 ]

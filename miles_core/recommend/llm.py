@@ -33,6 +33,7 @@ from pydantic import ValidationError
 
 from miles_core import config
 from miles_core.recommend.models import Candidate, IdeaBatch, IdeaDraft, Patterns, ReasonCode, Vibe
+from miles_core.secrets import SecretUnavailableError, read_secret_fields
 
 log = logging.getLogger(__name__)
 
@@ -261,51 +262,28 @@ class LLMIdeaGenerator:
 
 # --- configuration and the API key ---------------------------------------------------------------
 
-_SECRET_CACHE_SECONDS = 900.0
-_secret_cache: dict[str, tuple[float, str]] = {}
 _generator_cache: dict[tuple[str, str | None, str], LLMIdeaGenerator] = {}
 
 
-class SecretUnavailableError(Exception):
-    """The configured secret could not be read or holds no key."""
-
-
-def load_api_key(secret_id: str, secretsmanager: Any | None = None) -> str:
-    """The OpenAI key from Secrets Manager (plain string, or JSON with ``api_key``), cached 15 min per container.
+def load_api_key(secret_id: str) -> str:
+    """The OpenAI key from its secret (plain string, or JSON with ``api_key`` / ``OPENAI_API_KEY``).
 
     The key never comes from code or plain environment variables; only the secret's id is configured.
+    Read through :func:`miles_core.secrets.read_secret_fields`, so it is cached per container.
     """
-    cached = _secret_cache.get(secret_id)
-    if cached is not None and time.monotonic() - cached[0] < _SECRET_CACHE_SECONDS:
-        return cached[1]
-    try:
-        if secretsmanager is None:
-            import boto3
-
-            secretsmanager = boto3.client("secretsmanager")
-        raw = secretsmanager.get_secret_value(SecretId=secret_id).get("SecretString") or ""
-    except Exception as error:  # botocore errors are many; all mean "no key now"
-        raise SecretUnavailableError(f"cannot read secret {secret_id}: {type(error).__name__}") from error
-    key = raw.strip()
-    if key.startswith("{"):
-        try:
-            document = json.loads(key)
-        except json.JSONDecodeError as error:
-            raise SecretUnavailableError(f"secret {secret_id} is not valid JSON") from error
-        key = str(document.get("api_key") or document.get("OPENAI_API_KEY") or "").strip()
+    document = read_secret_fields(secret_id, plain_key="api_key")
+    key = str(document.get("api_key") or document.get("OPENAI_API_KEY") or "").strip()
     if not key:
         raise SecretUnavailableError(f"secret {secret_id} holds no API key")
-    _secret_cache[secret_id] = (time.monotonic(), key)
     return key
 
 
-def clear_secret_cache() -> None:
-    """Forget cached keys (tests; a rotated key otherwise takes effect within 15 minutes)."""
-    _secret_cache.clear()
+def clear_generator_cache() -> None:
+    """Forget the cached client (tests; a changed key or endpoint otherwise gets a new one anyway)."""
     _generator_cache.clear()
 
 
-def generator_from_config(secretsmanager: Any | None = None) -> tuple[LLMIdeaGenerator | None, ReasonCode]:
+def generator_from_config() -> tuple[LLMIdeaGenerator | None, ReasonCode]:
     """The configured LLM generator, or ``None`` with the reason the fallback must answer.
 
     Reads ``MILES_OPENAI_SECRET_ID``, ``MILES_OPENAI_MODEL`` and ``MILES_OPENAI_BASE_URL``.
@@ -314,7 +292,7 @@ def generator_from_config(secretsmanager: Any | None = None) -> tuple[LLMIdeaGen
     if secret_id is None:
         return None, "no_api_key"
     try:
-        api_key = load_api_key(secret_id, secretsmanager)
+        api_key = load_api_key(secret_id)
     except SecretUnavailableError as error:
         log.warning("LLM disabled: %s", error)
         return None, "secret_unavailable"

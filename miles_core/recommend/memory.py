@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from miles_core.recommend.models import Candidate
-from miles_core.recommend.patterns import normalize_topic
+from miles_core.topics import normalize_topic
 
 
 def _utcnow() -> datetime:

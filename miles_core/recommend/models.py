@@ -14,11 +14,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from miles_core.topics import MAX_TOPIC_CHARS
+
 MIN_COUNT = 1
 MAX_COUNT = 10
 DEFAULT_COUNT = 5
-MAX_TOPIC_CHARS = 80
-"""The store's leaderboard topic limit (``miles_core.store.table.MAX_TOPIC_CHARS``)."""
 
 MAX_IDEA_TITLE_CHARS = 100
 """YouTube's own title limit."""

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC
 
 from miles_core.recommend.models import Candidate, CountShare, Distribution, HourCount, Patterns
+from miles_core.topics import fold_text
 
 TOP_WORDS = 12
 TOP_PHRASES = 8
@@ -53,16 +54,6 @@ SUPERLATIVES = _wordset(
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 _DIGIT = re.compile(r"\d")
-
-
-def normalize_topic(topic: str) -> str:
-    """The canonical form of a topic: single-spaced, trimmed, lower case.
-
-    Used for the cache key and for candidate lookup, so 'Home  Workouts ' and 'home workouts'
-    are the same topic. Deliberately the same rule as ``miles_core.store.normalize_topic``
-    (leaderboards are keyed by it), so a cache key and a leaderboard never disagree on a topic.
-    """
-    return " ".join(topic.split()).lower()
 
 
 def words(text: str) -> list[str]:
@@ -182,7 +173,7 @@ def extract_patterns(candidates: Sequence[Candidate]) -> Patterns:
         top_words=_top(_document_frequency(_content_words(t) for t in titles), total, TOP_WORDS),
         top_phrases=_top(_document_frequency(_phrases(t) for t in titles), total, TOP_PHRASES, MIN_PHRASE_COUNT),
         top_tags=_top(
-            _document_frequency({normalize_topic(tag) for tag in c.tags if tag.strip()} for c in candidates),
+            _document_frequency({fold_text(tag) for tag in c.tags if tag.strip()} for c in candidates),
             total,
             TOP_TAGS,
         ),

@@ -30,8 +30,9 @@ from miles_core.recommend.models import (
     ScoredIdea,
     Vibe,
 )
-from miles_core.recommend.patterns import extract_patterns, normalize_topic
+from miles_core.recommend.patterns import extract_patterns
 from miles_core.recommend.ports import CandidateSource, IdeaScorer, ResultCache, ScrapeRequester
+from miles_core.topics import normalize_topic
 
 log = logging.getLogger(__name__)
 

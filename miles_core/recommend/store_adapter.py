@@ -2,22 +2,21 @@
 
 The store owns the key layout; this module only translates between its records and the
 recommender's :class:`~miles_core.recommend.models.Candidate`, and decides how a recommendation
-asks for a scrape (a job record, deduplicated per topic and hour, plus an optional enqueue hook).
+asks for a scrape (one job per topic and hour, submitted like every other scrape job).
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from miles_core.recommend.models import Candidate
-from miles_core.store import JobStatus, MilesStore, ScrapeJob, ScrapeJobRequest, VideoRecord
-from miles_core.store import normalize_topic as store_normalize_topic
-
-log = logging.getLogger(__name__)
+from miles_core.scraping.jobs import new_job, submit_job
+from miles_core.scraping.queue import Enqueue
+from miles_core.store import MilesStore, ScrapeJobRequest, VideoRecord
+from miles_core.topics import normalize_topic
 
 JOB_TRIGGER = "recommend"
 
@@ -77,56 +76,26 @@ class StoreResultCache:
         self.store.put_cached(key, value, ttl_seconds)
 
 
-Enqueue = Callable[[ScrapeJob], None]
-"""Hands a recorded job to the scrape worker (SQS in AWS); owned by the scrape area."""
-
-
 class StoreScrapeRequester:
-    """Records a scrape job for a topic; at most one per topic and UTC hour.
+    """Records and enqueues a scrape job for a topic; at most one per topic and UTC hour.
 
     The job id is derived from (topic, hour), so a burst of recommendation requests for a cold
-    topic creates one job, not one per request; later requests get the same job id back.
+    topic creates one job, not one per request; later requests get the same job id back. Recording
+    and enqueueing is :func:`miles_core.scraping.jobs.submit_job`, the same as ``POST /scrape/jobs``.
     """
 
-    def __init__(self, store: MilesStore, enqueue: Enqueue | None = None, clock: Callable[[], datetime] = _utcnow):
+    def __init__(self, store: MilesStore, enqueue: Enqueue, clock: Callable[[], datetime] = _utcnow):
         self.store = store
         self.enqueue = enqueue
         self.clock = clock
 
     def job_id_for(self, topic: str, now: datetime) -> str:
-        digest = hashlib.sha256(store_normalize_topic(topic).encode("utf-8")).hexdigest()[:16]
+        digest = hashlib.sha256(normalize_topic(topic).encode("utf-8")).hexdigest()[:16]
         return f"rec-{now.astimezone(UTC):%Y%m%d%H}-{digest}"
 
     def request_scrape(self, topic: str) -> str:
+        """The job id for ``topic`` this hour (recorded and enqueued the first time it is asked for)."""
         now = self.clock()
-        job_id = self.job_id_for(topic, now)
-        existing = self.store.get_job(job_id)
-        if existing is not None:
-            return existing.job_id
-        job = ScrapeJob(
-            job_id=job_id,
-            request=ScrapeJobRequest(topic=store_normalize_topic(topic)),
-            status=JobStatus.QUEUED,
-            created_at=now,
-            updated_at=now,
-            trigger=JOB_TRIGGER,
-        )
-        stored = self.store.create_job(job)
-        if stored is job and self.enqueue is not None:
-            self.enqueue(job)
-        elif self.enqueue is None:
-            log.warning("scrape job %s recorded but no enqueue hook is configured", job_id)
-        return stored.job_id
-
-
-def sqs_enqueue(queue_url: str, sqs: Any | None = None) -> Enqueue:
-    """An :data:`Enqueue` that sends the job to the scrape job queue, in the scrape area's message format."""
-    from functools import partial
-
-    from miles_core.scraping.queue import enqueue_job
-
-    if sqs is None:
-        import boto3
-
-        sqs = boto3.client("sqs")
-    return partial(enqueue_job, sqs, queue_url)
+        job = new_job(ScrapeJobRequest(topic=topic), self.job_id_for(topic, now), trigger=JOB_TRIGGER, now=now)
+        submit_job(self.store, job, self.enqueue)
+        return job.job_id

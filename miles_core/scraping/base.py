@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from miles_core.config import DEFAULT_SCRAPE_MAX_DURATION_SECONDS, DEFAULT_SCRAPE_MAX_RESULTS
 from miles_core.store.models import ScrapedVideo
 
 
@@ -51,8 +52,8 @@ class SearchQuery:
     """A search: the topic is used as the query text; ``max_duration_seconds`` keeps Shorts-length videos."""
 
     topic: str
-    max_results: int = 20
-    max_duration_seconds: int | None = 180
+    max_results: int = DEFAULT_SCRAPE_MAX_RESULTS
+    max_duration_seconds: int | None = DEFAULT_SCRAPE_MAX_DURATION_SECONDS
 
 
 @dataclass

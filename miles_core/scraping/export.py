@@ -1,6 +1,6 @@
 """Miles' own snapshots -> benchmark-schema rows (first sighting + the next snapshot ~24 h later).
 
-Same definition as the shared benchmark (``../shared/data/README.md``), so the model can be
+Same definition as the shared benchmark (``infra/data/benchmark/README.md``), so the model can be
 retrained on what Miles collected: features are what was known at the first sighting t0, the
 targets come from the snapshot closest to 24 h after it (within a window), never from t0 itself.
 """

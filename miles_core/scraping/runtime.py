@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from miles_core.config import env_required
 from miles_core.scraping.base import Source
+from miles_core.scraping.queue import SqsJobQueue
 from miles_core.store import MilesStore
 
 _cache: dict[str, Any] = {}
@@ -31,16 +31,12 @@ def sources() -> list[Source]:
     return result
 
 
-def sqs_client() -> Any:
-    if "sqs" not in _cache:
-        import boto3
-
-        _cache["sqs"] = boto3.client("sqs")
-    return _cache["sqs"]
-
-
-def queue_url() -> str:
-    return env_required("MILES_SCRAPE_QUEUE_URL")
+def job_queue() -> SqsJobQueue:
+    """Where producers hand recorded jobs to the worker (``MILES_SCRAPE_QUEUE_URL``, read at first send)."""
+    if "job_queue" not in _cache:
+        _cache["job_queue"] = SqsJobQueue()
+    queue: SqsJobQueue = _cache["job_queue"]
+    return queue
 
 
 def set_sources(value: list[Source]) -> None:

@@ -4,16 +4,27 @@ A stream record needs scoring when it is a video item whose current stats have n
 loaded model. That single rule gives: new videos are scored, videos with refreshed stats are
 re-scored, a new model re-scores on the next change, and the scorer's own write (which only adds a
 current score) is skipped, so it cannot loop. A failed prediction raises; nothing is invented.
+
+A batch is planned first (:func:`plan_batch`): only the newest record of each video is scored
+(older ones hold older stats and are *superseded*), and every pending video is predicted in one
+model call. The writes then go record by record, so one failing record fails alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from miles_core.inference.predictor import Prediction
+from miles_core.observation import Observation
 from miles_core.store import Score, VideoRecord, is_video_item, iso, video_from_item
+
+logger = logging.getLogger(__name__)
+Record = TypeVar("Record")
+Predict = Callable[[Sequence[Observation]], list[Prediction]]
 
 REQUIRED_ATTRIBUTES = ("video_id", "title", "observed_at", "stats_key", "first_seen_at", "last_seen_at")
 
@@ -53,3 +64,57 @@ def score_from_prediction(video: VideoRecord, prediction: Prediction, now: datet
             "age_hours": round(obs.age_hours, 4) if obs.age_hours is not None else None,
         },
     )
+
+
+@dataclass
+class BatchPlan:
+    """What one stream batch needs: predictions by sequence number, and the records superseded within it."""
+
+    predictions: dict[str, Prediction] = field(default_factory=dict)
+    superseded: set[str] = field(default_factory=set)
+
+    def is_superseded(self, sequence: str | None) -> bool:
+        """A later record of the same video is in this batch: this one's stats are already old."""
+        return sequence is not None and sequence in self.superseded
+
+    def prediction_for(self, sequence: str | None, video: VideoRecord, predict: Predict) -> Prediction:
+        """The batch prediction of this record, or (when the batch call failed) one of its own."""
+        planned = self.predictions.get(sequence or "")
+        return planned if planned is not None else predict([video.observation])[0]
+
+
+def plan_batch(
+    records: Iterable[Record],
+    sequence_of: Callable[[Record], str | None],
+    pending: Callable[[Record], VideoRecord | None],
+    predict: Predict,
+) -> BatchPlan:
+    """Keep the newest record of each video (stream order) and predict those videos in one call.
+
+    ``pending`` may raise for a malformed record: it is skipped here and reported as a failed
+    record when handled on its own. If the batch prediction fails, the plan has no predictions and
+    each record is predicted on its own (so one bad video cannot fail the others).
+    """
+    latest: dict[str, tuple[str, VideoRecord]] = {}
+    plan = BatchPlan()
+    for record in records:
+        try:
+            video = pending(record)
+        except Exception:  # malformed image: the record handler reports it as a failed record
+            logger.warning("unreadable stream record skipped in batch prediction", exc_info=True)
+            continue
+        sequence = sequence_of(record)
+        if video is None or not sequence:
+            continue
+        if video.video_id in latest:
+            plan.superseded.add(latest[video.video_id][0])
+        latest[video.video_id] = (sequence, video)
+    if not latest:
+        return plan
+    try:
+        predictions = predict([video.observation for _, video in latest.values()])
+    except Exception:
+        logger.exception("batch prediction failed; predicting record by record")
+        return plan
+    plan.predictions = {sequence: p for (sequence, _), p in zip(latest.values(), predictions, strict=True)}
+    return plan

@@ -18,8 +18,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from miles_core.config import env_int, env_list, env_str
-from miles_core.scraping.base import SearchQuery, SearchResult, Source, SourceError
+from miles_core.config import (
+    DEFAULT_SCRAPE_MAX_DURATION_SECONDS,
+    DEFAULT_SCRAPE_MAX_RESULTS,
+    env_int,
+    env_list,
+    env_str,
+)
+from miles_core.scraping.base import SearchQuery, SearchResult, Source, SourceConfigError, SourceError
+from miles_core.scraping.jobs import new_job
+from miles_core.secrets import SecretUnavailableError, read_secret_fields
 from miles_core.store import (
     JobCounts,
     JobStatus,
@@ -30,9 +38,9 @@ from miles_core.store import (
     Snapshot,
     StoreError,
     UpsertOutcome,
-    normalize_topic,
     parse_iso,
 )
+from miles_core.topics import normalize_topic
 
 logger = logging.getLogger(__name__)
 
@@ -60,27 +68,6 @@ class JobOutcome:
     errors: list[str] = field(default_factory=list)
     source: str | None = None
     retryable: bool = False
-
-
-def new_job(
-    request: ScrapeJobRequest, job_id: str, *, trigger: str, now: datetime | None = None, run_id: str | None = None
-) -> ScrapeJob:
-    """A queued job record for ``request`` (topic normalised, so leaderboards match)."""
-    moment = now or datetime.now(UTC)
-    normalized = ScrapeJobRequest(
-        topic=normalize_topic(request.topic),
-        max_results=request.max_results,
-        max_duration_seconds=request.max_duration_seconds,
-    )
-    return ScrapeJob(
-        job_id=job_id,
-        request=normalized,
-        status=JobStatus.QUEUED,
-        created_at=moment,
-        updated_at=moment,
-        trigger=trigger,
-        run_id=run_id,
-    )
 
 
 def scheduled_run_id(scheduled_at: str) -> str:
@@ -179,14 +166,20 @@ def _write_video(store: MilesStore, video: ScrapedVideo, job: ScrapeJob, outcome
         outcome.counts.updated += 1
 
 
+def _secret_fields(secret_id: str, source: str, plain_key: str) -> dict[str, Any]:
+    """A source's secret; an unreadable one is that source's configuration error (the job says which)."""
+    try:
+        return read_secret_fields(secret_id, plain_key=plain_key)
+    except SecretUnavailableError as error:
+        raise SourceConfigError(source, str(error)) from error
+
+
 def sources_from_env() -> list[Source]:
     """The configured source chain: ``MILES_SCRAPE_SOURCES`` (default ``youtube_api,ytdlp``).
 
     ``youtube_api`` needs ``MILES_YOUTUBE_SECRET_ID`` and is skipped without it; ``ytdlp`` reads
     optional cookies/proxy from ``MILES_YTDLP_SECRET_ID``. Secrets are read lazily, at first use.
     """
-    from miles_core.scraping.secrets import read_json_or_value
-
     sources: list[Source] = []
     for name in env_list("MILES_SCRAPE_SOURCES", DEFAULT_SOURCES):
         if name == "youtube_api":
@@ -197,10 +190,8 @@ def sources_from_env() -> list[Source]:
             from miles_core.scraping.youtube_api import YouTubeDataApiSource
 
             def api_key(secret_id: str = secret_id) -> str:
-                value = read_json_or_value(secret_id, "youtube_api", "api_key").get("api_key")
+                value = _secret_fields(secret_id, "youtube_api", "api_key").get("api_key")
                 if not isinstance(value, str) or not value.strip():
-                    from miles_core.scraping.base import SourceConfigError
-
                     raise SourceConfigError("youtube_api", f"secret {secret_id!r} has no api_key")
                 return value.strip()
 
@@ -211,7 +202,7 @@ def sources_from_env() -> list[Source]:
             ytdlp_secret = env_str("MILES_YTDLP_SECRET_ID")
 
             def credentials(secret_id: str | None = ytdlp_secret) -> dict[str, Any]:
-                return read_json_or_value(secret_id, "ytdlp", "cookies") if secret_id else {}
+                return _secret_fields(secret_id, "ytdlp", "cookies") if secret_id else {}
 
             sources.append(YtDlpSource(credentials=credentials))
         else:
@@ -229,7 +220,10 @@ def niches_from_env() -> tuple[str, ...]:
 
 def schedule_defaults() -> tuple[int, int | None]:
     """(max_results, max_duration_seconds) for scheduled jobs."""
-    return env_int("MILES_SCRAPE_MAX_RESULTS", 20), env_int("MILES_SCRAPE_MAX_DURATION_SECONDS", 180)
+    return (
+        env_int("MILES_SCRAPE_MAX_RESULTS", DEFAULT_SCRAPE_MAX_RESULTS),
+        env_int("MILES_SCRAPE_MAX_DURATION_SECONDS", DEFAULT_SCRAPE_MAX_DURATION_SECONDS),
+    )
 
 
 def run_scheduled(
@@ -249,3 +243,18 @@ def run_scheduled(
         store.create_job(new_job(request, job_id, trigger="schedule", now=tick, run_id=run_id))
         outcomes.append(run_job(store, sources, job_id))
     return outcomes
+
+
+def schedule_summary(outcomes: Sequence[JobOutcome]) -> dict[str, Any]:
+    """What a scheduled run answers and logs: each niche's job, status, counts and first errors."""
+    return {
+        "jobs": [
+            {"job_id": o.job_id, "status": o.status.value, "counts": o.counts.as_dict(), "errors": o.errors[:5]}
+            for o in outcomes
+        ]
+    }
+
+
+def retryable_jobs(outcomes: Sequence[JobOutcome]) -> list[str]:
+    """The jobs of a run that a retry could complete (throttled writes, network errors)."""
+    return [o.job_id for o in outcomes if o.retryable]

@@ -156,7 +156,7 @@ def map_info_dict(info: Mapping[str, Any], observed_at: datetime) -> ScrapedVide
 def _default_factory(options: dict[str, Any]) -> AbstractContextManager[YoutubeDLLike]:
     from yt_dlp import YoutubeDL
 
-    ydl: AbstractContextManager[YoutubeDLLike] = YoutubeDL(options)  # type: ignore[arg-type, assignment]
+    ydl: AbstractContextManager[YoutubeDLLike] = YoutubeDL(options)
     return ydl
 
 

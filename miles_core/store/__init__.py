@@ -1,6 +1,13 @@
-"""DynamoDB single-table access: the only package that knows the key layout (see ``table.py``)."""
+"""DynamoDB single-table access: the only package that knows the key layout.
 
+``keys`` builds every key, ``items`` maps records to items and back, ``dynamo`` holds the
+value encoding, retries and conditional writes, and ``table.MilesStore`` is the operations facade
+everything else uses. ``schema`` is the physical table (``template.yaml`` declares the same).
+"""
+
+from miles_core.store.dynamo import deserialize_item
 from miles_core.store.errors import InvalidCursorError, StoreError, StoreThrottledError
+from miles_core.store.items import is_video_item, video_from_item
 from miles_core.store.models import (
     Candidate,
     CandidatePage,
@@ -18,7 +25,7 @@ from miles_core.store.models import (
     iso,
     parse_iso,
 )
-from miles_core.store.table import MilesStore, is_video_item, normalize_topic, video_from_item
+from miles_core.store.table import MilesStore
 
 __all__ = [
     "Candidate",
@@ -38,9 +45,9 @@ __all__ = [
     "UpsertOutcome",
     "VideoRecord",
     "VideoStats",
+    "deserialize_item",
     "is_video_item",
     "iso",
-    "normalize_topic",
     "parse_iso",
     "video_from_item",
 ]

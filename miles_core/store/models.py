@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from miles_core.config import DEFAULT_SCRAPE_MAX_DURATION_SECONDS, DEFAULT_SCRAPE_MAX_RESULTS
 from miles_core.observation import Observation
 
 MAX_JOB_ERRORS = 25
@@ -166,8 +167,8 @@ class ScrapeJobRequest:
     """What to scrape: one topic (search query), how many results, a Shorts-friendly duration cap."""
 
     topic: str
-    max_results: int = 20
-    max_duration_seconds: int | None = 180
+    max_results: int = DEFAULT_SCRAPE_MAX_RESULTS
+    max_duration_seconds: int | None = DEFAULT_SCRAPE_MAX_DURATION_SECONDS
 
 
 @dataclass(frozen=True)

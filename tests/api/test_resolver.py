@@ -18,7 +18,16 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from miles_core.api import API_KEY_SECURITY, build_resolver
 from miles_core.api.observability import tracing_disabled
-from tests.predict.conftest import rest_event
+from tests.support.events import rest_event as gateway_event
+
+
+def rest_event(
+    method: str, path: str, body: Any = None, *, headers: dict[str, str] | None = None, raw_body: str | None = None
+) -> dict[str, Any]:
+    """The one API Gateway event builder, with a JSON body by default (what these tests send)."""
+    text = raw_body if raw_body is not None else (None if body is None else json.dumps(body))
+    return gateway_event(method, path, body=text, headers={"Content-Type": "application/json", **(headers or {})})
+
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

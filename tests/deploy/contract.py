@@ -115,7 +115,7 @@ def functions(template: dict[str, Any]) -> dict[str, FunctionSpec]:
 
 @dataclass(frozen=True)
 class ApiRoute:
-    """One API event of the template, normalised like ``miles_core.localstack.routes.Route``."""
+    """One API event of the template, normalised like ``infra.localstack.routes.Route``."""
 
     method: str
     path: str
@@ -210,6 +210,16 @@ class Dockerfile:
                 if key == "RUN" and "pip install" in argument:
                     found += [Path(m).name for m in re.findall(r"-r\s+(\S+)", argument)]
         return found
+
+    def copied_sources(self, stage: Stage) -> list[str]:
+        """Build-context paths ``COPY`` puts into ``stage`` and its ancestors (not ``--from`` copies)."""
+        sources: list[str] = []
+        for part in self.lineage(stage):
+            for key, argument in part.instructions:
+                words = argument.split()
+                if key == "COPY" and not any(word.startswith("--from") for word in words):
+                    sources += [word for word in words[:-1] if not word.startswith("--")]
+        return sources
 
     def run_text(self, stage: Stage) -> str:
         """All RUN and COPY arguments of ``stage`` and its ancestors (to look for forbidden installs)."""
@@ -378,6 +388,37 @@ def reachable_files(entry: Path) -> set[Path]:
                 if found is not None and found not in seen:
                     pending.append(found)
     return seen
+
+
+FORBIDDEN_IN_IMAGES = ("miles_core/training", "miles_core/models", "miles_core/cli.py", "infra", "tests")
+"""Never in a runtime stage: training code, the committed trained head, dev tooling, tests."""
+
+
+def image_copy_problems(dockerfile: Dockerfile, handler_files: Iterable[Path]) -> list[str]:
+    """What is wrong with the runtime stage's library COPY list, given the handlers the image runs.
+
+    Every ``miles_core`` file a handler can import must be copied; every copied library path must
+    hold at least one of them (no package is carried along unused); the whole library, training
+    code, the trained head, ``infra`` and ``tests`` are never copied.
+    """
+    needed = set().union(*(reachable_files(path) for path in handler_files))
+    needed = {path for path in needed if path.is_relative_to(CORE_DIR)}
+    problems: list[str] = []
+    copied: set[Path] = set()
+    for source in dockerfile.copied_sources(dockerfile.final):
+        relative = source.rstrip("/")
+        if relative.startswith(FORBIDDEN_IN_IMAGES) or relative == "miles_core":
+            problems.append(f"copies {source}")
+            continue
+        if not relative.startswith("miles_core"):
+            continue
+        path = REPO_ROOT / relative
+        files = set(path.rglob("*.py")) if path.is_dir() else {path}
+        if not files & needed:
+            problems.append(f"copies {source}, which no handler imports")
+        copied |= files
+    problems += [f"misses {path.relative_to(REPO_ROOT)}" for path in sorted(needed - copied)]
+    return problems
 
 
 def function_env_reads(spec: FunctionSpec) -> set[str]:

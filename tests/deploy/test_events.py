@@ -8,6 +8,8 @@ is the tiny real artifact. The event-to-function mapping comes from the template
 
 from __future__ import annotations
 
+import base64
+import gzip
 import itertools
 import json
 from collections.abc import Iterator
@@ -18,30 +20,18 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from miles_core.scraping import runtime
+from miles_core.scraping.service import scheduled_job_id
+from miles_core.secrets import clear_secret_cache
 from miles_core.store import schema
-from tests.deploy.contract import REPO_ROOT, FunctionSpec, functions, import_handler, load_template
+from miles_core.topics import normalize_topic
+from tests.deploy.contract import FunctionSpec, functions, import_handler, load_template
+from tests.support.events import EVENTS_DIR, lambda_context, load_event
 
-EVENTS_DIR = REPO_ROOT / "events"
 EVENT_FILES = sorted(EVENTS_DIR.glob("*.json"))
-# Sample requests of the predict area: valid, so they must succeed.
-MUST_SUCCEED = {"predict.json", "predict_batch.json", "model.json", "health.json"}
+PRECONDITIONS = {"scrape_job_status.json": "scrape_schedule.json"}
+"""Events that need another event's effect first: the status event asks for the job the schedule creates."""
 _counter = itertools.count()
-
-
-class _Context:
-    """The parts of LambdaContext that Powertools reads."""
-
-    function_name = "miles-test"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:miles-test"
-    memory_limit_in_mb = 1024
-    aws_request_id = "00000000-0000-0000-0000-000000000000"
-    log_group_name = "/aws/lambda/miles-test"
-    log_stream_name = "test"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 60_000
 
 
 def function_for_event(template: dict[str, Any], event: dict[str, Any]) -> FunctionSpec:
@@ -90,16 +80,11 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         yield resources
 
 
-def _reset_scraping_runtime() -> None:
-    """The scrape area's per-container caches; no network sources in this offline run."""
-    try:
-        from miles_core.scraping import runtime
-    except ImportError:
-        return
-    if hasattr(runtime, "reset"):
-        runtime.reset()
-    if hasattr(runtime, "set_sources"):
-        runtime.set_sources([])
+def _reset_container_caches() -> None:
+    """Per-container caches (scrape runtime, secrets); no network sources in this offline run."""
+    clear_secret_cache()
+    runtime.reset()
+    runtime.set_sources([])
 
 
 def test_every_event_file_maps_to_a_function() -> None:
@@ -109,31 +94,62 @@ def test_every_event_file_maps_to_a_function() -> None:
         function_for_event(template, json.loads(path.read_text(encoding="utf-8")))
 
 
+def _invoke(name: str, aws: dict[str, str], tiny_artifact: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``sam local invoke`` in-process: the template's function for ``events/<name>``, its env, its handler."""
+    template = load_template()
+    event = load_event(name)
+    spec = function_for_event(template, event)
+    for variable, value in spec.environment.items():
+        monkeypatch.setenv(variable, _resolve(value, template["Parameters"], aws))
+    monkeypatch.setenv("MILES_MODEL_DIR", str(tiny_artifact))  # the image's /opt/miles/model
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    _reset_container_caches()
+    module, attribute = spec.handler.rsplit(".", 1)
+    handler = import_handler(spec.handler_file, attribute, f"_miles_event_{module}_{next(_counter)}")
+    return handler(event, lambda_context(spec.logical_id))
+
+
+def _json_body(result: dict[str, Any]) -> Any:
+    body = result.get("body") or ""
+    if result.get("isBase64Encoded"):
+        raw = base64.b64decode(body)
+        body = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+    return json.loads(body)
+
+
+def _template_niches() -> list[str]:
+    niches = str(load_template()["Parameters"]["Niches"]["Default"])
+    return [normalize_topic(niche) for niche in niches.split(",")]
+
+
 @pytest.mark.parametrize("path", EVENT_FILES, ids=lambda p: p.name)
 def test_event_runs_through_its_real_handler(
     path: Path, aws: dict[str, str], tiny_artifact: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    template = load_template()
-    event = json.loads(path.read_text(encoding="utf-8"))
-    spec = function_for_event(template, event)
-    for name, value in spec.environment.items():
-        monkeypatch.setenv(name, _resolve(value, template["Parameters"], aws))
-    monkeypatch.setenv("MILES_MODEL_DIR", str(tiny_artifact))  # the image's /opt/miles/model
-    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    _reset_scraping_runtime()
-    module, attribute = spec.handler.rsplit(".", 1)
-    handler = import_handler(spec.handler_file, attribute, f"_miles_event_{module}_{next(_counter)}")
+    """Every sample event succeeds through its handler (offline: no scrape source, no LLM key)."""
+    if path.name in PRECONDITIONS:
+        _invoke(PRECONDITIONS[path.name], aws, tiny_artifact, monkeypatch)
+    event = load_event(path.name)
 
-    result = handler(event, _Context())
+    result = _invoke(path.name, aws, tiny_artifact, monkeypatch)
 
+    assert isinstance(result, dict), result
     if "httpMethod" in event:
-        assert isinstance(result, dict), result
-        assert "statusCode" in result, result
         status = int(result["statusCode"])
-        assert status < 500, f"{path.name} -> {status}: {result.get('body')}"
-        if path.name in MUST_SUCCEED:
-            assert status == 200, f"{path.name} -> {status}: {result.get('body')}"
-            json.loads(result["body"])
+        assert 200 <= status < 300, f"{path.name} -> {status}: {result.get('body')}"
+        body = _json_body(result)
+        if path.name == "scrape_job_status.json":
+            assert body["job_id"] == event["pathParameters"]["job_id"]
+            assert (body["trigger"], body["topic"]) == ("schedule", "cooking hacks")
     elif "Records" in event:
-        assert isinstance(result, dict), result
-        assert isinstance(result.get("batchItemFailures"), list), result
+        assert result == {"batchItemFailures": []}, result
+    else:  # the schedule: one job per niche, each recorded; offline, each fails visibly for lack of a source
+        niches = _template_niches()
+        assert [job["job_id"] for job in result["jobs"]] == [scheduled_job_id(event["time"], n) for n in niches]
+        store = runtime.store()
+        for job in result["jobs"]:
+            recorded = store.get_job(job["job_id"])
+            assert recorded is not None
+            assert recorded.trigger == "schedule"
+            assert recorded.status.value == job["status"] == "failed"
+            assert "no source configured" in job["errors"][0]

@@ -13,6 +13,7 @@ from tests.deploy.contract import (
     REPO_ROOT,
     HandlerError,
     functions,
+    image_copy_problems,
     import_handler,
     parse_dockerfile,
     static_handler_check,
@@ -109,6 +110,48 @@ def test_model_build_stage_is_shared_by_predict_and_recommend() -> None:
         lineage = dockerfile.lineage(dockerfile.stage("model-build"))
         stages.append([(s.base, s.instructions) for s in lineage])
     assert stages[0] == stages[1]
+
+
+def _image_handlers(template: dict[str, Any], name: str) -> list[Path]:
+    """The handler files the template runs from this image (app.py, and scorer.py / worker.py)."""
+    return sorted({spec.handler_file for spec in functions(template).values() if spec.folder == name})
+
+
+@pytest.mark.parametrize("name", sorted(DOCKERFILES))
+def test_runtime_stage_copies_exactly_the_library_packages_its_handlers_import(
+    template: dict[str, Any], name: str
+) -> None:
+    handlers = _image_handlers(template, name)
+    assert handlers, f"template.yaml runs nothing from the {name} image"
+    assert image_copy_problems(parse_dockerfile(DOCKERFILES[name]), handlers) == []
+
+
+def test_the_copy_check_fails_on_the_whole_library_a_missing_package_and_an_unused_one(
+    template: dict[str, Any], tmp_path: Path
+) -> None:
+    original = DOCKERFILES["scrape"].read_text(encoding="utf-8")
+    handlers = _image_handlers(template, "scrape")
+    cases = {
+        "COPY miles_core/ ${LAMBDA_TASK_ROOT}/miles_core/\n": "copies miles_core/",
+        "COPY miles_core/training/ ${LAMBDA_TASK_ROOT}/miles_core/training/\n": "copies miles_core/training/",
+        "COPY miles_core/inference/ ${LAMBDA_TASK_ROOT}/miles_core/inference/\n": "which no handler imports",
+    }
+    for extra, problem in cases.items():
+        broken = tmp_path / "Dockerfile"
+        broken.write_text(original.replace("COPY functions/scrape/", extra + "COPY functions/scrape/"), "utf-8")
+        assert any(problem in p for p in image_copy_problems(parse_dockerfile(broken), handlers)), extra
+    missing = original.replace("COPY miles_core/store/ ${LAMBDA_TASK_ROOT}/miles_core/store/\n", "")
+    assert missing != original
+    broken.write_text(missing, "utf-8")
+    assert "misses miles_core/store/__init__.py" in image_copy_problems(parse_dockerfile(broken), handlers)
+
+
+@pytest.mark.parametrize("name", sorted(DOCKERFILES))
+def test_every_handler_of_the_image_is_imported_at_build_time(template: dict[str, Any], name: str) -> None:
+    """The runtime stage imports its handlers, so a package missing from the COPY list fails the build."""
+    dockerfile = parse_dockerfile(DOCKERFILES[name])
+    modules = ", ".join(path.stem for path in _image_handlers(template, name))
+    assert f'python3.11 -c "import {modules}"' in dockerfile.run_text(dockerfile.final)
 
 
 def test_caches_point_at_tmp() -> None:

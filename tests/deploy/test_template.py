@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from miles_core.store import schema
+from miles_core.store import keys, schema
 from tests.deploy.contract import (
     ApiRoute,
     all_env_reads,
@@ -100,9 +100,9 @@ def test_scorer_stream_filter_selects_video_items(template: dict[str, Any]) -> N
     assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert "OnFailure" in event["DestinationConfig"]
     (pattern,) = (json.loads(f["Pattern"]) for f in event["FilterCriteria"]["Filters"])
-    keys = pattern["dynamodb"]["Keys"]
-    assert keys[schema.SORT_KEY] == {"S": ["META"]}
-    assert keys[schema.PARTITION_KEY] == {"S": [{"prefix": "VIDEO#"}]}
+    selected = pattern["dynamodb"]["Keys"]
+    assert selected[schema.SORT_KEY] == {"S": [keys.VIDEO_SORT_KEY]}
+    assert selected[schema.PARTITION_KEY] == {"S": [{"prefix": keys.VIDEO_PREFIX}]}
 
 
 # --------------------------------------------------------------------------------------------- handlers/routes
@@ -115,10 +115,22 @@ def test_functions_match_the_handler_contract(template: dict[str, Any]) -> None:
 
 
 def test_api_routes_equal_the_local_route_table(template: dict[str, Any]) -> None:
-    from miles_core.localstack.routes import ROUTES
+    from infra.localstack.routes import ROUTES
 
-    code_side = {ApiRoute(r.method, r.path, r.function, r.handler, r.api_key_required) for r in ROUTES}
+    code_side = {ApiRoute(r.method, r.path, r.target.function, r.target.handler, r.api_key_required) for r in ROUTES}
     assert api_routes(template) == code_side
+
+
+def test_the_local_stack_finds_every_function_by_the_templates_handler_string(template: dict[str, Any]) -> None:
+    """Routes and event-source workers name (folder, handler) exactly as the template's functions do."""
+    from infra.localstack import handlers
+    from infra.localstack.routes import ROUTES
+
+    declared = {(spec.folder, spec.handler) for spec in functions(template).values()}
+    hosted = {(r.target.function, r.target.handler) for r in ROUTES} | {
+        (ref.function, ref.handler) for ref in (handlers.SCORER, handlers.SCRAPE_WORKER)
+    }
+    assert hosted == declared
 
 
 def test_translated_api_requires_a_key_on_every_route_but_the_public_ones(

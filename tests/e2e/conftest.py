@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from infra.localstack.process import start_stack_process
 from tests.conftest import REPO_ROOT
 
 SHIPPED_MODEL = REPO_ROOT / "miles_core" / "models" / "default"
@@ -41,24 +41,16 @@ class RunningStack:
 
 @pytest.fixture(scope="session")
 def running_stack(shipped_artifact: Path) -> Iterator[RunningStack]:
-    """``python -m miles_core.localstack`` (what ``make run`` starts) on a free loopback port."""
-    env = {
-        **os.environ,
+    """``python -m infra.localstack`` (what ``make run`` starts) on a free loopback port."""
+    settings = {
         "MILES_MODEL_DIR": str(shipped_artifact),
         "MILES_API_KEY": "e2e-test-key",
         "PORT": "0",
         "PYTHONUNBUFFERED": "1",
+        "MILES_OPENAI_SECRET_ID": None,  # no LLM: the fallback answers
+        "AWS_ENDPOINT_URL": None,  # the stack starts its own moto endpoint
     }
-    for name in ("MILES_OPENAI_SECRET_ID", "AWS_ENDPOINT_URL"):
-        env.pop(name, None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "miles_core.localstack"],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = start_stack_process(settings, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
     banner: list[str] = []
     deadline = time.monotonic() + 120

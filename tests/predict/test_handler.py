@@ -16,9 +16,9 @@ import pytest
 from openapi_spec_validator import validate
 
 from miles_core.api.prediction import MAX_BATCH_ITEMS
-from miles_core.localstack.events import LocalLambdaContext
 from miles_core.observation import MAX_TITLE_CHARS
-from tests.predict.conftest import invoke, rest_event
+from tests.predict.conftest import invoke
+from tests.support.events import json_event, lambda_context
 
 PUBLISHED = "2026-01-10T12:00:00Z"
 OBSERVED = "2026-01-10T15:00:00Z"
@@ -41,7 +41,7 @@ POST_PUBLISH = {
 
 
 def test_predict_pre_publish_idea(predict_app):
-    status, body = invoke(predict_app, rest_event("POST", "/predict", {"title": "  Cooking pasta in 30 seconds  "}))
+    status, body = invoke(predict_app, json_event("POST", "/predict", {"title": "  Cooking pasta in 30 seconds  "}))
     assert status == 200, body
     assert body["regime"] == "pre_publish"
     assert 0.0 <= body["viral_probability"] <= 1.0
@@ -53,60 +53,76 @@ def test_predict_pre_publish_idea(predict_app):
 
 
 def test_predict_post_publish_with_every_field(predict_app):
-    status, body = invoke(predict_app, rest_event("POST", "/predict", POST_PUBLISH))
+    status, body = invoke(predict_app, json_event("POST", "/predict", POST_PUBLISH))
     assert status == 200, body
     assert body["regime"] == "post_publish"
 
 
 def test_stats_change_the_answer(predict_app):
-    """Post-publish stats must reach the model: a viral start and a dead start score differently."""
-    dead = {**POST_PUBLISH, "view_count": 3, "like_count": 0, "comment_count": 0}
-    hot = {**POST_PUBLISH, "view_count": 3_000_000, "like_count": 200_000, "comment_count": 9000}
-    _, low = invoke(predict_app, rest_event("POST", "/predict", dead))
-    _, high = invoke(predict_app, rest_event("POST", "/predict", hot))
-    assert low["predicted_velocity_views_per_hour"] != high["predicted_velocity_views_per_hour"]
+    """Post-publish stats must reach the model, in the right direction.
+
+    Three hours after publishing, 3 views is a dead start and 3 million (a million views an hour,
+    far over the 26k views/hour viral line) a hit: more views at the same age must never lower the
+    viral probability, the hit must be on the viral side of the threshold and the dead start not,
+    and the hit's predicted growth must be the larger one.
+    """
+    ladder = [(3, 0, 0), (300, 10, 1), (30_000, 1_000, 50), (3_000_000, 200_000, 9_000)]
+    answers = []
+    for views, likes, comments in ladder:
+        request = {**POST_PUBLISH, "view_count": views, "like_count": likes, "comment_count": comments}
+        status, body = invoke(predict_app, json_event("POST", "/predict", request))
+        assert status == 200, body
+        answers.append(body)
+    probabilities = [answer["viral_probability"] for answer in answers]
+    assert probabilities == sorted(probabilities)
+    assert len(set(probabilities)) == len(probabilities), probabilities
+    dead, hot = answers[0], answers[-1]
+    assert dead["is_viral"] is False
+    assert hot["is_viral"] is True
+    assert hot["viral_probability"] - dead["viral_probability"] > 0.5
+    assert hot["predicted_velocity_views_per_hour"] > dead["predicted_velocity_views_per_hour"]
 
 
 def test_observed_at_defaults_to_now(predict_app):
     recent = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
     request = {"title": "fresh upload", "published_at": recent, "view_count": 100}
-    status, body = invoke(predict_app, rest_event("POST", "/predict", request))
+    status, body = invoke(predict_app, json_event("POST", "/predict", request))
     assert status == 200, body
     assert body["regime"] == "post_publish"
 
 
 def test_unknown_language_is_a_warning_not_an_error(predict_app):
-    status, body = invoke(predict_app, rest_event("POST", "/predict", {"title": "receita rápida", "language": "pt-BR"}))
+    status, body = invoke(predict_app, json_event("POST", "/predict", {"title": "receita rápida", "language": "pt-BR"}))
     assert status == 200
     assert "pt-BR" in body["warnings"][0]
 
 
 def test_batch_keeps_order_and_matches_single(predict_app):
     items = [{"title": f"video {i} about cats"} for i in range(5)] + [POST_PUBLISH]
-    status, body = invoke(predict_app, rest_event("POST", "/predict/batch", {"items": items}))
+    status, body = invoke(predict_app, json_event("POST", "/predict/batch", {"items": items}))
     assert status == 200, body
     assert len(body["items"]) == 6
     assert [item["regime"] for item in body["items"]] == ["pre_publish"] * 5 + ["post_publish"]
-    _, single = invoke(predict_app, rest_event("POST", "/predict", items[3]))
+    _, single = invoke(predict_app, json_event("POST", "/predict", items[3]))
     # Dynamic int8 quantizes activations per tensor, so batch-mates shift scores slightly (~1e-3).
     assert body["items"][3]["viral_probability"] == pytest.approx(single["viral_probability"], abs=0.01)
     assert body["items"][3]["viral_probability"] != body["items"][5]["viral_probability"]
 
 
 def test_model_card_and_health(predict_app):
-    status, card = invoke(predict_app, rest_event("GET", "/model"))
+    status, card = invoke(predict_app, json_event("GET", "/model"))
     assert status == 200
     assert card["model_version"] == "tiny-test"
-    _, answer = invoke(predict_app, rest_event("POST", "/predict", {"title": "x"}))
+    _, answer = invoke(predict_app, json_event("POST", "/predict", {"title": "x"}))
     assert answer["threshold"] == card["threshold"]  # is_viral uses the card's threshold
-    status, health = invoke(predict_app, rest_event("GET", "/health"))
+    status, health = invoke(predict_app, json_event("GET", "/health"))
     assert status == 200
     assert health["status"] == "ok"
     assert health["model_version"] == "tiny-test"
 
 
 def test_openapi_document_validates_and_documents_fields(predict_app):
-    status, document = invoke(predict_app, rest_event("GET", "/openapi.json"))
+    status, document = invoke(predict_app, json_event("GET", "/openapi.json"))
     assert status == 200
     validate(document)
     paths = document["paths"]
@@ -128,8 +144,8 @@ def test_openapi_document_validates_and_documents_fields(predict_app):
 
 
 def test_docs_page_works_offline(predict_app):
-    event = rest_event("GET", "/docs", headers={"Accept-Encoding": "gzip"})
-    result = predict_app.handler(event, LocalLambdaContext.for_request("predict"))
+    event = json_event("GET", "/docs", headers={"Accept-Encoding": "gzip"})
+    result = predict_app.handler(event, lambda_context("predict"))
     assert result["statusCode"] == 200
     html = gzip.decompress(base64.b64decode(result["body"])).decode("utf-8")
     assert "SwaggerUIBundle" in html
@@ -187,7 +203,7 @@ BAD_REQUESTS: list[tuple[str, Any, int, str]] = [
 
 @pytest.mark.parametrize(("case", "payload", "status", "field"), BAD_REQUESTS, ids=[c[0] for c in BAD_REQUESTS])
 def test_bad_input_is_a_4xx_naming_the_field(predict_app, case, payload, status, field):
-    got_status, body = invoke(predict_app, rest_event("POST", "/predict", payload))
+    got_status, body = invoke(predict_app, json_event("POST", "/predict", payload))
     assert got_status == status, body
     assert field in _error_fields(body), body
     assert body["request_id"]
@@ -207,44 +223,44 @@ def test_bad_input_is_a_4xx_naming_the_field(predict_app, case, payload, status,
     ids=["malformed", "duplicate-key", "nan", "infinity", "deep-nesting", "empty"],
 )
 def test_malformed_json(predict_app, raw, status):
-    got_status, body = invoke(predict_app, rest_event("POST", "/predict", raw_body=raw))
+    got_status, body = invoke(predict_app, json_event("POST", "/predict", raw=raw))
     assert got_status == status, body
     assert body["errors"][0]["field"] == "body"
 
 
 def test_oversized_body_is_413(predict_app):
     raw = json.dumps({"title": "x", "description": "y" * 600_000})
-    status, body = invoke(predict_app, rest_event("POST", "/predict", raw_body=raw))
+    status, body = invoke(predict_app, json_event("POST", "/predict", raw=raw))
     assert status == 413
     assert body["errors"][0]["type"] == "body_too_large"
 
 
 def test_oversized_batch_names_items(predict_app):
     items = [{"title": "x"}] * (MAX_BATCH_ITEMS + 1)
-    status, body = invoke(predict_app, rest_event("POST", "/predict/batch", {"items": items}))
+    status, body = invoke(predict_app, json_event("POST", "/predict/batch", {"items": items}))
     assert status == 422
     assert "items" in _error_fields(body)
-    status, body = invoke(predict_app, rest_event("POST", "/predict/batch", {"items": []}))
+    status, body = invoke(predict_app, json_event("POST", "/predict/batch", {"items": []}))
     assert status == 422
 
 
 def test_bad_batch_item_is_named_by_index(predict_app):
     items = [{"title": "ok"}, {"title": "ok", "view_count": -1, "published_at": PUBLISHED}]
-    status, body = invoke(predict_app, rest_event("POST", "/predict/batch", {"items": items}))
+    status, body = invoke(predict_app, json_event("POST", "/predict/batch", {"items": items}))
     assert status == 422
     assert "items[1].view_count" in _error_fields(body)
 
 
 def test_non_json_content_type_is_415(predict_app):
     for content_type in ("application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x"):
-        event = rest_event("POST", "/predict", {"title": "x"}, headers={"Content-Type": content_type})
+        event = json_event("POST", "/predict", {"title": "x"}, headers={"Content-Type": content_type})
         status, body = invoke(predict_app, event)
         assert status == 415, (content_type, body)
 
 
 def test_unknown_route_and_method(predict_app):
-    assert invoke(predict_app, rest_event("GET", "/nope"))[0] == 404
-    assert invoke(predict_app, rest_event("GET", "/predict"))[0] in (404, 405)
+    assert invoke(predict_app, json_event("GET", "/nope"))[0] == 404
+    assert invoke(predict_app, json_event("GET", "/predict"))[0] in (404, 405)
 
 
 def _random_json(rng: random.Random, depth: int = 0) -> Any:
@@ -288,7 +304,7 @@ def test_fuzz_no_input_produces_a_5xx(predict_app):
     statuses: set[int] = set()
     for payload in _mutations(rng, 150):
         for path, body in (("/predict", payload), ("/predict/batch", {"items": [payload, {"title": "ok"}]})):
-            status, answer = invoke(predict_app, rest_event("POST", path, body))
+            status, answer = invoke(predict_app, json_event("POST", path, body))
             statuses.add(status)
             assert status < 500, (path, payload, answer)
             if status != 200:

@@ -15,9 +15,10 @@ import boto3
 import pytest
 from openapi_spec_validator import validate
 
+from infra.localstack.handlers import HandlerRef
+from infra.localstack.routes import ROUTES, Route, find_route, route_for
+from infra.localstack.server import LocalApiServer, LocalStack
 from miles_core.api import PUBLIC_PATHS
-from miles_core.localstack.routes import ROUTES, Route, find_route
-from miles_core.localstack.server import LocalApiServer, LocalStack
 
 API_KEY = "test-key-123"
 
@@ -174,12 +175,13 @@ def echo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root: Path = tmp_path_factory.mktemp("functions")
     (root / "echo").mkdir()
     (root / "echo" / "app.py").write_text(ECHO_HANDLER)
+    echo = HandlerRef("echo", "app.handler", functions_dir=root)
     routes = (
-        Route("POST", "/things/{thing_id}", "echo", functions_dir=root),
-        Route("GET", "/open", "echo", api_key_required=False, functions_dir=root),
-        Route("GET", "/boom", "echo", functions_dir=root),
-        Route("GET", "/bad", "echo", functions_dir=root),
-        Route("GET", "/missing", "ghost", functions_dir=root),
+        Route("POST", "/things/{thing_id}", echo),
+        Route("GET", "/open", echo, api_key_required=False),
+        Route("GET", "/boom", echo),
+        Route("GET", "/bad", echo),
+        Route("GET", "/missing", HandlerRef("ghost", functions_dir=root)),
     )
     server = LocalApiServer(("127.0.0.1", 0), API_KEY, routes)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -243,7 +245,10 @@ def test_public_echo_route_and_handler_failures(echo_server):
 
 
 def test_route_table_matches_architecture():
-    assert find_route("GET", "/scrape/jobs/abc-1") == (ROUTES[7], {"job_id": "abc-1"})
+    job_status = route_for("GET", "/scrape/jobs/{job_id}")
+    assert find_route("GET", "/scrape/jobs/abc-1") == (job_status, {"job_id": "abc-1"})
+    assert job_status.target.handler_file.name == "app.py"
+    assert job_status.target.function == "scrape"
     assert find_route("GET", "/scrape/jobs/abc/extra") is None
     assert {(r.method, r.path) for r in ROUTES if not r.api_key_required} == {
         ("GET", "/health"),
@@ -251,4 +256,6 @@ def test_route_table_matches_architecture():
         ("GET", "/openapi.json"),
     }
     assert {r.path for r in ROUTES if not r.api_key_required} == PUBLIC_PATHS
-    assert all(r.handler_file.is_file() for r in ROUTES if r.function == "predict")
+    assert all(r.target.handler_file.is_file() for r in ROUTES)
+    with pytest.raises(KeyError):
+        route_for("GET", "/scrape/jobs/abc-1")  # a path, not the route's resource template

@@ -12,6 +12,7 @@ from miles_core.inference.predictor import Prediction, Predictor
 from miles_core.observation import Observation
 from miles_core.recommend import llm
 from miles_core.recommend.models import Candidate
+from miles_core.secrets import clear_secret_cache
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 TOPIC = "home workouts"
@@ -90,6 +91,8 @@ def _no_llm_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test starts with no LLM configured and no cached key/client."""
     for name in ("MILES_OPENAI_SECRET_ID", "MILES_OPENAI_MODEL", "MILES_OPENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
-    llm.clear_secret_cache()
+    clear_secret_cache()
+    llm.clear_generator_cache()
     yield
-    llm.clear_secret_cache()
+    clear_secret_cache()
+    llm.clear_generator_cache()

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -20,22 +19,15 @@ import pytest
 from moto import mock_aws
 
 from miles_core.observation import Observation
+from miles_core.recommend.store_adapter import StoreScrapeRequester
 from miles_core.store import MilesStore, Score, ScrapedVideo
 from miles_core.store.schema import create_table
 from tests.recommend.conftest import TITLES, TOPIC
+from tests.support.events import lambda_context, load_event
 from tests.support.fake_llm import FakeLLMServer
 
 REPO = Path(__file__).resolve().parents[2]
-EVENT = REPO / "events" / "recommendations.json"
 TABLE = "miles-recommend-test"
-
-
-@dataclass
-class FakeContext:
-    function_name: str = "recommend"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:recommend"
-    aws_request_id: str = "req-1"
 
 
 @pytest.fixture
@@ -43,9 +35,10 @@ def app_module(tiny_artifact: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     monkeypatch.setenv("MILES_MODEL_DIR", str(tiny_artifact))
     monkeypatch.setenv("MILES_TABLE_NAME", TABLE)
     monkeypatch.setenv("MILES_RECOMMEND_CACHE_TTL_SECONDS", "900")
-    monkeypatch.delenv("MILES_SCRAPE_QUEUE_URL", raising=False)
     with mock_aws():
         create_table(boto3.client("dynamodb", region_name="us-east-1"), TABLE)
+        queue_url = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="jobs")["QueueUrl"]
+        monkeypatch.setenv("MILES_SCRAPE_QUEUE_URL", queue_url)
         module = importlib.import_module("functions.recommend.app")
         module._state.clear()  # bind the service to this test's mocked table
         yield module
@@ -92,7 +85,7 @@ def seed(store: MilesStore, topic: str = TOPIC) -> None:
 
 
 def event(body: Any = None, raw: str | None = None) -> dict[str, Any]:
-    template = json.loads(EVENT.read_text())
+    template = load_event("recommendations.json")
     if body is not None or raw is not None:
         text = raw if raw is not None else json.dumps(body)
         template["body"] = base64.b64encode(text.encode()).decode()
@@ -100,7 +93,7 @@ def event(body: Any = None, raw: str | None = None) -> dict[str, Any]:
 
 
 def call(module: ModuleType, evt: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    result = module.handler(evt, FakeContext())
+    result = module.handler(evt, lambda_context("recommend"))
     return int(result["statusCode"]), json.loads(result["body"])
 
 
@@ -162,9 +155,38 @@ def test_topic_without_candidates_requests_a_scrape_job(app_module: ModuleType) 
     assert job is not None
     assert job.request.topic == "sourdough hacks"
     assert job.trigger == "recommend"
-    # A repeated request in the same hour does not create a second job.
+    assert job.status.value == "queued"
+    assert [message["job_id"] for message in queued_messages()] == [job_id]  # the worker will run it
+    # A repeated request in the same hour does not create (or enqueue) a second job.
     status, again = call(app_module, event({"topic": "sourdough hacks", "vibe": "funny", "count": 2}))
     assert again["meta"]["scrape_job_id"] == job_id
+    assert queued_messages() == []
+
+
+def test_an_unreachable_queue_fails_the_job_but_not_the_answer(
+    app_module: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MILES_SCRAPE_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/missing")
+    app_module._state.clear()
+    status, body = call(app_module, event({"topic": "Sourdough Hacks", "vibe": "chill", "count": 2}))
+    assert status == 200, body
+    assert body["meta"]["scrape_job_id"] is None  # no job a worker will ever run is promised
+    assert len(body["ideas"]) == 2
+    store = MilesStore.from_env()
+    job_id = StoreScrapeRequester(store, enqueue=lambda job: None).job_id_for("sourdough hacks", datetime.now(UTC))
+    job = store.get_job(job_id)
+    assert job is not None
+    assert job.status.value == "failed"  # visible through GET /scrape/jobs/{id}
+    assert job.errors[0].startswith("could not enqueue")
+
+
+def queued_messages() -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    received = sqs.receive_message(QueueUrl=os.environ["MILES_SCRAPE_QUEUE_URL"], MaxNumberOfMessages=10)
+    messages = received.get("Messages", [])
+    for message in messages:
+        sqs.delete_message(QueueUrl=os.environ["MILES_SCRAPE_QUEUE_URL"], ReceiptHandle=message["ReceiptHandle"])
+    return [json.loads(message["Body"]) for message in messages]
 
 
 @pytest.mark.parametrize(

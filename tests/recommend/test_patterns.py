@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 
 from miles_core.recommend.models import Candidate
-from miles_core.recommend.patterns import extract_patterns, has_emoji, normalize_topic
+from miles_core.recommend.patterns import extract_patterns, has_emoji
+from miles_core.topics import normalize_topic
 
 
 def test_patterns_reflect_the_data(candidates: list[Candidate]) -> None:

@@ -21,13 +21,12 @@ import pytest
 from moto import mock_aws
 
 from miles_core.scraping import runtime
+from miles_core.secrets import clear_secret_cache
 from miles_core.store import MilesStore
 from miles_core.store.schema import create_table
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "youtube_data_api"
 TABLE = "miles-test"
-REPO_ROOT = Path(__file__).resolve().parents[2]
-EVENTS = REPO_ROOT / "events"
 
 
 def recorded_items(country: str = "US") -> list[dict[str, Any]]:
@@ -219,8 +218,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         monkeypatch.delenv("MILES_YOUTUBE_SECRET_ID", raising=False)
         monkeypatch.delenv("MILES_YTDLP_SECRET_ID", raising=False)
         runtime.reset()
+        clear_secret_cache()
         yield {"dynamodb": dynamodb, "sqs": sqs, "queue_url": queue_url}
         runtime.reset()
+        clear_secret_cache()
 
 
 @pytest.fixture

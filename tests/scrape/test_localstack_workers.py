@@ -10,8 +10,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from miles_core.localstack.moto import MotoServer
-from miles_core.localstack.workers import STATE_FILE, LocalStackContext, start_background_workers
+from infra.localstack.moto import MotoServer
+from infra.localstack.workers import STATE_FILE, LocalStackContext, start_background_workers
 from miles_core.scraping import runtime
 from miles_core.store.schema import create_table
 from tests.scrape.test_pipeline import ytdlp_source

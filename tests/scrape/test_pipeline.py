@@ -17,20 +17,15 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from miles_core.localstack.workers import LocalLambdaContext, QueueConsumer, StreamPoller, schedule_event
+from infra.localstack.workers import QueueConsumer, StreamPoller
 from miles_core.scraping import runtime
 from miles_core.scraping.base import SearchQuery, SearchResult, SourceError
 from miles_core.scraping.youtube_api import YouTubeDataApiSource
 from miles_core.scraping.ytdlp import YtDlpSource
-from miles_core.store import JobStatus, MilesStore, ScoreWriteOutcome
-from miles_core.store.schema import PARTITION_KEY, SORT_KEY
-from tests.scrape.conftest import EVENTS, NOW, TABLE, FakeYoutubeDL, RecordedYouTubeApi, ytdlp_info, ytdlp_search_result
+from miles_core.store import JobStatus, MilesStore, ScoreWriteOutcome, deserialize_item, is_video_item, keys
+from tests.scrape.conftest import NOW, TABLE, FakeYoutubeDL, RecordedYouTubeApi, ytdlp_info, ytdlp_search_result
 from tests.scrape.test_store import ThrottlingClient
-
-
-def load_event(name: str) -> dict[str, Any]:
-    event: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
-    return event
+from tests.support.events import lambda_context, load_event, schedule_event
 
 
 def all_items(aws: dict[str, Any]) -> list[dict[str, Any]]:
@@ -87,7 +82,7 @@ def handlers(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tiny_artifact
 
 
 def invoke(handler: Any, event: dict[str, Any]) -> Any:
-    return handler(event, LocalLambdaContext("test"))
+    return handler(event, lambda_context("test"))
 
 
 def drain_queue(aws: dict[str, Any], worker: Any) -> int:
@@ -173,6 +168,17 @@ def test_on_demand_job_through_api_queue_and_worker(handlers: dict[str, Any], aw
     assert done["counts"] == {"found": 4, "new": 4, "updated": 0, "failed": 0}
     assert kinds(aws)["video"] == 4
     assert kinds(aws)["snapshot"] == 4
+
+
+def test_an_unavailable_queue_is_503_and_the_job_is_recorded_failed(
+    handlers: dict[str, Any], aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MILES_SCRAPE_QUEUE_URL")
+    status, body = api_call(handlers["app"], "scrape_job_request.json")
+    assert status == 503, body
+    (job,) = [item for item in all_items(aws) if item["kind"]["S"] == "scrape_job"]
+    assert job["status"]["S"] == "failed"
+    assert job["errors"]["L"] == [{"S": "could not enqueue: ConfigError"}]
 
 
 def test_unknown_job_and_bad_input(handlers: dict[str, Any]) -> None:
@@ -290,7 +296,7 @@ def test_throttling_and_source_errors_lose_nothing_and_are_reported(
                 return method
 
             def call(**kwargs: Any) -> Any:
-                if self.failures and kwargs["Key"][PARTITION_KEY]["S"] == f"VIDEO#{victim}":
+                if self.failures and deserialize_item(kwargs["Key"]) == keys.video_key(victim):
                     self.throttled += 1
                     from botocore.exceptions import ClientError
 
@@ -350,7 +356,7 @@ def test_schedule_event_fails_for_retry_when_a_niche_is_retryable(
 
 def test_score_stream_event_file_runs_through_the_scorer(handlers: dict[str, Any], aws: dict[str, Any]) -> None:
     event = load_event("score_stream.json")
-    video_records = [r for r in event["Records"] if r["dynamodb"]["Keys"][SORT_KEY]["S"] == "META"]
+    video_records = [r for r in event["Records"] if is_video_item(deserialize_item(r["dynamodb"]["Keys"]))]
     for record in video_records:  # the items the stream records describe exist in the table
         aws["dynamodb"].put_item(TableName=TABLE, Item=record["dynamodb"]["NewImage"])
     assert invoke(handlers["scorer"].handler, event) == {"batchItemFailures": []}

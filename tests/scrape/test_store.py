@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from miles_core.observation import Observation
-from miles_core.scraping.service import new_job
+from miles_core.scraping.jobs import new_job
 from miles_core.store import (
     InvalidCursorError,
     JobCounts,
@@ -131,8 +131,12 @@ def test_score_write_is_conditional_on_current_stats(store: MilesStore) -> None:
 
 def test_jobs_lifecycle(store: MilesStore) -> None:
     job = new_job(ScrapeJobRequest("  Cooking   Hacks "), "job-1", trigger="api", now=NOW)
-    assert store.create_job(job).request.topic == "cooking hacks"
-    assert store.create_job(job).status is JobStatus.QUEUED  # idempotent
+    assert store.create_job(job) is True
+    assert store.create_job(job) is False  # idempotent: a retried producer records nothing twice
+    queued = store.get_job("job-1")
+    assert queued is not None
+    assert queued.request.topic == "cooking hacks"
+    assert queued.status is JobStatus.QUEUED
     assert store.start_job("job-1").attempts == 1
     store.finish_job("job-1", JobStatus.PARTIAL, JobCounts(found=3, new=2, updated=0, failed=1), ["x"], "ytdlp")
     stored = store.get_job("job-1")

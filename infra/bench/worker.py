@@ -1,4 +1,4 @@
-"""One benchmark process: ``python -m miles_core.bench.worker {miles|baseline} SETTINGS_JSON``.
+"""One benchmark process: ``python -m infra.bench.worker {miles|baseline} SETTINGS_JSON``.
 
 The process is the unit of a cold start: it imports what the system needs, answers one
 prediction and writes ``{"event": "first"}`` to stdout the moment that returns (the parent times
@@ -42,24 +42,31 @@ def _latencies_ms(call: Callable[[int], object], iterations: int, warmup: int = 
 
 
 def run_miles(settings: dict[str, Any]) -> None:
-    """The serving path as deployed: import the handler module (model load), call it with events."""
+    """The serving path as deployed: import the handler the template routes ``POST /predict`` to, call it."""
     import os
 
     os.environ["MILES_MODEL_DIR"] = settings["model_dir"]
     sys.path.insert(0, settings["repo_root"])
-    from functions.predict import app
-    from miles_core.bench.workload import rest_event
-    from miles_core.localstack.events import LocalLambdaContext
+    from infra.localstack.events import LocalLambdaContext, json_event
+    from infra.localstack.handlers import load_handler
+    from infra.localstack.routes import route_for
 
-    context = LocalLambdaContext.for_request("predict")
-    first = app.handler(rest_event("POST", "/predict", {"title": settings["first_title"]}), context)
+    predict, batch_route = route_for("POST", "/predict"), route_for("POST", "/predict/batch")
+    handler = load_handler(predict.target)  # the module import is the model load: part of the cold start
+    context = LocalLambdaContext.for_request(predict.target.function)
+
+    def call(route: Any, payload: Any) -> dict[str, Any]:
+        answer: dict[str, Any] = handler(json_event(route.method, route.path, payload), context)
+        return answer
+
+    first = call(predict, {"title": settings["first_title"]})
     _emit({"event": "first", "status": first["statusCode"]})
     if settings.get("cold_only"):
         return
     requests = settings["requests"]
 
     def single(i: int) -> None:
-        result = app.handler(rest_event("POST", "/predict", requests[i % len(requests)]), context)
+        result = call(predict, requests[i % len(requests)])
         if result["statusCode"] != 200:
             raise RuntimeError(f"predict answered {result['statusCode']}: {result['body']}")
 
@@ -67,7 +74,7 @@ def run_miles(settings: dict[str, Any]) -> None:
     batch = {"items": [requests[i % len(requests)] for i in range(settings["batch_size"])]}
 
     def batched(_: int) -> None:
-        result = app.handler(rest_event("POST", "/predict/batch", batch), context)
+        result = call(batch_route, batch)
         if result["statusCode"] != 200:
             raise RuntimeError(f"batch answered {result['statusCode']}: {result['body'][:300]}")
 

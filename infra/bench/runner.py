@@ -8,7 +8,7 @@ Measured for both (each in fresh processes, same thread count):
 * throughput at batch 32, items/s (Miles: ``POST /predict/batch`` through the handler);
 * peak RSS of the process that ran the warm and batch phases.
 
-Miles only: warm p50/p99 over real HTTP through the local stack (``python -m miles_core.localstack``).
+Miles only: warm p50/p99 over real HTTP through the local stack (``python -m infra.localstack``).
 Results go to stdout as a table and to ``.bench/results.json``.
 """
 
@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from miles_core.bench.workload import load_requests
+from infra.bench.workload import load_requests
 from miles_core.config import env_str
 from miles_core.inference.predictor import default_threads
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_CSV = REPO_ROOT.parent / "shared" / "data" / "miles_benchmark_sample.csv"
+SAMPLE_CSV = REPO_ROOT / "infra" / "data" / "benchmark" / "miles_benchmark_sample.csv"
 FIRST_TITLE = "I tried the 5 AM routine for 30 days #shorts"
 
 
@@ -75,7 +75,7 @@ def _worker(system: str, settings: dict[str, Any], timeout_s: float = 900.0) -> 
     try:
         started = time.perf_counter()
         process = subprocess.Popen(  # noqa: S603 - our own module, fixed argv
-            [sys.executable, "-m", "miles_core.bench.worker", system, handle.name],
+            [sys.executable, "-m", "infra.bench.worker", system, handle.name],
             stdout=subprocess.PIPE,
             text=True,
             env=env,
@@ -105,24 +105,13 @@ def _worker(system: str, settings: dict[str, Any], timeout_s: float = 900.0) -> 
 
 def _http_latencies(model_dir: Path, requests: list[dict[str, Any]], iterations: int) -> list[float]:
     """Start the local stack in its own process and time ``POST /predict`` over keep-alive HTTP."""
-    from miles_core.localstack.moto import free_port
+    from infra.localstack.moto import free_port
+    from infra.localstack.process import start_stack_process
 
     port = free_port()
     key = "bench-key"
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "MILES_API_KEY": key,
-        "MILES_MODEL_DIR": str(model_dir),
-        "PYTHONPATH": str(REPO_ROOT),
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "miles_core.localstack"],
-        env=env,
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    settings = {"PORT": str(port), "MILES_API_KEY": key, "MILES_MODEL_DIR": str(model_dir)}
+    server = start_stack_process(settings, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -162,7 +151,7 @@ def _summarise(cold: list[float], report: dict[str, Any], batch_size: int) -> di
     batch_median_s = statistics.median(report["batch_ms"]) / 1000.0
     return {
         "cold_start_s": round(statistics.median(cold), 3),
-        "cold_start_runs_s": [round(c, 3) for c in cold],  # type: ignore[dict-item]
+        "cold_start_runs_s": [round(c, 3) for c in cold],
         "warm_p50_ms": round(_percentile(report["latencies_ms"], 50), 2),
         "warm_p99_ms": round(_percentile(report["latencies_ms"], 99), 2),
         "batch32_items_per_s": round(batch_size / batch_median_s, 1),
@@ -283,7 +272,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     default_model = env_str("MILES_MODEL_DIR", str(REPO_ROOT / "build" / "model"))
-    parser = argparse.ArgumentParser(prog="python -m miles_core.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m infra.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--model-dir", default=default_model, help="serving artifact (default: MILES_MODEL_DIR)")
     parser.add_argument("--out", default=str(REPO_ROOT / ".bench" / "results.json"))
     parser.add_argument("--iterations", type=int, default=300, help="warm single-item calls (Miles)")

@@ -7,33 +7,32 @@ the API-key check (403 ``Forbidden``), the 10 MB payload limit (413), the proxy 
 serves one request at a time, like one Lambda container (Powertools resolvers keep the current
 event on the app object, so they must not be shared between threads).
 
-Handlers are imported from their files on first use (``functions/<name>/app.py``), so a function
-that is still being written only breaks its own routes.
+Handlers are imported on first use from the route's template handler string (``app.handler`` in
+``functions/<name>/``, see :mod:`infra.localstack.handlers`), so a function that is still being
+written only breaks its own routes.
 """
 
 from __future__ import annotations
 
 import hmac
-import importlib.util
 import json
 import logging
 import os
 import secrets
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
+from infra.localstack.events import BadLambdaResponseError, LocalLambdaContext, decode_response, rest_event
+from infra.localstack.handlers import Handler, HandlerRef, load_handler
+from infra.localstack.routes import ROUTES, Route, find_route
 from miles_core.config import env_int, env_str
-from miles_core.localstack.events import BadLambdaResponseError, LocalLambdaContext, build_event, decode_response
-from miles_core.localstack.routes import ROUTES, Route, find_route
 
 logger = logging.getLogger(__name__)
 DEFAULT_TABLE_NAME = "miles-local"
@@ -43,50 +42,30 @@ MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 MAX_DRAIN_BYTES = 64 * 1024 * 1024
 """An over-limit body is read and dropped up to this size before answering 413."""
 
-Handler = Callable[[dict[str, Any], Any], Any]
-
 
 class HandlerRegistry:
-    """Loads each function's handler once, on first use, and serialises its invocations."""
+    """Loads each function's handler once, on first use, and serialises each function's invocations."""
 
     def __init__(self) -> None:
-        self._handlers: dict[str, Handler] = {}
+        self._handlers: dict[HandlerRef, Handler] = {}
         self._load_lock = threading.Lock()
         self._function_locks: dict[str, threading.Lock] = {}
 
-    def _load_module(self, route: Route) -> ModuleType:
-        existing = sys.modules.get(route.module)
-        if existing is not None:
-            return existing
-        spec = importlib.util.spec_from_file_location(route.module, route.handler_file)
-        if spec is None or spec.loader is None or not route.handler_file.is_file():
-            raise FileNotFoundError(f"handler file {route.handler_file} not found")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[route.module] = module
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            del sys.modules[route.module]
-            raise
-        return module
-
-    def handler(self, route: Route) -> Handler:
+    def handler(self, target: HandlerRef) -> Handler:
         """The handler callable (imports the function's module the first time)."""
-        key = f"{route.module}.{route.handler_name}"
         with self._load_lock:
-            if key not in self._handlers:
+            if target not in self._handlers:
                 started = time.perf_counter()
-                handler = getattr(self._load_module(route), route.handler_name)
-                self._handlers[key] = handler
-                self._function_locks.setdefault(route.function, threading.Lock())
-                logger.info("loaded %s in %.2f s", key, time.perf_counter() - started)
-            return self._handlers[key]
+                self._handlers[target] = load_handler(target)
+                self._function_locks.setdefault(target.function, threading.Lock())
+                logger.info("loaded %s in %.2f s", target.handler_file, time.perf_counter() - started)
+            return self._handlers[target]
 
-    def invoke(self, route: Route, event: dict[str, Any]) -> Any:
+    def invoke(self, target: HandlerRef, event: dict[str, Any]) -> Any:
         """Call the handler like Lambda: one invocation per function at a time."""
-        handler = self.handler(route)
-        with self._function_locks[route.function]:
-            return handler(event, LocalLambdaContext.for_request(route.function))
+        handler = self.handler(target)
+        with self._function_locks[target.function]:
+            return handler(event, LocalLambdaContext.for_request(target.function))
 
 
 class LocalApiServer(ThreadingHTTPServer):
@@ -204,24 +183,25 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if body is None:
             return _gateway_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Request Too Long", "RequestTooLongException")
         host = self.headers.get("Host") or self.server.url.split("//", 1)[1]
-        event = build_event(
-            route=route,
-            path_parameters=path_parameters,
-            method=method,
-            path=path,
-            query=query,
-            headers=list(self.headers.items()),
+        event = rest_event(
+            method,
+            path,
             body=body,
+            headers=list(self.headers.items()),
+            query=query,
+            resource=route.path,
+            path_parameters=path_parameters,
+            api_key_required=route.api_key_required,
             source_ip=self.client_address[0],
             host=host,
         )
         try:
-            status, headers, data = decode_response(self.server.registry.invoke(route, event))
+            status, headers, data = decode_response(self.server.registry.invoke(route.target, event))
         except BadLambdaResponseError:
-            logger.exception("%s returned a malformed proxy response", route.module)
+            logger.exception("%s returned a malformed proxy response", route.target.module)
             return _gateway_error(HTTPStatus.BAD_GATEWAY, "Internal server error", "InternalServerErrorException")
         except Exception:
-            logger.exception("%s failed", route.module)
+            logger.exception("%s failed", route.target.module)
             return _gateway_error(HTTPStatus.BAD_GATEWAY, "Internal server error", "InternalServerErrorException")
         headers.append(("x-amzn-RequestId", event["requestContext"]["requestId"]))
         return status, headers, data
@@ -286,8 +266,8 @@ class LocalStack:
     def _start(self) -> None:
         import boto3
 
-        from miles_core.localstack.moto import MotoServer
-        from miles_core.localstack.workers import LocalStackContext, start_background_workers
+        from infra.localstack.moto import MotoServer
+        from infra.localstack.workers import LocalStackContext, start_background_workers
         from miles_core.store.schema import create_table
 
         if not self.api_key:
@@ -312,8 +292,8 @@ class LocalStack:
         self.server = LocalApiServer((self.host, self.port), self.api_key, self.routes)
         self._exit.callback(self.server.server_close)
         for route in self.server.routes:
-            if route.function in self.preload:
-                self.server.registry.handler(route)
+            if route.target.function in self.preload:
+                self.server.registry.handler(route.target)
         thread = threading.Thread(target=self.server.serve_forever, name="miles-local-api", daemon=True)
         thread.start()
         self._exit.callback(self.server.shutdown)

@@ -1,4 +1,4 @@
-"""The code-side route table: every API route, which function serves it and whether it needs a key.
+"""The code-side route table: every API route, which handler serves it and whether it needs a key.
 
 ``template.yaml`` declares the same routes as API events; a deploy test checks the two agree. The
 local stack routes real HTTP requests with this table, so a route missing here is missing locally.
@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
-FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
+from infra.localstack.handlers import PREDICT, RECOMMEND, SCRAPE_API, HandlerRef
 
 
 @dataclass(frozen=True)
@@ -21,33 +20,15 @@ class Route:
     """HTTP method, upper case."""
     path: str
     """Resource path template as in the template, e.g. ``/scrape/jobs/{job_id}``."""
-    function: str
-    """Logical function name: the folder under ``functions/`` (``predict``, ``scrape``, ``recommend``)."""
-    handler: str = "app.handler"
-    """``file_stem.callable`` inside the function folder, as in the template's ``ImageConfig.Command``."""
+    target: HandlerRef
+    """The handler the template integrates with this route."""
     api_key_required: bool = True
     """API Gateway rejects the request with 403 unless ``x-api-key`` is a valid key."""
-    functions_dir: Path = field(default=FUNCTIONS_DIR, repr=False, compare=False)
-    """Where function folders live (tests point it at a scratch folder)."""
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path))
         object.__setattr__(self, "pattern", re.compile(f"^{regex}$"))
-
-    @property
-    def module(self) -> str:
-        """Dotted module of the handler, e.g. ``functions.predict.app``."""
-        return f"functions.{self.function}.{self.handler.rsplit('.', 1)[0]}"
-
-    @property
-    def handler_file(self) -> Path:
-        """The handler's source file (it sits at the Lambda task root in the image)."""
-        return self.functions_dir / self.function / f"{self.handler.rsplit('.', 1)[0]}.py"
-
-    @property
-    def handler_name(self) -> str:
-        return self.handler.rsplit(".", 1)[1]
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         """Path parameters when ``method path`` hits this route, else ``None``."""
@@ -58,16 +39,16 @@ class Route:
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("POST", "/predict", "predict"),
-    Route("POST", "/predict/batch", "predict"),
-    Route("GET", "/model", "predict"),
-    Route("GET", "/health", "predict", api_key_required=False),
-    Route("GET", "/docs", "predict", api_key_required=False),
-    Route("GET", "/openapi.json", "predict", api_key_required=False),
-    Route("POST", "/scrape/jobs", "scrape"),
-    Route("GET", "/scrape/jobs/{job_id}", "scrape"),
-    Route("GET", "/candidates", "scrape"),
-    Route("POST", "/recommendations", "recommend"),
+    Route("POST", "/predict", PREDICT),
+    Route("POST", "/predict/batch", PREDICT),
+    Route("GET", "/model", PREDICT),
+    Route("GET", "/health", PREDICT, api_key_required=False),
+    Route("GET", "/docs", PREDICT, api_key_required=False),
+    Route("GET", "/openapi.json", PREDICT, api_key_required=False),
+    Route("POST", "/scrape/jobs", SCRAPE_API),
+    Route("GET", "/scrape/jobs/{job_id}", SCRAPE_API),
+    Route("GET", "/candidates", SCRAPE_API),
+    Route("POST", "/recommendations", RECOMMEND),
 )
 
 
@@ -78,3 +59,11 @@ def find_route(method: str, path: str, routes: tuple[Route, ...] = ROUTES) -> tu
         if parameters is not None:
             return route, parameters
     return None
+
+
+def route_for(method: str, path: str) -> Route:
+    """The route declared for ``method`` and resource ``path`` (``KeyError`` when there is none)."""
+    for route in ROUTES:
+        if (route.method, route.path) == (method, path):
+            return route
+    raise KeyError(f"{method} {path}")

@@ -4,11 +4,13 @@
 and the table exist. It starts what AWS would run on its own: the SQS job consumer for scrape jobs
 and the DynamoDB stream poller that feeds the scorer. Returns a callable that stops them.
 
-Both feed the *real* handlers with events shaped exactly like Lambda's (SQS records with receipt
-handles, DynamoDB stream records with ``Keys``/``NewImage``/``SequenceNumber``), and honour their
-partial-failure answers the way the event source mappings do: an SQS message in
-``batchItemFailures`` is left on the queue (it comes back after its visibility timeout); a
-failed stream record is retried from its sequence number on the next poll.
+Both find their handlers by the template's handler strings (``worker.handler`` in
+``functions/scrape``, ``scorer.handler`` in ``functions/predict``), feed them events shaped exactly
+like Lambda's (SQS records with receipt handles, DynamoDB stream records with
+``Keys``/``NewImage``/``SequenceNumber``), and honour their partial-failure answers the way the
+event source mappings do: an SQS message in ``batchItemFailures`` is left on the queue (it comes
+back after its visibility timeout); a failed stream record is retried from its sequence number on
+the next poll.
 """
 
 from __future__ import annotations
@@ -25,13 +27,23 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from infra.localstack.events import LocalLambdaContext
+from infra.localstack.handlers import SCORER, SCRAPE_WORKER, Handler, load_handler
+from miles_core.store import deserialize_item, is_video_item
+
 logger = logging.getLogger(__name__)
 
 QUEUE_NAME = "miles-scrape-jobs"
 STATE_FILE = Path(".local") / "stack.json"
-"""Where the running local stack says where it lives, so ``miles scrape --local`` (another process) finds it."""
+"""Where the running local stack says where it lives, so ``python -m infra.localstack attach`` finds it."""
 POLL_SECONDS = 1.0
-Handler = Callable[[dict[str, Any], Any], Any]
+WORKER_TIMEOUT_MS = 900_000
+"""What the event-source-driven functions see as their remaining time (Lambda's maximum)."""
+
+
+def worker_context(function_name: str) -> LocalLambdaContext:
+    """The context an event source mapping's invocation gets (no API Gateway 29 s limit)."""
+    return LocalLambdaContext.for_request(function_name, timeout_ms=WORKER_TIMEOUT_MS)
 
 
 @dataclass(frozen=True)
@@ -41,23 +53,6 @@ class LocalStackContext:
     endpoint_url: str
     table_name: str
     region: str = "us-east-1"
-
-
-class LocalLambdaContext:
-    """Enough of Lambda's context object for Powertools (logger/metrics decorators)."""
-
-    def __init__(self, function_name: str) -> None:
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
-        self.memory_limit_in_mb = 1024
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = "local"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 900_000
 
 
 def sqs_event(messages: Sequence[Mapping[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
@@ -111,9 +106,8 @@ def stream_event(records: Sequence[Mapping[str, Any]], stream_arn: str, region: 
 
 
 def is_video_record(record: Mapping[str, Any]) -> bool:
-    """The event source mapping's filter: only video items (``PK`` = ``VIDEO#...``, ``SK`` = ``META``)."""
-    keys = record.get("dynamodb", {}).get("Keys", {})
-    return str(keys.get("PK", {}).get("S", "")).startswith("VIDEO#") and keys.get("SK", {}).get("S") == "META"
+    """The event source mapping's filter: only video items reach the scorer (the store knows their keys)."""
+    return is_video_item(deserialize_item(record.get("dynamodb", {}).get("Keys", {})))
 
 
 def failed_ids(response: Any) -> set[str]:
@@ -146,7 +140,7 @@ class QueueConsumer:
             return 0
         event = sqs_event(received, self.queue_arn, self.region)
         try:
-            failures = failed_ids(self.handler(event, LocalLambdaContext("scrape-worker")))
+            failures = failed_ids(self.handler(event, worker_context("scrape-worker")))
         except Exception:  # every record failed: all stay on the queue, like Lambda
             logger.exception("scrape worker failed on a whole batch")
             return 0
@@ -246,13 +240,9 @@ def start_background_workers(context: LocalStackContext) -> Callable[[], None]:
     os.environ.setdefault("MILES_TABLE_NAME", context.table_name)
     stream_arn = dynamodb.describe_table(TableName=context.table_name)["Table"]["LatestStreamArn"]
 
-    from functions.predict import scorer
-    from functions.scrape import worker
-
-    consumer = QueueConsumer(sqs, queue_url, worker.handler, context.region)
-    poller = StreamPoller(
-        streams, stream_arn, lambda event, _: scorer.handler(event, LocalLambdaContext("scorer")), context.region
-    )
+    scorer = load_handler(SCORER)
+    consumer = QueueConsumer(sqs, queue_url, load_handler(SCRAPE_WORKER), context.region)
+    poller = StreamPoller(streams, stream_arn, lambda event, _: scorer(event, worker_context("scorer")), context.region)
     stop = threading.Event()
     threads = [
         threading.Thread(target=_loop, args=("sqs", stop, consumer.poll_once), name="miles-sqs", daemon=True),
@@ -277,18 +267,3 @@ def start_background_workers(context: LocalStackContext) -> Callable[[], None]:
             os.environ["MILES_SCRAPE_QUEUE_URL"] = previous_queue_url
 
     return stop_workers
-
-
-def schedule_event(scheduled_at: str | None = None, region: str = "us-east-1") -> dict[str, Any]:
-    """An EventBridge scheduled event (the shape ``sam local generate-event cloudwatch scheduled-event`` makes)."""
-    moment = scheduled_at or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    return {
-        "id": str(uuid.uuid4()),
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "time": moment,
-        "region": region,
-        "resources": [f"arn:aws:events:{region}:123456789012:rule/miles-scrape-schedule"],
-        "detail": {},
-    }

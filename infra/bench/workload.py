@@ -1,4 +1,4 @@
-"""The benchmark's inputs: real requests from the benchmark sample, and API Gateway events for them.
+"""The benchmark's inputs: real ``POST /predict`` requests from the benchmark sample.
 
 Requests are real post-publish rows (title, description, category, timing, counts), so the
 timing includes the whole feature pipeline. The headline workload leaves tags out: the encoder
@@ -9,8 +9,6 @@ tags (``with_tags=True``) the encoder reads ``title | tag, tag, ...``, which fil
 
 from __future__ import annotations
 
-import json
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -59,21 +57,3 @@ def load_requests(csv_path: Path | None, limit: int = 200, with_tags: bool = Fal
         if len(requests) >= limit:
             break
     return requests or [{"title": title} for title in FALLBACK_TITLES]
-
-
-def rest_event(method: str, path: str, body: Any) -> dict[str, Any]:
-    """A REST (v1) proxy event as the local stack or API Gateway sends it (minimal fields)."""
-    return {
-        "resource": path,
-        "path": path,
-        "httpMethod": method,
-        "headers": {"Content-Type": "application/json"},
-        "multiValueHeaders": {"Content-Type": ["application/json"]},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {"requestId": str(uuid.uuid4()), "stage": "bench", "path": path, "resourcePath": path},
-        "body": json.dumps(body),
-        "isBase64Encoded": False,
-    }

@@ -1,0 +1,63 @@
+"""``score_requests``: one model call per request batch, answers in order, caveats a person must read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from miles_core.api.prediction import PredictRequest, score_requests
+from miles_core.inference.predictor import Prediction
+from miles_core.observation import Observation, Regime
+
+NOW = datetime(2026, 5, 1, 17, 0, tzinfo=UTC)
+
+
+class EnglishOnlySpec:
+    def supports_language(self, language: str | None) -> bool:
+        return language is None or language.startswith("en")
+
+
+class RecordingPredictor:
+    """Answers each observation with its title length as the probability, and records every call."""
+
+    spec = EnglishOnlySpec()
+
+    def __init__(self) -> None:
+        self.calls: list[list[Observation]] = []
+
+    def predict(self, observations: Sequence[Observation]) -> list[Prediction]:
+        self.calls.append(list(observations))
+        return [
+            Prediction(
+                viral_probability=len(o.title) / 100,
+                is_viral=False,
+                threshold=0.5,
+                predicted_velocity_views_per_hour=float(o.view_count or 0),
+                regime=Regime.POST_PUBLISH if o.view_count is not None else Regime.PRE_PUBLISH,
+                model_version="m1",
+            )
+            for o in observations
+        ]
+
+
+def test_one_model_call_answers_in_request_order() -> None:
+    predictor = RecordingPredictor()
+    requests = [
+        PredictRequest(title="abc"),
+        PredictRequest.model_validate({"title": "a" * 40, "published_at": "2026-05-01T14:00:00Z", "view_count": 900}),
+    ]
+    results = score_requests(predictor, requests, NOW)  # type: ignore[arg-type]
+    assert len(predictor.calls) == 1
+    assert [r.viral_probability for r in results] == [0.03, 0.4]
+    assert [r.regime for r in results] == [Regime.PRE_PUBLISH, Regime.POST_PUBLISH]
+    assert results[1].predicted_velocity_views_per_hour == 900.0
+    assert predictor.calls[0][1].observed_at == NOW  # "now" stands in for a missing observed_at
+    assert all(r.model_version == "m1" and r.threshold == 0.5 for r in results)
+
+
+def test_a_language_the_model_never_saw_is_a_warning() -> None:
+    requests = [PredictRequest(title="x", language="pt-BR"), PredictRequest(title="y", language="en-GB")]
+    results = score_requests(RecordingPredictor(), requests, NOW)  # type: ignore[arg-type]
+    assert len(results[0].warnings) == 1
+    assert "'pt-BR'" in results[0].warnings[0]
+    assert results[1].warnings == []
