@@ -25,11 +25,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infra.localstack.events import LocalLambdaContext
 from infra.localstack.handlers import SCORER, SCRAPE_WORKER, Handler, load_handler
 from miles_core.store import deserialize_item, is_video_item
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
+    from mypy_boto3_sqs import SQSClient
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +124,7 @@ def failed_ids(response: Any) -> set[str]:
 class QueueConsumer:
     """Receive scrape job messages and run the worker handler on them; delete only what succeeded."""
 
-    def __init__(self, sqs: Any, queue_url: str, handler: Handler, region: str, batch_size: int = 5) -> None:
+    def __init__(self, sqs: SQSClient, queue_url: str, handler: Handler, region: str, batch_size: int = 5) -> None:
         self.sqs = sqs
         self.queue_url = queue_url
         self.handler = handler
@@ -157,7 +162,9 @@ class StreamPoller:
     stream event source mapping does with ``ReportBatchItemFailures``).
     """
 
-    def __init__(self, streams: Any, stream_arn: str, handler: Handler, region: str, batch_size: int = 50) -> None:
+    def __init__(
+        self, streams: DynamoDBStreamsClient, stream_arn: str, handler: Handler, region: str, batch_size: int = 50
+    ) -> None:
         self.streams = streams
         self.stream_arn = stream_arn
         self.handler = handler
@@ -205,7 +212,7 @@ class StreamPoller:
         return total
 
 
-def _clients(context: LocalStackContext) -> tuple[Any, Any, Any]:
+def _clients(context: LocalStackContext) -> tuple[SQSClient, DynamoDBClient, DynamoDBStreamsClient]:
     import boto3
 
     url, region = context.endpoint_url, context.region
@@ -216,7 +223,7 @@ def _clients(context: LocalStackContext) -> tuple[Any, Any, Any]:
     )
 
 
-def ensure_queue(sqs: Any) -> str:
+def ensure_queue(sqs: SQSClient) -> str:
     """Create (or find) the local scrape job queue and export its URL for the scrape API handler."""
     url = str(sqs.create_queue(QueueName=QUEUE_NAME, Attributes={"VisibilityTimeout": "30"})["QueueUrl"])
     os.environ["MILES_SCRAPE_QUEUE_URL"] = url

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from miles_core.config import (
     DEFAULT_SCRAPE_MAX_DURATION_SECONDS,
@@ -19,6 +19,9 @@ from miles_core.config import (
 )
 from miles_core.store import ScrapeJob, ScrapeJobRequest
 from miles_core.topics import normalize_topic
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 Enqueue = Callable[[ScrapeJob], None]
 """Hands a recorded job to the scrape worker; raises when it could not (the job is then marked failed)."""
@@ -77,7 +80,7 @@ class SqsJobQueue:
     (and marks that job failed) instead of the whole function's start.
     """
 
-    def __init__(self, queue_url: str | None = None, sqs: Any | None = None) -> None:
+    def __init__(self, queue_url: str | None = None, sqs: SQSClient | None = None) -> None:
         self._queue_url = queue_url
         self._sqs = sqs
 

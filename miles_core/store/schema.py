@@ -6,7 +6,10 @@ knows what goes into these keys.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 PARTITION_KEY = "PK"
 SORT_KEY = "SK"
@@ -44,7 +47,7 @@ def table_definition(table_name: str) -> dict[str, Any]:
     }
 
 
-def create_table(client: Any, table_name: str) -> None:
+def create_table(client: DynamoDBClient, table_name: str) -> None:
     """Create the table and enable TTL (local stack and tests; AWS gets it from the template)."""
     client.create_table(**table_definition(table_name))
     client.get_waiter("table_exists").wait(TableName=table_name)

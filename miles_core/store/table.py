@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 
 from miles_core.config import env_required
 from miles_core.store import items, keys
@@ -43,6 +43,9 @@ from miles_core.store.models import (
 from miles_core.store.schema import GSI1_NAME, GSI1_PARTITION_KEY, GSI1_SORT_KEY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 from miles_core.topics import normalize_topic
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 MAX_TRANSACTION_ITEMS = 100
 
 
@@ -51,7 +54,7 @@ class MilesStore:
 
     def __init__(
         self,
-        client: Any,
+        client: DynamoDBClient,
         table_name: str,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -62,7 +65,7 @@ class MilesStore:
         self._model_seen_at: dict[str, str] = {}
 
     @classmethod
-    def from_env(cls, client: Any | None = None) -> MilesStore:
+    def from_env(cls, client: DynamoDBClient | None = None) -> MilesStore:
         """``MILES_TABLE_NAME`` + a DynamoDB client (``AWS_ENDPOINT_URL`` is honoured by boto3 itself)."""
         if client is None:
             import boto3
