@@ -22,6 +22,7 @@ from miles_core.store import (
     StoreThrottledError,
     UpsertOutcome,
     VideoRecord,
+    keys,
 )
 from miles_core.store.models import ScrapeJobRequest
 from tests.scrape.conftest import NOW, TABLE
@@ -137,7 +138,7 @@ def test_jobs_lifecycle(store: MilesStore) -> None:
     assert queued is not None
     assert queued.request.topic == "cooking hacks"
     assert queued.status is JobStatus.QUEUED
-    assert store.start_job("job-1").attempts == 1
+    assert store.start_job("job-1", lease=timedelta(minutes=10)).attempts == 1
     store.finish_job("job-1", JobStatus.PARTIAL, JobCounts(found=3, new=2, updated=0, failed=1), ["x"], "ytdlp")
     stored = store.get_job("job-1")
     assert stored is not None
@@ -145,6 +146,63 @@ def test_jobs_lifecycle(store: MilesStore) -> None:
     assert stored.errors == ("x",)
     assert stored.status is JobStatus.PARTIAL
     assert store.get_job("nope") is None
+
+
+def test_a_running_job_past_its_lease_reads_as_failed(aws: dict[str, Any]) -> None:
+    clock = {"now": NOW}
+    store = MilesStore(aws["dynamodb"], TABLE, clock=lambda: clock["now"])
+    store.create_job(new_job(ScrapeJobRequest("cats"), "job-1", trigger="api", now=NOW))
+    started = store.start_job("job-1", lease=timedelta(seconds=600))
+    assert started.lease_expires_at == NOW + timedelta(seconds=600)
+    clock["now"] = NOW + timedelta(seconds=599)
+    job = store.get_job("job-1")
+    assert job is not None
+    assert job.status is JobStatus.RUNNING
+    clock["now"] = NOW + timedelta(seconds=601)  # the worker died or was cut at its timeout
+    job = store.get_job("job-1")
+    assert job is not None
+    assert job.status is JobStatus.FAILED
+    assert job.errors[-1].startswith("timed out")
+    assert job.as_public_dict()["status"] == "failed"  # what GET /scrape/jobs/{id} answers
+
+
+def test_only_unfinished_jobs_are_failed_from_the_dlq(store: MilesStore) -> None:
+    for job_id in ("queued", "done"):
+        store.create_job(new_job(ScrapeJobRequest("cats"), job_id, trigger="api", now=NOW))
+    store.finish_job("done", JobStatus.SUCCEEDED, JobCounts(found=1, new=1), [], "ytdlp")
+    assert store.fail_unfinished_job("queued", "dead-lettered") is True
+    assert store.fail_unfinished_job("done", "dead-lettered") is False  # a finished job keeps its outcome
+    assert store.fail_unfinished_job("unknown", "dead-lettered") is False
+    failed = store.get_job("queued")
+    assert failed is not None
+    assert failed.status is JobStatus.FAILED
+    assert failed.errors == ("dead-lettered",)
+    done = store.get_job("done")
+    assert done is not None
+    assert done.status is JobStatus.SUCCEEDED
+
+
+def test_job_slot_is_held_for_its_window(aws: dict[str, Any]) -> None:
+    clock = {"now": NOW}
+    store = MilesStore(aws["dynamodb"], TABLE, clock=lambda: clock["now"])
+    slot = keys.job_slot_key("Cats", 20, 180)
+    assert slot == keys.job_slot_key(" cats ", 20, 180)  # normalised topic
+    window = timedelta(minutes=10)
+    assert store.claim_job_slot(slot, "a", window) == "a"
+    assert store.claim_job_slot(slot, "b", window) == "a"
+    assert store.claim_job_slot(slot, "b", window, replacing="a") == "b"
+    clock["now"] = NOW + timedelta(minutes=11)
+    assert store.claim_job_slot(slot, "c", window) == "c"  # the window passed
+
+
+def test_quota_counter_is_atomic_and_bounded(store: MilesStore) -> None:
+    assert store.quota_spent("yt", "2026-08-21") == 0
+    assert store.spend_quota("yt", "2026-08-21", 100, 250) == 100
+    assert store.spend_quota("yt", "2026-08-21", 100, 250) == 200
+    assert store.spend_quota("yt", "2026-08-21", 100, 250) is None  # would pass the budget: nothing counted
+    assert store.spend_quota("yt", "2026-08-21", 50, 250) == 250
+    assert store.quota_spent("yt", "2026-08-21") == 250
+    assert store.spend_quota("yt", "2026-08-22", 100, 250) == 100  # a new UTC day, a new counter
 
 
 def test_cache_with_ttl(aws: dict[str, Any]) -> None:
