@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 MAX_TRANSACTION_ITEMS = 100
+MAX_CANDIDATE_PAGES = 3
+"""DynamoDB queries one ``list_candidates`` call may make (bounded work per API request)."""
 QUOTA_KEEP_DAYS = 3
 """A daily quota counter is deleted by TTL this many days after its day began."""
 
@@ -226,6 +228,11 @@ class MilesStore:
 
         ``min_probability`` keeps scored rows at or above it (unscored rows have no probability and
         are left out); ``seen_within`` keeps rows a scrape saw recently. ``cursor`` is opaque.
+
+        At most :data:`MAX_CANDIDATE_PAGES` queries per call: a filter that matches few rows would
+        otherwise read the whole leaderboard in one request (``limit=1&min_probability=1.0`` over 300
+        rows made 300 queries). The page may then hold fewer than ``limit`` items, with the cursor to
+        continue; ``next_cursor`` is ``None`` only when the leaderboard is exhausted.
         """
         partition = keys.topic_partition(topic)
         names = {"#gpk": GSI1_PARTITION_KEY}
@@ -254,7 +261,9 @@ class MilesStore:
         start_key = serialize_item(keys.decode_cursor(cursor, partition)) if cursor else None
         found: list[Any] = []
         last_key: dict[str, Any] | None = None
-        while len(found) < limit:
+        for _ in range(MAX_CANDIDATE_PAGES):
+            if len(found) >= limit:
+                break
             page_query = dict(query, TableName=self.table.name, Limit=limit - len(found))
             if start_key:
                 page_query["ExclusiveStartKey"] = start_key

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +26,7 @@ from miles_core.store import (
     keys,
 )
 from miles_core.store.models import ScrapeJobRequest
+from miles_core.store.table import MAX_CANDIDATE_PAGES
 from tests.scrape.conftest import NOW, TABLE
 
 
@@ -115,6 +117,61 @@ def test_leaderboard_order_filters_and_cursor(store: MilesStore) -> None:
         store.list_candidates("other", cursor=page.next_cursor)
     with pytest.raises(InvalidCursorError):
         store.list_candidates("t", cursor="not-a-cursor!")
+
+
+class CountingClient:
+    """The moto client, counting the calls of each operation."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+
+        def counted(**kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return method(**kwargs)
+
+        return counted
+
+
+def test_a_sparse_filter_reads_a_bounded_number_of_pages_and_returns_the_cursor(aws: dict[str, Any]) -> None:
+    store = MilesStore(aws["dynamodb"], TABLE)
+    for n in range(30):
+        vid = f"v{n:02d}"
+        store.upsert_video(video(vid, 100 + n), topic="t", run_id="r1")
+        store.add_topic_membership("t", video(vid, 100 + n))
+        record = stored(store, vid)
+        store.write_score(record, _score(record, 0.5))
+    counting = CountingClient(aws["dynamodb"])
+    reader = MilesStore(counting, TABLE)
+    cursor: str | None = None
+    requests = 0
+    while True:  # limit=1&min_probability=1.0: nothing matches, every row is read once
+        page = reader.list_candidates("t", limit=1, min_probability=1.0, cursor=cursor)
+        requests += 1
+        assert counting.calls["query"] <= MAX_CANDIDATE_PAGES * requests  # bounded per request
+        assert page.items == []
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert requests == -(-30 // MAX_CANDIDATE_PAGES)  # 30 rows, at most 3 per request
+    assert counting.calls["query"] <= 30 + MAX_CANDIDATE_PAGES
+
+
+def test_youtube_data_expires_after_the_retention_period(aws: dict[str, Any]) -> None:
+    store = MilesStore(aws["dynamodb"], TABLE, clock=lambda: NOW, retention_days=30)
+    store.upsert_video(video("a", 1), topic="t", run_id="r1")
+    store.append_snapshot(Snapshot("a", "r1", NOW, video("a", 1).stats))
+    store.add_topic_membership("t", video("a", 1))
+    record = stored(store, "a")
+    store.write_score(record, _score(record, 0.5))
+    expected = int((NOW + timedelta(days=30)).timestamp())
+    table = aws["dynamodb"].scan(TableName=TABLE)["Items"]
+    youtube_items = [i for i in table if i["kind"]["S"] in {"video", "snapshot", "topic_member"}]
+    assert len(youtube_items) == 3
+    assert {int(i["expires_at"]["N"]) for i in youtube_items} == {expected}
 
 
 def test_score_write_is_conditional_on_current_stats(store: MilesStore) -> None:
