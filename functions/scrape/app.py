@@ -28,6 +28,7 @@ from miles_core.api import (
     ApiError,
     build_observability,
     build_resolver,
+    error_response,
     error_responses,
 )
 from miles_core.config import (
@@ -38,7 +39,7 @@ from miles_core.config import (
 from miles_core.scraping import runtime
 from miles_core.scraping.jobs import JobEnqueueError, new_job, submit_deduplicated
 from miles_core.scraping.quota import DailyQuota
-from miles_core.store import InvalidCursorError, ScrapeJobRequest
+from miles_core.store import InvalidCursorError, ScrapeJobRequest, StoreThrottledError
 from miles_core.topics import MAX_TOPIC_CHARS, normalize_topic
 
 logger, metrics, tracer = build_observability("scrape")
@@ -166,6 +167,20 @@ def list_candidates(
         "items": [candidate.as_public_dict() for candidate in page.items],
         "next_cursor": page.next_cursor,
     }
+
+
+def _table_throttled(error: StoreThrottledError) -> Response[str]:
+    """DynamoDB still throttling after botocore's retries: a visible 503 (retry later), not a 500."""
+    logger.warning("table throttled: %s", error)
+    return error_response(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        "the table is throttling requests; try again later",
+        (),
+        app.current_event.request_context.request_id,
+    )
+
+
+app.exception_handler(StoreThrottledError)(_table_throttled)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

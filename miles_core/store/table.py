@@ -13,14 +13,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import TYPE_CHECKING, Any
 
 from miles_core.config import DEFAULT_RETENTION_DAYS, env_int, env_required
 from miles_core.store import items, keys
 from miles_core.store.dynamo import (
     DynamoTable,
-    RetryOptions,
     UpdateParts,
+    client_config,
     deserialize_item,
     serialize_item,
     serialize_value,
@@ -63,9 +63,8 @@ class MilesStore:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         retention_days: int = DEFAULT_RETENTION_DAYS,
-        **retry: Unpack[RetryOptions],
     ) -> None:
-        self.table = DynamoTable(client, table_name, **retry)
+        self.table = DynamoTable(client, table_name)
         self._clock = clock
         self._model_seen_at: dict[str, str] = {}
         if retention_days < 1:
@@ -82,9 +81,8 @@ class MilesStore:
         """``MILES_TABLE_NAME`` + a DynamoDB client (``AWS_ENDPOINT_URL`` is honoured by boto3 itself)."""
         if client is None:
             import boto3
-            from botocore.config import Config
 
-            client = boto3.client("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+            client = boto3.client("dynamodb", config=client_config())  # botocore's retries: the only layer
         return cls(
             client,
             env_required("MILES_TABLE_NAME"),

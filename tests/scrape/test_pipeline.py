@@ -24,8 +24,8 @@ from miles_core.scraping.youtube_api import YouTubeDataApiSource
 from miles_core.scraping.ytdlp import YtDlpSource
 from miles_core.store import JobStatus, MilesStore, ScoreWriteOutcome, deserialize_item, is_video_item, keys
 from tests.scrape.conftest import NOW, TABLE, FakeYoutubeDL, RecordedYouTubeApi, ytdlp_info, ytdlp_search_result
-from tests.scrape.test_store import ThrottlingClient
 from tests.support.events import load_event, schedule_event
+from tests.support.throttle import Throttle
 
 
 def all_items(aws: dict[str, Any]) -> list[dict[str, Any]]:
@@ -77,7 +77,7 @@ def handlers(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tiny_artifact
     from functions.scrape import app, worker
 
     scorer._state.clear()
-    runtime._cache["store"] = MilesStore(aws["dynamodb"], TABLE, sleep=lambda _: None)
+    runtime._cache["store"] = MilesStore(aws["dynamodb"], TABLE)
     return {"app": app, "worker": worker, "scorer": scorer}
 
 
@@ -303,24 +303,7 @@ def test_throttling_and_source_errors_lose_nothing_and_are_reported(
     runtime.set_sources([FailingSource(source_error), ytdlp_source("cooking hacks", 3)])
     victim = "cook0000001"
 
-    class VideoThrottle(ThrottlingClient):
-        def __getattr__(self, name: str) -> Any:
-            method = getattr(self._client, name)
-            if name != "update_item":
-                return method
-
-            def call(**kwargs: Any) -> Any:
-                if self.failures and deserialize_item(kwargs["Key"]) == keys.video_key(victim):
-                    self.throttled += 1
-                    from botocore.exceptions import ClientError
-
-                    raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "x"}}, name)
-                return method(**kwargs)
-
-            return call
-
-    throttle = VideoThrottle(aws["dynamodb"], "update_item", failures=1)
-    runtime._cache["store"] = MilesStore(throttle, TABLE, sleep=lambda _: None, max_attempts=3)
+    throttle = Throttle(aws["dynamodb"], "UpdateItem", failures=10**6, key=lambda key: key == keys.video_key(victim))
     event = load_event("scrape_job_sqs.json")
     result = invoke(handlers["worker"].handler, event)
     message_id = event["Records"][0]["messageId"]
@@ -332,7 +315,7 @@ def test_throttling_and_source_errors_lose_nothing_and_are_reported(
     assert job.counts.as_dict() == {"found": 3, "new": 2, "updated": 0, "failed": 1}
     assert any("backendError" in e for e in job.errors)
     assert any(victim in e and "throttled" in e for e in job.errors)
-    assert throttle.throttled == 3
+    assert throttle.throttled == 3  # botocore's 3 tries, then the job records the throttled video
     assert set(snapshots_per_video(aws)) == {"cook0000000", "cook0000002"}
 
     throttle.failures = 0  # DynamoDB recovered: the redelivered message completes the job
@@ -479,3 +462,11 @@ def test_the_daily_youtube_quota_fails_jobs_and_the_api_answers_429(
     )
     assert status == 429, body
     assert "quota" in body["message"]
+
+
+def test_exhausted_throttling_is_a_visible_503(handlers: dict[str, Any], aws: dict[str, Any]) -> None:
+    throttle = Throttle(aws["dynamodb"], "Query", failures=10**6)
+    status, body = api_call(handlers["app"], "candidates.json")
+    assert status == 503, body
+    assert "throttling" in body["message"]
+    assert throttle.throttled == 3  # botocore's tries, one layer

@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from miles_core.observation import Observation
 from miles_core.scraping.jobs import new_job
@@ -25,9 +24,11 @@ from miles_core.store import (
     VideoRecord,
     keys,
 )
+from miles_core.store.dynamo import MAX_ATTEMPTS
 from miles_core.store.models import ScrapeJobRequest
 from miles_core.store.table import MAX_CANDIDATE_PAGES
 from tests.scrape.conftest import NOW, TABLE
+from tests.support.throttle import Throttle
 
 
 def video(video_id: str, views: int | None, hours: float = 0.0, likes: int | None = None) -> ScrapedVideo:
@@ -272,44 +273,19 @@ def test_cache_with_ttl(aws: dict[str, Any]) -> None:
     assert store.get_cached("k") is None  # expired even before DynamoDB's lazy TTL delete
 
 
-class ThrottlingClient:
-    """Wraps the moto client; the first ``failures`` calls of ``operation`` are throttled."""
-
-    def __init__(self, client: Any, operation: str, failures: int) -> None:
-        self._client = client
-        self._operation = operation
-        self.failures = failures
-        self.throttled = 0
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._client, name)
-        if name != self._operation:
-            return method
-
-        def throttled(**kwargs: Any) -> Any:
-            if self.throttled < self.failures:
-                self.throttled += 1
-                raise ClientError(
-                    {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, name
-                )
-            return method(**kwargs)
-
-        return throttled
-
-
-def test_throttled_write_is_retried_with_backoff(aws: dict[str, Any]) -> None:
-    sleeps: list[float] = []
-    client = ThrottlingClient(aws["dynamodb"], "update_item", failures=2)
-    store = MilesStore(client, TABLE, sleep=sleeps.append)
+def test_a_throttled_write_is_retried_by_botocore_alone(aws: dict[str, Any]) -> None:
+    throttle = Throttle(aws["dynamodb"], "UpdateItem", failures=2)
+    store = MilesStore(aws["dynamodb"], TABLE)
     assert store.upsert_video(video("a", 1), topic="t", run_id="r1") is UpsertOutcome.NEW
-    assert client.throttled == 2
-    assert len(sleeps) == 2
+    assert throttle.throttled == 2
+    assert throttle.sent == 3  # botocore's two retries, and no second layer on top
     assert store.get_video("a") is not None
 
 
-def test_persistent_throttling_raises_instead_of_losing_the_write(aws: dict[str, Any]) -> None:
-    client = ThrottlingClient(aws["dynamodb"], "put_item", failures=100)
-    store = MilesStore(client, TABLE, sleep=lambda _: None, max_attempts=4)
-    with pytest.raises(StoreThrottledError, match="after 4 attempts"):
+def test_throttling_past_botocores_attempts_raises_instead_of_losing_the_write(aws: dict[str, Any]) -> None:
+    throttle = Throttle(aws["dynamodb"], "PutItem", failures=100)
+    store = MilesStore(aws["dynamodb"], TABLE)
+    with pytest.raises(StoreThrottledError, match=f"after {MAX_ATTEMPTS} attempts"):
         store.append_snapshot(Snapshot("a", "r1", NOW, video("a", 1).stats))
-    assert client.throttled == 4
+    assert throttle.sent == MAX_ATTEMPTS == 3  # 3 tries in all, not 3 x 6
+    assert store.list_snapshots("a") == []
