@@ -17,6 +17,15 @@ DEFAULT_SCRAPE_MAX_DURATION_SECONDS = 180
 """Longest video a scrape keeps when nothing else says (Shorts run up to three minutes); the schedule
 reads ``MILES_SCRAPE_MAX_DURATION_SECONDS`` over it."""
 
+DEFAULT_YOUTUBE_DAILY_QUOTA = 9000
+"""YouTube Data API units all workers together may spend per UTC day (``MILES_YOUTUBE_DAILY_QUOTA``);
+the API's default project quota is 10,000, and the rest is headroom for manual use."""
+SCRAPE_DEDUPE_WINDOW_SECONDS = 600
+"""Identical on-demand scrape requests (same normalised topic and limits) within this window share a job."""
+DEFAULT_RETENTION_DAYS = 30
+"""Snapshots and video items expire this many days after they were last written (``MILES_RETENTION_DAYS``):
+the YouTube API Services Developer Policies allow storing API data no longer than 30 days unless refreshed."""
+
 
 class ConfigError(RuntimeError):
     """A required setting is missing or malformed; the message names the variable."""

@@ -3,6 +3,9 @@
 Thin on purpose: the job record and leaderboard live in ``miles_core.store``, the scraping in
 ``miles_core.scraping``. ``POST /scrape/jobs`` only records the job and enqueues it (202 at once);
 the worker function (SQS) runs it, so a slow YouTube never holds an API Gateway connection open.
+Identical requests (same normalised topic and limits) within ``SCRAPE_DEDUPE_WINDOW_SECONDS`` get
+the same job back (202, its id and current status); while the day's YouTube Data API quota is spent
+the answer is 429.
 """
 
 from __future__ import annotations
@@ -25,12 +28,18 @@ from miles_core.api import (
     ApiError,
     build_observability,
     build_resolver,
+    error_response,
     error_responses,
 )
-from miles_core.config import DEFAULT_SCRAPE_MAX_DURATION_SECONDS, DEFAULT_SCRAPE_MAX_RESULTS
+from miles_core.config import (
+    DEFAULT_SCRAPE_MAX_DURATION_SECONDS,
+    DEFAULT_SCRAPE_MAX_RESULTS,
+    SCRAPE_DEDUPE_WINDOW_SECONDS,
+)
 from miles_core.scraping import runtime
-from miles_core.scraping.jobs import JobEnqueueError, new_job, submit_job
-from miles_core.store import InvalidCursorError, ScrapeJobRequest
+from miles_core.scraping.jobs import JobEnqueueError, new_job, submit_deduplicated
+from miles_core.scraping.quota import DailyQuota
+from miles_core.store import InvalidCursorError, ScrapeJobRequest, StoreThrottledError
 from miles_core.topics import MAX_TOPIC_CHARS, normalize_topic
 
 logger, metrics, tracer = build_observability("scrape")
@@ -87,11 +96,20 @@ def create_scrape_job(body: ScrapeJobBody) -> Response[str]:
         )
     except ValueError as error:
         raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, f"invalid topic: {error}") from error
+    store = runtime.store()
+    if DailyQuota(store).exhausted():
+        raise ApiError(
+            HTTPStatus.TOO_MANY_REQUESTS,
+            "today's YouTube Data API quota is spent; new scrape jobs are accepted again after 00:00 UTC",
+        )
+    window = timedelta(seconds=SCRAPE_DEDUPE_WINDOW_SECONDS)
     try:
-        submit_job(runtime.store(), job, runtime.job_queue())
+        job, created = submit_deduplicated(store, job, runtime.job_queue(), window)
     except JobEnqueueError as error:
         raise ApiError(HTTPStatus.SERVICE_UNAVAILABLE, "the scrape queue is unavailable; try again later") from error
-    metrics.add_metric(name="ScrapeJobsRequested", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(
+        name="ScrapeJobsRequested" if created else "ScrapeJobsDeduplicated", unit=MetricUnit.Count, value=1
+    )
     status_url = f"/scrape/jobs/{job.job_id}"
     accepted = ScrapeJobAccepted(
         job_id=job.job_id, status=job.status.value, topic=job.request.topic, status_url=status_url
@@ -149,6 +167,20 @@ def list_candidates(
         "items": [candidate.as_public_dict() for candidate in page.items],
         "next_cursor": page.next_cursor,
     }
+
+
+def _table_throttled(error: StoreThrottledError) -> Response[str]:
+    """DynamoDB still throttling after botocore's retries: a visible 503 (retry later), not a 500."""
+    logger.warning("table throttled: %s", error)
+    return error_response(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        "the table is throttling requests; try again later",
+        (),
+        app.current_event.request_context.request_id,
+    )
+
+
+app.exception_handler(StoreThrottledError)(_table_throttled)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

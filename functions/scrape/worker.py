@@ -1,12 +1,14 @@
-"""Scrape worker: runs jobs from the SQS queue and the EventBridge schedule.
+"""Scrape worker: runs the job queue's jobs, fans the EventBridge schedule out, fails dead-lettered jobs.
 
-* SQS (on-demand jobs): Powertools batch processing with partial-failure reporting; a job whose
-  failure a retry could fix (throttled writes, network errors) is recorded and then reported as a
-  failed record, so SQS redelivers it (and, after ``maxReceiveCount``, moves it to the DLQ).
-  Re-running a job is idempotent.
-* EventBridge schedule: one job per niche in ``MILES_NICHES``; every niche runs even if one fails,
-  each is visible through ``GET /scrape/jobs/{id}``, and the invocation fails at the end when a
-  retry could help, so Lambda's asynchronous retry runs the same (deterministic) jobs again.
+* SQS job queue: Powertools batch processing with partial-failure reporting; each job runs with the
+  invocation's remaining time as its lease and stops cleanly before the timeout. A job whose failure
+  a retry could fix (throttled writes, network errors) is recorded and then reported as a failed
+  record, so SQS redelivers it (and, after ``maxReceiveCount``, moves it to the DLQ). Idempotent.
+* SQS dead-letter queue (records whose source ARN is ``MILES_SCRAPE_DLQ_ARN``): the job is marked
+  failed, so it never reads ``queued``/``running`` for ever; the DLQ's receive alarm still fires.
+* EventBridge schedule: one job per niche in ``MILES_NICHES``, recorded and enqueued through
+  ``submit_job`` (the API's path) and run by the queue consumer, one niche per invocation. The
+  invocation fails at the end when a niche could not be enqueued, so it reaches the on-failure queue.
 """
 
 from __future__ import annotations
@@ -20,10 +22,17 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from miles_core.api import build_observability
+from miles_core.config import env_str
 from miles_core.scraping import runtime
-from miles_core.scraping.jobs import ensure_recorded
+from miles_core.scraping.jobs import ensure_recorded, fail_dead_lettered
 from miles_core.scraping.queue import parse_job_message
-from miles_core.scraping.service import JobRetryableError, retryable_jobs, run_job, run_scheduled, schedule_summary
+from miles_core.scraping.service import (
+    JobRetryableError,
+    enqueue_scheduled,
+    retryable_jobs,
+    run_job,
+    schedule_summary,
+)
 from miles_core.store import iso
 
 logger, metrics, tracer = build_observability("scrape-worker")
@@ -31,10 +40,16 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 """A batch whose every record failed is answered with all of them in ``batchItemFailures`` (same effect)."""
 
 
-def _record_handler(record: SQSRecord) -> dict[str, Any]:
+def _record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> dict[str, Any]:
     store = runtime.store()
+    if record.event_source_arn and record.event_source_arn == env_str("MILES_SCRAPE_DLQ_ARN"):
+        job_id = fail_dead_lettered(store, record.body)
+        metrics.add_metric(name="ScrapeJobsDeadLettered", unit=MetricUnit.Count, value=1)
+        return {"job_id": job_id, "status": "failed"}
+    context = lambda_context  # Powertools passes it to a record handler that names it
+    remaining = (lambda: context.get_remaining_time_in_millis() / 1000.0) if context is not None else None
     job_id = ensure_recorded(store, parse_job_message(record.body))
-    outcome = run_job(store, runtime.sources(), job_id)
+    outcome = run_job(store, runtime.sources(), job_id, remaining=remaining)
     metrics.add_metric(name="VideosScraped", unit=MetricUnit.Count, value=outcome.counts.new + outcome.counts.updated)
     metrics.add_metric(name="VideosFailed", unit=MetricUnit.Count, value=outcome.counts.failed)
     if outcome.retryable:
@@ -53,12 +68,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point (``worker.handler`` in the scrape image)."""
     if _is_schedule(event):
         scheduled_at = str(event.get("time") or iso(datetime.now(UTC)))
-        outcomes = run_scheduled(runtime.store(), runtime.sources(), scheduled_at)
+        outcomes = enqueue_scheduled(runtime.store(), scheduled_at, runtime.job_queue())
         summary = schedule_summary(outcomes)
-        logger.info("scheduled scrape finished", extra=summary)
+        logger.info("scheduled scrape enqueued", extra=summary)
         retry = retryable_jobs(outcomes)
         if retry:
-            raise JobRetryableError(f"scheduled jobs need a retry: {retry}")
+            raise JobRetryableError(f"scheduled jobs could not be enqueued: {retry}")
         return summary
     return dict(
         process_partial_response(event=event, record_handler=_record_handler, processor=processor, context=context)

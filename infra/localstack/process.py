@@ -25,3 +25,13 @@ def start_stack_process(settings: Mapping[str, str | None], **popen: Any) -> sub
         else:
             env[name] = value
     return subprocess.Popen([sys.executable, "-m", "infra.localstack"], cwd=REPO_ROOT, env=env, **popen)
+
+
+def stop_stack_process(process: subprocess.Popen[Any], timeout_s: float = 20.0) -> None:
+    """Stop a stack started by :func:`start_stack_process`: SIGTERM (it shuts down cleanly), then SIGKILL."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout_s)

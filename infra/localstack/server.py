@@ -44,12 +44,18 @@ MAX_DRAIN_BYTES = 64 * 1024 * 1024
 
 
 class HandlerRegistry:
-    """Loads each function's handler once, on first use, and serialises each function's invocations."""
+    """Loads each function's handler once, on first use, and runs one API invocation at a time.
+
+    One lock for every function, not one per function: in AWS each function has its own process,
+    here they share one, and Powertools keeps the current event on the ``BaseRouter`` *class*, so a
+    ``/predict`` and a ``/candidates`` request handled at once read each other's event (``make load``
+    found ``GET /candidates`` answering 422 "topic: Field required" under concurrent load).
+    """
 
     def __init__(self) -> None:
         self._handlers: dict[HandlerRef, Handler] = {}
         self._load_lock = threading.Lock()
-        self._function_locks: dict[str, threading.Lock] = {}
+        self._invoke_lock = threading.Lock()
 
     def handler(self, target: HandlerRef) -> Handler:
         """The handler callable (imports the function's module the first time)."""
@@ -57,14 +63,13 @@ class HandlerRegistry:
             if target not in self._handlers:
                 started = time.perf_counter()
                 self._handlers[target] = load_handler(target)
-                self._function_locks.setdefault(target.function, threading.Lock())
                 logger.info("loaded %s in %.2f s", target.handler_file, time.perf_counter() - started)
             return self._handlers[target]
 
     def invoke(self, target: HandlerRef, event: dict[str, Any]) -> Any:
-        """Call the handler like Lambda: one invocation per function at a time."""
+        """Call the handler like Lambda: one invocation at a time (see the class docstring)."""
         handler = self.handler(target)
-        with self._function_locks[target.function]:
+        with self._invoke_lock:
             return handler(event, LocalLambdaContext.for_request(target.function))
 
 

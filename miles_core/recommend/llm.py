@@ -10,8 +10,11 @@ Three rules shape this module:
   pydantic model (plus length/count checks the wire schema cannot express). A refusal, a truncated
   answer, malformed JSON or a schema violation is retried a bounded number of times and otherwise
   raised as :class:`LLMGenerationError`, for which the caller substitutes the deterministic fallback.
-* **Bounded time.** One client timeout per request, the client's own transport retries kept small,
-  a small number of content attempts, and an overall deadline below API Gateway's 29 s.
+* **A hard time budget.** The openai client's own retries are off (``max_retries=0``): it would honour a
+  ``Retry-After: 25`` and sleep past API Gateway's 29 s. This module's loop is the only retry layer and runs
+  inside one budget (15 s): each attempt's timeout is what is left of it, enforced as a wall-clock deadline
+  by :class:`~miles_core.recommend.deadline_http.DeadlineTransport` (so a trickled answer is cut too), a
+  429/5xx is retried only when its wait fits in the budget, and then the caller's fallback answers.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
+import httpx2
 import openai
 from openai import OpenAI
 from openai.types.chat import ChatCompletionMessageParam
@@ -32,19 +36,21 @@ from openai.types.shared_params import ResponseFormatJSONSchema
 from pydantic import ValidationError
 
 from miles_core import config
+from miles_core.recommend.deadline_http import DeadlineTransport
 from miles_core.recommend.models import Candidate, IdeaBatch, IdeaDraft, Patterns, ReasonCode, Vibe
 from miles_core.secrets import SecretUnavailableError, read_secret_fields
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "gpt-4o-mini"
-DEFAULT_TIMEOUT_SECONDS = 8.0
-DEFAULT_TRANSPORT_RETRIES = 1
-"""Retries the openai client itself makes on connection errors, timeouts, 429 and 5xx."""
-DEFAULT_CONTENT_ATTEMPTS = 2
-"""Requests made when the answer is refused, truncated, malformed or schema-invalid."""
-DEFAULT_DEADLINE_SECONDS = 20.0
-"""Total LLM time per recommendation; API Gateway cuts a request at 29 s."""
+DEFAULT_DEADLINE_SECONDS = 15.0
+"""Total LLM time per recommendation, retries and waits included; API Gateway cuts a request at 29 s."""
+DEFAULT_TIMEOUT_SECONDS = DEFAULT_DEADLINE_SECONDS
+"""Cap of one attempt; an attempt never gets more than what is left of the budget."""
+DEFAULT_ATTEMPTS = 3
+"""Requests per recommendation: a 429/5xx/connection error or a rejected answer uses one."""
+DEFAULT_BACKOFF_SECONDS = 0.5
+"""Wait before retrying a 5xx or connection error that names no ``Retry-After``."""
 MAX_PROMPT_TITLES = 20
 MAX_PROMPT_TITLE_CHARS = 200
 MAX_PROMPT_TAGS = 8
@@ -197,10 +203,24 @@ class LLMSettings:
 
     model: str = DEFAULT_MODEL
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
-    transport_retries: int = DEFAULT_TRANSPORT_RETRIES
-    content_attempts: int = DEFAULT_CONTENT_ATTEMPTS
+    attempts: int = DEFAULT_ATTEMPTS
     deadline_seconds: float = DEFAULT_DEADLINE_SECONDS
+    backoff_seconds: float = DEFAULT_BACKOFF_SECONDS
     temperature: float = 0.8
+
+
+def retry_after_seconds(error: openai.APIStatusError) -> float | None:
+    """The server's ``Retry-After`` (seconds, or ``retry-after-ms``), or ``None`` when it names none."""
+    headers = error.response.headers
+    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return max(float(value) / divisor, 0.0)
+        except ValueError:
+            return None  # an HTTP date: treat as "longer than we can wait"
+    return None
 
 
 class LLMIdeaGenerator:
@@ -212,27 +232,29 @@ class LLMIdeaGenerator:
 
     @classmethod
     def create(cls, api_key: str, base_url: str | None, settings: LLMSettings) -> LLMIdeaGenerator:
-        """A generator with its own client (timeouts and transport retries bounded by ``settings``)."""
+        """A generator with its own client: no client retries, timeouts enforced as wall-clock deadlines."""
         client = OpenAI(
             api_key=api_key,
             base_url=base_url,
             timeout=settings.timeout_seconds,
-            max_retries=settings.transport_retries,
+            max_retries=0,
+            http_client=openai.DefaultHttpxClient(transport=DeadlineTransport(httpx2.HTTPTransport())),
         )
         return cls(client, settings)
 
     def generate(
         self, topic: str, vibe: Vibe, count: int, patterns: Patterns, candidates: Sequence[Candidate]
     ) -> list[IdeaDraft]:
-        """``count`` validated ideas, or :class:`LLMGenerationError` after bounded attempts."""
+        """``count`` validated ideas, or :class:`LLMGenerationError` once the attempts or the budget are spent."""
         messages = build_messages(topic, vibe, count, patterns, candidates)
         fmt = response_format(count)
         deadline = time.monotonic() + self.settings.deadline_seconds
-        last: LLMGenerationError | None = None
-        for attempt in range(1, self.settings.content_attempts + 1):
+        last = LLMGenerationError("llm_timeout", "budget spent before a request could be made")
+        for attempt in range(1, self.settings.attempts + 1):
             remaining = deadline - time.monotonic()
             if remaining <= 0.1:
                 break
+            wait: float | None = None
             try:
                 completion = self.client.chat.completions.create(
                     model=self.settings.model,
@@ -241,22 +263,30 @@ class LLMIdeaGenerator:
                     temperature=self.settings.temperature,
                     timeout=min(self.settings.timeout_seconds, remaining),
                 )
-            except openai.APITimeoutError as error:
-                raise LLMGenerationError("llm_timeout", str(error)) from error
-            except openai.APIConnectionError as error:
-                raise LLMGenerationError("llm_connection_error", str(error)) from error
-            except openai.APIStatusError as error:
-                raise LLMGenerationError("llm_http_error", f"HTTP {error.status_code}") from error
-            except openai.OpenAIError as error:
-                # Includes the client's own response-shape validation; anything unexpected is a failure.
-                raise LLMGenerationError("llm_malformed_json", f"{type(error).__name__}: {error}") from error
-            try:
                 return validate_completion(completion, count)
             except LLMGenerationError as failure:
                 log.warning("LLM answer rejected (attempt %d): %s", attempt, failure)
                 last = failure
-        if last is None:
-            raise LLMGenerationError("llm_timeout", "deadline reached before a request could be made")
+                continue
+            except openai.APITimeoutError as error:
+                # The attempt had the whole remaining budget: nothing is left to retry with.
+                raise LLMGenerationError("llm_timeout", str(error)) from error
+            except openai.APIConnectionError as error:
+                last = LLMGenerationError("llm_connection_error", str(error))
+                wait = self.settings.backoff_seconds
+            except openai.APIStatusError as error:
+                last = LLMGenerationError("llm_http_error", f"HTTP {error.status_code}")
+                if error.status_code != 429 and error.status_code < 500:
+                    raise last from error
+                retry_after = retry_after_seconds(error)
+                wait = self.settings.backoff_seconds if retry_after is None else retry_after
+            except openai.OpenAIError as error:
+                # Includes the client's own response-shape validation; anything unexpected is a failure.
+                raise LLMGenerationError("llm_malformed_json", f"{type(error).__name__}: {error}") from error
+            if attempt == self.settings.attempts or time.monotonic() + wait >= deadline - 0.1:
+                log.warning("LLM not retried (attempt %d, wait %.1f s exceeds the budget): %s", attempt, wait, last)
+                break
+            time.sleep(wait)
         raise last
 
 

@@ -32,7 +32,8 @@ def _scrape(args: argparse.Namespace) -> int:
     from miles_core.scraping.service import retryable_jobs, run_scheduled, schedule_summary, sources_from_env
     from miles_core.store import MilesStore, iso
 
-    outcomes = run_scheduled(MilesStore.from_env(), sources_from_env(), iso(datetime.now(UTC)))
+    store = MilesStore.from_env()
+    outcomes = run_scheduled(store, sources_from_env(store), iso(datetime.now(UTC)))
     print(json.dumps(schedule_summary(outcomes), indent=2))
     retry = retryable_jobs(outcomes)
     if retry:

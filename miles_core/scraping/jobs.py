@@ -2,18 +2,20 @@
 
 Every producer (``POST /scrape/jobs``, a recommendation for a cold topic) calls :func:`submit_job`,
 so they all fail the same way: a job the queue did not accept is recorded as failed (visible
-through ``GET /scrape/jobs/{id}``) and the producer gets :class:`JobEnqueueError`. The worker calls
-:func:`ensure_recorded` for a message whose record is missing, and the schedule creates its jobs
-with :func:`new_job` and runs them at once.
+through ``GET /scrape/jobs/{id}``) and the producer gets :class:`JobEnqueueError`. ``POST /scrape/jobs``
+goes through :func:`submit_deduplicated` (identical requests within a window share one job). The worker
+calls :func:`ensure_recorded` for a message whose record is missing and :func:`fail_dead_lettered` for a
+message the queue gave up on (the dead-letter queue), so no job stays ``queued`` or ``running`` for ever.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from miles_core.scraping.queue import Enqueue, JobMessage
+from miles_core.scraping.queue import Enqueue, JobMessage, parse_job_message
 from miles_core.store import JobCounts, JobStatus, MilesStore, ScrapeJob, ScrapeJobRequest
+from miles_core.store.keys import job_slot_key
 from miles_core.topics import normalize_topic
 
 logger = logging.getLogger(__name__)
@@ -77,4 +79,48 @@ def ensure_recorded(store: MilesStore, message: JobMessage) -> str:
         if message.request is None:
             raise ValueError(f"scrape job {message.job_id} has no record and its message no topic")
         store.create_job(new_job(message.request, message.job_id, trigger="queue"))
+    return message.job_id
+
+
+def submit_deduplicated(
+    store: MilesStore, job: ScrapeJob, enqueue: Enqueue, window: timedelta
+) -> tuple[ScrapeJob, bool]:
+    """(the job that serves this request, True when it is ``job``): identical requests share one job.
+
+    Identical means the same normalised topic, ``max_results`` and ``max_duration_seconds``; the
+    first request within ``window`` claims a slot (a conditional put), later ones get its job back
+    (still the 202 answer, with the existing job's id and status). A holder that has *failed* does
+    not block a new attempt: its slot is taken over.
+    """
+    request = job.request
+    slot = job_slot_key(request.topic, request.max_results, request.max_duration_seconds)
+    holder_id = store.claim_job_slot(slot, job.job_id, window)
+    if holder_id != job.job_id:
+        holder = store.get_job(holder_id)
+        if holder is not None and holder.status is not JobStatus.FAILED:
+            logger.info("scrape request for %r deduplicated onto job %s", request.topic, holder_id)
+            return holder, False
+        holder_id = store.claim_job_slot(slot, job.job_id, window, replacing=holder_id)
+        if holder_id != job.job_id:  # another request took the failed job's place first
+            current = store.get_job(holder_id)
+            if current is not None:
+                return current, False
+    submit_job(store, job, enqueue)
+    return job, True
+
+
+def fail_dead_lettered(store: MilesStore, body: str) -> str | None:
+    """Mark the job of a dead-lettered message failed (unless it finished); its id, or None if unreadable.
+
+    The queue moves a message to the DLQ after ``maxReceiveCount`` failed receives (a worker that kept
+    crashing or timing out): without this its job would read ``queued``/``running`` until its TTL.
+    """
+    try:
+        message = parse_job_message(body)
+    except ValueError:
+        logger.warning("dead-lettered scrape message is unreadable; dropped (the DLQ alarm saw it)")
+        return None
+    reason = "failed: the job's message reached the dead-letter queue after repeated failed deliveries"
+    if store.fail_unfinished_job(message.job_id, reason):
+        logger.warning("scrape job %s marked failed: its message reached the DLQ", message.job_id)
     return message.job_id

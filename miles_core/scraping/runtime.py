@@ -26,7 +26,7 @@ def sources() -> list[Source]:
     if "sources" not in _cache:
         from miles_core.scraping.service import sources_from_env
 
-        _cache["sources"] = sources_from_env()
+        _cache["sources"] = sources_from_env(store())
     result: list[Source] = _cache["sources"]
     return result
 

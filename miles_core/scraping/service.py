@@ -6,16 +6,19 @@ Guarantees the handlers rely on:
 * a failing source is reported in the job's errors, then the next configured source is tried;
 * the outcome says whether a retry could help (a throttled write, a network failure), so the
   SQS handler reports the message as failed and SQS redelivers it. Re-running the same job is
-  safe: snapshot keys contain the job id and its creation time, so a retry adds nothing twice.
+  safe: snapshot keys contain the job id and its creation time, so a retry adds nothing twice;
+* a job never outlives its worker silently: ``start_job`` writes a lease (the worker's remaining
+  time), and the runner stops writing when less than :data:`STOP_MARGIN_SECONDS` are left, ending the
+  job ``partial``/``failed`` with what it finished instead of being cut mid-write at the timeout.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from miles_core.config import (
@@ -26,7 +29,8 @@ from miles_core.config import (
     env_str,
 )
 from miles_core.scraping.base import SearchQuery, SearchResult, Source, SourceConfigError, SourceError
-from miles_core.scraping.jobs import new_job
+from miles_core.scraping.jobs import JobEnqueueError, new_job, submit_job
+from miles_core.scraping.queue import Enqueue
 from miles_core.secrets import SecretUnavailableError, read_secret_fields
 from miles_core.store import (
     JobCounts,
@@ -54,6 +58,17 @@ DEFAULT_NICHES = (
     "makeup tutorial",
 )
 DEFAULT_SOURCES = ("youtube_api", "ytdlp")
+
+
+STOP_MARGIN_SECONDS = 30.0
+"""The runner stops writing videos when the invocation has less than this left (time to record the outcome)."""
+MIN_SEARCH_SECONDS = 60.0
+"""A search is not started with less than this left: it would be cut before anything is written."""
+DEFAULT_LEASE_SECONDS = 900.0
+"""Lease of a job run without a Lambda context (CLI, tests): the worker's 600 s timeout plus margin."""
+
+Remaining = Callable[[], float]
+"""Seconds the current invocation has left (``context.get_remaining_time_in_millis() / 1000``)."""
 
 
 class JobRetryableError(RuntimeError):
@@ -105,11 +120,24 @@ def _search(sources: Sequence[Source], query: SearchQuery, outcome: JobOutcome) 
     return None
 
 
-def run_job(store: MilesStore, sources: Sequence[Source], job_id: str) -> JobOutcome:
-    """Run a recorded job (status -> running -> succeeded/partial/failed) and store its outcome."""
-    job = store.start_job(job_id)
+def run_job(
+    store: MilesStore, sources: Sequence[Source], job_id: str, remaining: Remaining | None = None
+) -> JobOutcome:
+    """Run a recorded job (status -> running -> succeeded/partial/failed) and store its outcome.
+
+    ``remaining`` is the invocation's time left: it is the job's lease, and the runner stops cleanly
+    (recording what it finished) when it runs low. Without it the job has :data:`DEFAULT_LEASE_SECONDS`.
+    """
+    time_left: Remaining = remaining or (lambda: DEFAULT_LEASE_SECONDS)
+    job = store.start_job(job_id, lease=timedelta(seconds=max(time_left(), 1.0)))
     request = job.request
     outcome = JobOutcome(job_id=job_id, status=JobStatus.RUNNING, counts=JobCounts())
+    if time_left() < MIN_SEARCH_SECONDS:
+        outcome.errors.append(f"not started: {time_left():.0f} s left before the worker's timeout")
+        outcome.status = JobStatus.FAILED
+        outcome.retryable = True  # a redelivery gets a fresh invocation
+        store.finish_job(job_id, outcome.status, outcome.counts, outcome.errors, outcome.source)
+        return outcome
     query = SearchQuery(request.topic, request.max_results, request.max_duration_seconds)
     result = _search(sources, query, outcome)
     if result is None:
@@ -122,11 +150,19 @@ def run_job(store: MilesStore, sources: Sequence[Source], job_id: str) -> JobOut
     outcome.counts.found = len(unique) + len(result.failures)
     outcome.counts.failed = len(result.failures)
     outcome.errors.extend(result.failures)
-    for video in unique.values():
+    for written, video in enumerate(unique.values()):
+        if time_left() < STOP_MARGIN_SECONDS:
+            outcome.errors.append(
+                f"stopped before the worker's timeout: {written} of {len(unique)} videos written "
+                f"({time_left():.0f} s left)"
+            )
+            break
         _write_video(store, video, job, outcome)
     if outcome.errors:
         succeeded_any = outcome.counts.new + outcome.counts.updated > 0
         outcome.status = JobStatus.PARTIAL if succeeded_any or not outcome.counts.failed else JobStatus.FAILED
+        if not succeeded_any and outcome.counts.found:
+            outcome.status = JobStatus.FAILED
     else:
         outcome.status = JobStatus.SUCCEEDED
     store.finish_job(job_id, outcome.status, outcome.counts, outcome.errors, outcome.source)
@@ -174,10 +210,11 @@ def _secret_fields(secret_id: str, source: str, plain_key: str) -> dict[str, Any
         raise SourceConfigError(source, str(error)) from error
 
 
-def sources_from_env() -> list[Source]:
+def sources_from_env(store: MilesStore | None = None) -> list[Source]:
     """The configured source chain: ``MILES_SCRAPE_SOURCES`` (default ``youtube_api,ytdlp``).
 
-    ``youtube_api`` needs ``MILES_YOUTUBE_SECRET_ID`` and is skipped without it; ``ytdlp`` reads
+    ``youtube_api`` needs ``MILES_YOUTUBE_SECRET_ID`` and is skipped without it; with ``store`` its
+    calls spend the shared daily quota (:class:`~miles_core.scraping.quota.DailyQuota`). ``ytdlp`` reads
     optional cookies/proxy from ``MILES_YTDLP_SECRET_ID``. Secrets are read lazily, at first use.
     """
     sources: list[Source] = []
@@ -195,7 +232,13 @@ def sources_from_env() -> list[Source]:
                     raise SourceConfigError("youtube_api", f"secret {secret_id!r} has no api_key")
                 return value.strip()
 
-            sources.append(YouTubeDataApiSource(api_key, quota_budget=env_int("MILES_YOUTUBE_QUOTA_BUDGET", 1000)))
+            spend = None
+            if store is not None:
+                from miles_core.scraping.quota import DailyQuota
+
+                spend = DailyQuota(store).spend
+            budget = env_int("MILES_YOUTUBE_QUOTA_BUDGET", 1000)
+            sources.append(YouTubeDataApiSource(api_key, quota_budget=budget, spend=spend))
         elif name == "ytdlp":
             from miles_core.scraping.ytdlp import YtDlpSource
 
@@ -226,22 +269,60 @@ def schedule_defaults() -> tuple[int, int | None]:
     )
 
 
-def run_scheduled(
-    store: MilesStore, sources: Sequence[Source], scheduled_at: str, niches: Sequence[str] | None = None
-) -> list[JobOutcome]:
-    """One job per niche (ids deterministic per schedule time); every niche runs even if one fails."""
+def scheduled_jobs(scheduled_at: str, niches: Sequence[str] | None = None) -> list[ScrapeJob]:
+    """One job per niche for one schedule tick: ids deterministic per (tick, niche), a shared snapshot run.
+
+    A retried schedule invocation builds the same jobs, so recording them again records nothing.
+    """
     max_results, max_duration = schedule_defaults()
     try:
         tick = parse_iso(scheduled_at)  # every niche's snapshots share the tick's time and run id
     except ValueError:
         tick = datetime.now(UTC)
+    run_id = scheduled_run_id(scheduled_at)
+    return [
+        new_job(
+            ScrapeJobRequest(niche, max_results, max_duration),
+            scheduled_job_id(scheduled_at, niche),
+            trigger="schedule",
+            now=tick,
+            run_id=run_id,
+        )
+        for niche in (niches if niches is not None else niches_from_env())
+    ]
+
+
+def enqueue_scheduled(store: MilesStore, scheduled_at: str, enqueue: Enqueue) -> list[JobOutcome]:
+    """The schedule's fan-out: each niche's job recorded and enqueued with :func:`submit_job`.
+
+    The queue's consumer runs them one per invocation (each with the worker's whole timeout), so a
+    slow niche can no longer starve the others. A niche whose enqueue fails is recorded as failed
+    and reported ``retryable``; the others are still enqueued.
+    """
     outcomes: list[JobOutcome] = []
-    for niche in niches if niches is not None else niches_from_env():
-        job_id = scheduled_job_id(scheduled_at, niche)
-        request = ScrapeJobRequest(niche, max_results, max_duration)
-        run_id = scheduled_run_id(scheduled_at)
-        store.create_job(new_job(request, job_id, trigger="schedule", now=tick, run_id=run_id))
-        outcomes.append(run_job(store, sources, job_id))
+    for job in scheduled_jobs(scheduled_at):
+        outcome = JobOutcome(job_id=job.job_id, status=JobStatus.QUEUED, counts=JobCounts())
+        try:
+            if not submit_job(store, job, enqueue):
+                outcome.errors.append(
+                    "already recorded by an earlier delivery of this schedule tick; not enqueued again"
+                )
+        except JobEnqueueError as error:
+            outcome.status = JobStatus.FAILED
+            outcome.errors.append(str(error))
+            outcome.retryable = True
+        outcomes.append(outcome)
+    return outcomes
+
+
+def run_scheduled(
+    store: MilesStore, sources: Sequence[Source], scheduled_at: str, niches: Sequence[str] | None = None
+) -> list[JobOutcome]:
+    """The schedule's jobs run here, one after the other (``miles scrape``: a local run with no queue)."""
+    outcomes: list[JobOutcome] = []
+    for job in scheduled_jobs(scheduled_at, niches):
+        store.create_job(job)
+        outcomes.append(run_job(store, sources, job.job_id))
     return outcomes
 
 

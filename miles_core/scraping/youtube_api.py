@@ -124,8 +124,11 @@ class YouTubeDataApiSource:
         published_within: timedelta = timedelta(days=7),
         timeout_seconds: float = 15.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        spend: Callable[[int], None] | None = None,
     ) -> None:
         self._api_key = api_key
+        self._spend = spend
+        """Counts a call's units against the shared daily quota before it is made (raises when spent)."""
         self._session = session or requests.Session()
         self._base_url = base_url.rstrip("/")
         self.quota_budget = quota_budget
@@ -144,6 +147,8 @@ class YouTubeDataApiSource:
             raise QuotaExceededError(
                 self.name, f"run quota budget of {self.quota_budget} units reached ({self.quota_used} used)"
             )
+        if self._spend is not None:
+            self._spend(cost)
         self.quota_used += cost  # a failed call still costs quota
         try:
             response = self._session.get(

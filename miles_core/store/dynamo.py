@@ -2,9 +2,11 @@
 
 * Values: Python <-> DynamoDB attribute values (floats become Decimals, datetimes ISO strings,
   ``None`` is never written: an unknown count is an absent attribute, not zero).
-* Retries: every call goes through :meth:`DynamoTable.call`, which retries throttling with
-  exponential backoff and full jitter and then raises :class:`StoreThrottledError` (the write did
-  not happen, the caller reports it and the batch is redelivered). Nothing is dropped silently.
+* Retries: one layer, botocore's own (standard mode, ``max_attempts`` set once where the client is
+  made: :func:`client_config`). A second loop here would multiply with it (3 x 6 = 18 tries of one
+  throttled write). :meth:`DynamoTable.call` only turns a throttle botocore gave up on into
+  :class:`StoreThrottledError` (the write did not happen, the caller reports it and the batch is
+  redelivered). Nothing is dropped silently.
 * Conditional writes: a failed condition is the normal "already there" or "stale" answer of an
   idempotent write, told apart from real failures by :func:`is_conditional_failure`.
 """
@@ -12,15 +14,14 @@
 from __future__ import annotations
 
 import logging
-import random
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from miles_core.store.errors import StoreError, StoreThrottledError
@@ -41,6 +42,15 @@ THROTTLE_CODES = frozenset(
     }
 )
 _THROTTLE_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict"})
+MAX_ATTEMPTS = 3
+"""Tries of one call (the first + 2 retries with botocore's jittered backoff): the store's only retry layer."""
+
+
+def client_config() -> Config:
+    """The DynamoDB client's configuration: botocore standard retries, :data:`MAX_ATTEMPTS` tries."""
+    # ``total_max_attempts`` counts the first try; botocore's ``max_attempts`` would count retries (3 -> 4 tries).
+    return Config(retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS})
+
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -126,62 +136,35 @@ def is_conditional_failure(error: ClientError) -> bool:
     return False
 
 
-class RetryOptions(TypedDict, total=False):
-    """How :meth:`DynamoTable.call` backs off on throttling (tests pass a no-op ``sleep``)."""
-
-    max_attempts: int
-    base_delay_seconds: float
-    max_delay_seconds: float
-    sleep: Callable[[float], None]
-
-
 class DynamoTable:
-    """One table through one client, with throttling retried and conditional writes told apart."""
+    """One table through one client, with exhausted throttling typed and conditional writes told apart."""
 
-    def __init__(
-        self,
-        client: DynamoDBClient,
-        table_name: str,
-        *,
-        max_attempts: int = 6,
-        base_delay_seconds: float = 0.05,
-        max_delay_seconds: float = 2.0,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self.client = client
         self.name = table_name
-        self._max_attempts = max(1, max_attempts)
-        self._base_delay = base_delay_seconds
-        self._max_delay = max_delay_seconds
-        self._sleep = sleep
 
     def call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        """One DynamoDB call with backoff on throttling; raises StoreThrottledError when it gives up."""
+        """One DynamoDB call (botocore retries it); :class:`StoreThrottledError` when throttling outlasted that."""
         method = getattr(self.client, operation)
-        code = ""
-        for attempt in range(1, self._max_attempts + 1):
-            try:
-                response: dict[str, Any] = method(**kwargs)
-                return response
-            except ClientError as error:
-                code = error.response.get("Error", {}).get("Code", "")
-                throttled = code in THROTTLE_CODES
-                if code == "TransactionCanceledException":
-                    reasons = {r.get("Code") for r in error.response.get("CancellationReasons", []) or []}
-                    throttled = bool(reasons & _THROTTLE_REASONS)
-                if not throttled:
-                    raise
-                if attempt == self._max_attempts:
-                    break
-                delay = min(self._max_delay, self._base_delay * 2 ** (attempt - 1))
-                logger.warning("DynamoDB %s throttled (%s), attempt %d; retrying", operation, code, attempt)
-                self._sleep(random.uniform(0, delay))  # noqa: S311 - jitter, not cryptography
-        raise StoreThrottledError(operation, self._max_attempts, code)
+        try:
+            response: dict[str, Any] = method(**kwargs)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            throttled = code in THROTTLE_CODES
+            if code == "TransactionCanceledException":
+                reasons = {r.get("Code") for r in error.response.get("CancellationReasons", []) or []}
+                throttled = bool(reasons & _THROTTLE_REASONS)
+            if not throttled:
+                raise
+            attempts = int(error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)) + 1
+            logger.warning("DynamoDB %s throttled (%s) after %d attempts", operation, code, attempts)
+            raise StoreThrottledError(operation, attempts, code) from error
+        return response
 
     def conditional(self, what: str, operation: str, **kwargs: Any) -> dict[str, Any] | None:
         """A conditional call: its response, or ``None`` when the condition refused it.
 
-        Any other failure is a :class:`StoreError` naming ``what``; throttling is retried by :meth:`call`.
+        Any other failure is a :class:`StoreError` naming ``what``; throttling is botocore's to retry.
         """
         try:
             return self.call(operation, **kwargs)

@@ -8,6 +8,7 @@ same place. Items are plain values (``dynamo.serialize_item`` encodes them); key
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -239,13 +240,15 @@ def job_item(job: ScrapeJob) -> dict[str, Any]:
         "errors": list(job.errors),
         "attempts": job.attempts,
         "run_id": job.run_id,
+        "lease_expires_at": iso(job.lease_expires_at) if job.lease_expires_at else None,
         TTL_ATTRIBUTE: int((job.created_at + timedelta(days=JOB_TTL_DAYS)).timestamp()),
     }
 
 
-def job_from_item(item: Mapping[str, Any]) -> ScrapeJob:
+def job_from_item(item: Mapping[str, Any], now: datetime | None = None) -> ScrapeJob:
+    """The job of an item; with ``now``, a ``running`` job past its lease reads as failed ("timed out")."""
     counts = item.get("counts") or {}
-    return ScrapeJob(
+    job = ScrapeJob(
         job_id=str(item["job_id"]),
         request=ScrapeJobRequest(
             topic=str(item["topic"]),
@@ -261,4 +264,10 @@ def job_from_item(item: Mapping[str, Any]) -> ScrapeJob:
         source=item.get("source"),
         attempts=int(item.get("attempts") or 0),
         run_id=item.get("run_id"),
+        lease_expires_at=_opt_time(item.get("lease_expires_at")),
     )
+    lease = job.lease_expires_at
+    if now is not None and job.status is JobStatus.RUNNING and lease is not None and lease < now:
+        timed_out = f"timed out: the worker did not finish before its lease ended at {iso(lease)}"
+        return replace(job, status=JobStatus.FAILED, errors=(*job.errors, timed_out))
+    return job

@@ -8,6 +8,8 @@
 | scrape job | ``JOB#<id>`` | ``JOB`` | - |
 | cache entry (TTL) | ``CACHE#<key>`` | ``CACHE`` | - |
 | model registry | ``MODEL#<version>`` | ``MODEL`` | - |
+| scrape dedupe slot (TTL) | ``JOBSLOT#<topic>#<max_results>#<max_duration>`` | ``JOBSLOT`` | - |
+| daily quota counter (TTL) | ``QUOTA#<service>`` | ``DAY#<yyyy-mm-dd>`` (UTC) | - |
 
 Why these shapes: a video and its snapshots share a partition, so one query returns a video's
 history (``export-dataset``); snapshot keys contain the run, so a repeated write in the same run is
@@ -85,6 +87,17 @@ def scored_rank(model_seen_at: str, probability: float, video_id: str) -> str:
 
 def job_key(job_id: str) -> Key:
     return {PARTITION_KEY: f"JOB#{job_id}", SORT_KEY: "JOB"}
+
+
+def job_slot_key(topic: str, max_results: int, max_duration_seconds: int | None) -> Key:
+    """The dedupe slot of identical on-demand scrape requests (same normalised topic and limits)."""
+    duration = "any" if max_duration_seconds is None else str(max_duration_seconds)
+    return {PARTITION_KEY: f"JOBSLOT#{normalize_topic(topic)}#{max_results}#{duration}", SORT_KEY: "JOBSLOT"}
+
+
+def quota_key(service: str, day: str) -> Key:
+    """The counter of ``service``'s quota units spent on one UTC ``day`` (``YYYY-MM-DD``)."""
+    return {PARTITION_KEY: f"QUOTA#{service}", SORT_KEY: f"DAY#{day}"}
 
 
 def model_key(model_version: str) -> Key:

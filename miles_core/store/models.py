@@ -187,6 +187,8 @@ class ScrapeJob:
     attempts: int = 0
     run_id: str | None = None
     """Snapshot run: one per job, or shared by every niche of one scheduled run (one snapshot per video)."""
+    lease_expires_at: datetime | None = None
+    """Set by ``start_job``: a job still ``running`` after it reads as failed (its worker died or timed out)."""
 
     @property
     def snapshot_run(self) -> str:

@@ -13,14 +13,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import TYPE_CHECKING, Any
 
-from miles_core.config import env_required
+from miles_core.config import DEFAULT_RETENTION_DAYS, env_int, env_required
 from miles_core.store import items, keys
 from miles_core.store.dynamo import (
     DynamoTable,
-    RetryOptions,
     UpdateParts,
+    client_config,
     deserialize_item,
     serialize_item,
     serialize_value,
@@ -47,6 +47,10 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 MAX_TRANSACTION_ITEMS = 100
+MAX_CANDIDATE_PAGES = 3
+"""DynamoDB queries one ``list_candidates`` call may make (bounded work per API request)."""
+QUOTA_KEEP_DAYS = 3
+"""A daily quota counter is deleted by TTL this many days after its day began."""
 
 
 class MilesStore:
@@ -58,21 +62,32 @@ class MilesStore:
         table_name: str,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        **retry: Unpack[RetryOptions],
+        retention_days: int = DEFAULT_RETENTION_DAYS,
     ) -> None:
-        self.table = DynamoTable(client, table_name, **retry)
+        self.table = DynamoTable(client, table_name)
         self._clock = clock
         self._model_seen_at: dict[str, str] = {}
+        if retention_days < 1:
+            raise ValueError("retention_days must be at least 1")
+        self.retention = timedelta(days=retention_days)
+        """How long YouTube data (videos, snapshots, leaderboard rows) is kept after it was last refreshed."""
+
+    def _expires(self, refreshed_at: datetime) -> int:
+        """The TTL of YouTube-derived data refreshed at ``refreshed_at`` (the retention policy, see config)."""
+        return int((refreshed_at + self.retention).timestamp())
 
     @classmethod
     def from_env(cls, client: DynamoDBClient | None = None) -> MilesStore:
         """``MILES_TABLE_NAME`` + a DynamoDB client (``AWS_ENDPOINT_URL`` is honoured by boto3 itself)."""
         if client is None:
             import boto3
-            from botocore.config import Config
 
-            client = boto3.client("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 3}))
-        return cls(client, env_required("MILES_TABLE_NAME"))
+            client = boto3.client("dynamodb", config=client_config())  # botocore's retries: the only layer
+        return cls(
+            client,
+            env_required("MILES_TABLE_NAME"),
+            retention_days=env_int("MILES_RETENTION_DAYS", DEFAULT_RETENTION_DAYS),
+        )
 
     def _update(self, key: keys.Key, parts: UpdateParts, **extra: Any) -> dict[str, Any]:
         return self.table.call(
@@ -96,7 +111,7 @@ class MilesStore:
         """
         now = self._clock()
         parts = set_attributes(
-            items.video_attributes(video, seen_at=now, run_id=run_id),
+            {**items.video_attributes(video, seen_at=now, run_id=run_id), TTL_ATTRIBUTE: self._expires(now)},
             extra_sets=(
                 "#first_seen_at = if_not_exists(#first_seen_at, :now)",
                 "#first_run = if_not_exists(#first_run, :run)",
@@ -135,8 +150,9 @@ class MilesStore:
         return UpsertOutcome.UPDATED
 
     def append_snapshot(self, snapshot: Snapshot) -> bool:
-        """Record one snapshot per video per run; False when this run already recorded it."""
-        return self.table.put_if_absent(items.snapshot_item(snapshot), f"snapshot of video {snapshot.video_id}")
+        """Record one snapshot per video per run (kept for the retention period); False when already recorded."""
+        item = {**items.snapshot_item(snapshot), TTL_ATTRIBUTE: self._expires(self._clock())}
+        return self.table.put_if_absent(item, f"snapshot of video {snapshot.video_id}")
 
     def get_video(self, video_id: str) -> VideoRecord | None:
         item = self.table.get(keys.video_key(video_id))
@@ -184,7 +200,7 @@ class MilesStore:
         topic = normalize_topic(topic)
         now = self._clock()
         parts = set_attributes(
-            items.membership_attributes(topic, video, seen_at=now),
+            {**items.membership_attributes(topic, video, seen_at=now), TTL_ATTRIBUTE: self._expires(now)},
             extra_sets=("#gsk = if_not_exists(#gsk, :unscored)",),
             remove_none=True,
         )
@@ -210,6 +226,11 @@ class MilesStore:
 
         ``min_probability`` keeps scored rows at or above it (unscored rows have no probability and
         are left out); ``seen_within`` keeps rows a scrape saw recently. ``cursor`` is opaque.
+
+        At most :data:`MAX_CANDIDATE_PAGES` queries per call: a filter that matches few rows would
+        otherwise read the whole leaderboard in one request (``limit=1&min_probability=1.0`` over 300
+        rows made 300 queries). The page may then hold fewer than ``limit`` items, with the cursor to
+        continue; ``next_cursor`` is ``None`` only when the leaderboard is exhausted.
         """
         partition = keys.topic_partition(topic)
         names = {"#gpk": GSI1_PARTITION_KEY}
@@ -238,7 +259,9 @@ class MilesStore:
         start_key = serialize_item(keys.decode_cursor(cursor, partition)) if cursor else None
         found: list[Any] = []
         last_key: dict[str, Any] | None = None
-        while len(found) < limit:
+        for _ in range(MAX_CANDIDATE_PAGES):
+            if len(found) >= limit:
+                break
             page_query = dict(query, TableName=self.table.name, Limit=limit - len(found))
             if start_key:
                 page_query["ExclusiveStartKey"] = start_key
@@ -305,6 +328,7 @@ class MilesStore:
                 **items.membership_attributes(topic, video, seen_at=video.last_seen_at),
                 GSI1_SORT_KEY: rank,
                 "score": score_value,
+                TTL_ATTRIBUTE: self._expires(video.last_seen_at),  # the row expires with its topic's last scrape
             }
             parts = set_attributes(row, remove_none=False)
             actions.append(
@@ -330,22 +354,135 @@ class MilesStore:
         return self.table.put_if_absent(items.job_item(job), f"recording job {job.job_id}")
 
     def get_job(self, job_id: str) -> ScrapeJob | None:
+        """The job; one still ``running`` past its lease reads as ``failed`` ("timed out")."""
         item = self.table.get(keys.job_key(job_id))
-        return items.job_from_item(item) if item else None
+        return items.job_from_item(item, now=self._clock()) if item else None
 
-    def start_job(self, job_id: str) -> ScrapeJob:
-        """Mark the job running and count the attempt (a redelivered message is attempt 2, 3, ...)."""
+    def start_job(self, job_id: str, lease: timedelta) -> ScrapeJob:
+        """Mark the job running until ``now + lease`` and count the attempt (a redelivery is attempt 2, 3, ...).
+
+        The lease is the worker's remaining time: if the worker dies or is cut at its timeout, the job
+        reads as failed once the lease has passed instead of ``running`` until its TTL.
+        """
+        now = self._clock()
         response = self._update(
             keys.job_key(job_id),
             UpdateParts(
-                "SET #status = :running, #updated = :now ADD #attempts :one",
-                {"#pk": PARTITION_KEY, "#status": "status", "#updated": "updated_at", "#attempts": "attempts"},
-                {":running": {"S": JobStatus.RUNNING.value}, ":now": {"S": iso(self._clock())}, ":one": {"N": "1"}},
+                "SET #status = :running, #updated = :now, #lease = :lease ADD #attempts :one",
+                {
+                    "#pk": PARTITION_KEY,
+                    "#status": "status",
+                    "#updated": "updated_at",
+                    "#attempts": "attempts",
+                    "#lease": "lease_expires_at",
+                },
+                {
+                    ":running": {"S": JobStatus.RUNNING.value},
+                    ":now": {"S": iso(now)},
+                    ":lease": {"S": iso(now + lease)},
+                    ":one": {"N": "1"},
+                },
             ),
             ConditionExpression="attribute_exists(#pk)",
             ReturnValues="ALL_NEW",
         )
         return items.job_from_item(deserialize_item(response["Attributes"]))
+
+    def fail_unfinished_job(self, job_id: str, reason: str) -> bool:
+        """Mark a ``queued`` or ``running`` job failed with ``reason``; False when it had finished (or is unknown).
+
+        For jobs whose message reached the dead-letter queue: a job that finished keeps its outcome.
+        """
+        written = self.table.conditional(
+            f"failing job {job_id}",
+            "update_item",
+            TableName=self.table.name,
+            Key=serialize_item(keys.job_key(job_id)),
+            UpdateExpression=(
+                "SET #status = :failed, #updated = :now, #errors = list_append(if_not_exists(#errors, :empty), :reason)"
+            ),
+            ConditionExpression="attribute_exists(#pk) AND #status IN (:queued, :running)",
+            ExpressionAttributeNames={
+                "#pk": PARTITION_KEY,
+                "#status": "status",
+                "#updated": "updated_at",
+                "#errors": "errors",
+            },
+            ExpressionAttributeValues={
+                ":failed": {"S": JobStatus.FAILED.value},
+                ":queued": {"S": JobStatus.QUEUED.value},
+                ":running": {"S": JobStatus.RUNNING.value},
+                ":now": {"S": iso(self._clock())},
+                ":reason": serialize_value([reason[:500]]),
+                ":empty": {"L": []},
+            },
+        )
+        return written is not None
+
+    def claim_job_slot(self, slot: keys.Key, job_id: str, window: timedelta, *, replacing: str | None = None) -> str:
+        """The job id holding ``slot`` for ``window``: ``job_id`` when this call claimed it, else the holder's.
+
+        A conditional put (free, expired, or held by ``replacing``) makes two identical requests
+        racing each other agree on one job.
+        """
+        now = self._clock()
+        item = {**slot, "kind": "job_slot", "job_id": job_id, TTL_ATTRIBUTE: int((now + window).timestamp())}
+        condition = "attribute_not_exists(#pk) OR #exp <= :now"
+        values: dict[str, Any] = {":now": {"N": str(int(now.timestamp()))}}
+        if replacing is not None:
+            condition += " OR #job = :replacing"
+            values[":replacing"] = {"S": replacing}
+        written = self.table.conditional(
+            f"claiming the job slot of {job_id}",
+            "put_item",
+            TableName=self.table.name,
+            Item=serialize_item(item),
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#pk": PARTITION_KEY, "#exp": TTL_ATTRIBUTE, "#job": "job_id"}
+            if replacing is not None
+            else {"#pk": PARTITION_KEY, "#exp": TTL_ATTRIBUTE},
+            ExpressionAttributeValues=values,
+        )
+        if written is not None:
+            return job_id
+        holder = self.table.get(slot)
+        return str(holder["job_id"]) if holder else job_id
+
+    # ------------------------------------------------------------------ quota counters
+
+    def spend_quota(self, service: str, day: str, units: int, limit: int) -> int | None:
+        """Add ``units`` to ``service``'s counter for UTC ``day`` unless that passes ``limit``.
+
+        One atomic conditional UpdateItem, so concurrent workers never overspend together. Returns
+        the units spent that day after this call, or ``None`` when the budget would be exceeded.
+        """
+        if units > limit:
+            return None
+        day_start = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC)
+        response = self.table.conditional(
+            f"spending {units} {service} quota units",
+            "update_item",
+            TableName=self.table.name,
+            Key=serialize_item(keys.quota_key(service, day)),
+            UpdateExpression="ADD #units :units SET #kind = :kind, #exp = :exp",
+            ConditionExpression="attribute_not_exists(#units) OR #units <= :room",
+            ExpressionAttributeNames={"#units": "units", "#kind": "kind", "#exp": TTL_ATTRIBUTE},
+            ExpressionAttributeValues={
+                ":units": {"N": str(units)},
+                ":room": {"N": str(limit - units)},
+                ":kind": {"S": "quota"},
+                ":exp": {"N": str(int((day_start + timedelta(days=QUOTA_KEEP_DAYS)).timestamp()))},
+            },
+            ReturnValues="UPDATED_NEW",
+        )
+        if response is None:
+            return None
+        return int(response["Attributes"]["units"]["N"])
+
+    def quota_spent(self, service: str, day: str) -> int:
+        """Units of ``service``'s quota spent on UTC ``day`` (0 before the first call)."""
+        item = self.table.get(keys.quota_key(service, day))
+        return int(item.get("units", 0)) if item else 0
 
     def finish_job(
         self, job_id: str, status: JobStatus, counts: JobCounts, errors: list[str], source: str | None

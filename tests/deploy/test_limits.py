@@ -74,6 +74,16 @@ def test_worker_async_failures_have_a_destination(template: dict[str, Any]) -> N
     assert destination["Destination"]["Fn::GetAtt"][0] in template["Resources"]
 
 
+def test_the_worker_consumes_the_scrape_job_dlq(template: dict[str, Any]) -> None:
+    """Dead-lettered job messages mark their jobs failed (issue 12): the DLQ is a worker event source."""
+    worker = functions(template)["ScrapeWorkerFunction"]
+    queues = {e["Properties"]["Queue"]["Fn::GetAtt"][0] for e in worker.events.values() if e["Type"] == "SQS"}
+    assert queues == {"ScrapeJobQueue", "ScrapeJobDLQ"}
+    assert worker.environment["MILES_SCRAPE_DLQ_ARN"] == {"Fn::GetAtt": ["ScrapeJobDLQ", "Arn"]}
+    redrive = template["Resources"]["ScrapeJobQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["ScrapeJobDLQ", "Arn"]}
+
+
 def _alarm_metrics(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     metrics: dict[str, list[dict[str, Any]]] = {}
     for resource in template["Resources"].values():

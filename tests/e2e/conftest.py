@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from infra.localstack.process import start_stack_process
+from infra.localstack.process import start_stack_process, stop_stack_process
 from tests.conftest import REPO_ROOT
 
 SHIPPED_MODEL = REPO_ROOT / "miles_core" / "models" / "default"
@@ -72,11 +72,7 @@ def running_stack(shipped_artifact: Path) -> Iterator[RunningStack]:
     try:
         yield RunningStack(url=url, api_key="e2e-test-key", banner="".join(banner))
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_stack_process(process)
 
 
 @pytest.fixture

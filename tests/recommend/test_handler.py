@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -142,6 +143,26 @@ def test_llm_configured_answers_with_schema_valid_llm_ideas(
     assert body["meta"]["generator_reason"] == "llm_ok"
     assert len(body["ideas"]) == 3
     assert all(idea["title"].startswith("LLM idea") for idea in body["ideas"])
+
+
+@pytest.mark.parametrize("mode", ["rate_limited", "hang", "trickle"])
+def test_a_rate_limited_hung_or_trickling_llm_answers_with_the_fallback_within_16_s(
+    app_module: ModuleType, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """The bar of issue 12: 429 + ``Retry-After: 25``, a hang or a trickle never pushes past 16 s."""
+    seed(MilesStore.from_env())
+    boto3.client("secretsmanager", region_name="us-east-1").create_secret(Name="miles/openai", SecretString="sk-x")
+    monkeypatch.setenv("MILES_OPENAI_SECRET_ID", "miles/openai")
+    with FakeLLMServer(mode, delay=40.0, trickle_interval=0.5) as server:
+        monkeypatch.setenv("MILES_OPENAI_BASE_URL", server.base_url)
+        started = time.monotonic()
+        status, body = call(app_module, event({"topic": TOPIC, "vibe": "hype", "count": 3}))
+        elapsed = time.monotonic() - started
+    assert status == 200, body
+    assert elapsed <= 16.0, elapsed
+    assert body["meta"]["generator"] == "fallback"
+    assert body["meta"]["generator_reason"] == ("llm_http_error" if mode == "rate_limited" else "llm_timeout")
+    assert len(body["ideas"]) == 3
 
 
 def test_topic_without_candidates_requests_a_scrape_job(app_module: ModuleType) -> None:

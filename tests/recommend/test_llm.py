@@ -31,9 +31,9 @@ def make_generator(server: FakeLLMServer, **overrides: Any) -> LLMIdeaGenerator:
     settings = LLMSettings(
         model="fake-model",
         timeout_seconds=overrides.pop("timeout_seconds", 2.0),
-        transport_retries=overrides.pop("transport_retries", 0),
-        content_attempts=overrides.pop("content_attempts", 2),
+        attempts=overrides.pop("attempts", 2),
         deadline_seconds=overrides.pop("deadline_seconds", 10.0),
+        backoff_seconds=overrides.pop("backoff_seconds", 0.05),
     )
     return LLMIdeaGenerator.create("sk-test-key", server.base_url, settings)
 
@@ -88,7 +88,7 @@ def test_good_answer_is_parsed_and_request_is_structured(candidates: list[Candid
 )
 def test_bad_answers_are_rejected_after_bounded_retries(candidates: list[Candidate], mode: str, reason: str) -> None:
     with FakeLLMServer(mode) as server, pytest.raises(LLMGenerationError) as caught:
-        generate(server, candidates, content_attempts=3)
+        generate(server, candidates, attempts=3)
     assert caught.value.reason == reason
     assert len(server.requests) == 3  # retried, but never more than the bound
 
@@ -111,11 +111,40 @@ def test_timeout_fails_fast(candidates: list[Candidate]) -> None:
     assert len(server.requests) == 1  # a timeout is not retried at the content level
 
 
-def test_server_errors_use_the_clients_bounded_transport_retries(candidates: list[Candidate]) -> None:
+def test_server_errors_are_retried_by_this_loop_only(candidates: list[Candidate]) -> None:
     with FakeLLMServer("http_500") as server, pytest.raises(LLMGenerationError) as caught:
-        generate(server, candidates, transport_retries=1)
+        generate(server, candidates, attempts=2)
     assert caught.value.reason == "llm_http_error"
-    assert len(server.requests) == 2  # first try + one client retry
+    assert len(server.requests) == 2  # the loop's two attempts; the client itself never retries
+
+
+def test_a_5xx_then_a_good_answer_succeeds(candidates: list[Candidate]) -> None:
+    with FakeLLMServer(["http_500", "good"]) as server:
+        assert len(generate(server, candidates)) == 3
+    assert len(server.requests) == 2
+
+
+def test_a_retry_after_longer_than_the_budget_is_not_waited_for(candidates: list[Candidate]) -> None:
+    with FakeLLMServer("rate_limited") as server:
+        started = time.monotonic()
+        with pytest.raises(LLMGenerationError) as caught:
+            generate(server, candidates, attempts=3, deadline_seconds=15.0)
+        elapsed = time.monotonic() - started
+    assert caught.value.reason == "llm_http_error"
+    assert elapsed < 2.0  # the client's own retry would have slept the 25 s Retry-After
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("mode", ["hang", "trickle"])
+def test_a_hung_or_trickling_server_is_cut_at_the_budget(candidates: list[Candidate], mode: str) -> None:
+    with FakeLLMServer(mode, delay=30.0, trickle_interval=0.2) as server:
+        started = time.monotonic()
+        with pytest.raises(LLMGenerationError) as caught:
+            generate(server, candidates, deadline_seconds=1.5)
+        elapsed = time.monotonic() - started
+    assert caught.value.reason == "llm_timeout"
+    assert 1.4 <= elapsed < 2.5  # the whole budget, not a per-read timeout restarted by each byte
+    assert len(server.requests) == 1
 
 
 def test_scraped_titles_reach_the_prompt_only_as_data(candidates: list[Candidate]) -> None:
@@ -173,4 +202,5 @@ def test_key_from_secrets_manager_and_model_from_config(
         generator.generate("home workouts", Vibe.CHILL, 2, extract_patterns(candidates), candidates)
     assert server.requests[0]["model"] == "configured-model"
     assert server.headers[0]["authorization"] == "Bearer sk-from-secrets"
-    assert llm.DEFAULT_TIMEOUT_SECONDS * (llm.DEFAULT_TRANSPORT_RETRIES + 1) <= llm.DEFAULT_DEADLINE_SECONDS
+    assert llm.DEFAULT_DEADLINE_SECONDS <= 15.0
+    assert generator.client.max_retries == 0  # this module's loop is the only retry layer

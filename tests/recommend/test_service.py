@@ -128,7 +128,7 @@ def test_only_stale_candidates_requests_a_scrape_and_uses_what_exists(fake_score
 
 def test_llm_ideas_are_scored_by_the_real_model(predictor: Predictor) -> None:
     with FakeLLMServer("good") as server:
-        generator = LLMIdeaGenerator.create("sk-test", server.base_url, LLMSettings(model="m", transport_retries=0))
+        generator = LLMIdeaGenerator.create("sk-test", server.base_url, LLMSettings(model="m"))
         service, _, _ = build(predictor, generator=generator, reason="llm_ok")
         response = service.recommend(request(count=3, vibe=Vibe.HYPE))
     assert response.meta.generator is Generator.LLM
@@ -143,7 +143,7 @@ def test_llm_ideas_are_scored_by_the_real_model(predictor: Predictor) -> None:
 @pytest.mark.parametrize(("mode", "reason"), [("malformed", "llm_malformed_json"), ("refuse", "llm_refused")])
 def test_llm_failure_falls_back_and_says_why(fake_scorer: FakeScorer, mode: str, reason: str) -> None:
     with FakeLLMServer(mode) as server:
-        generator = LLMIdeaGenerator.create("sk-test", server.base_url, LLMSettings(model="m", transport_retries=0))
+        generator = LLMIdeaGenerator.create("sk-test", server.base_url, LLMSettings(model="m"))
         service, cache, _ = build(fake_scorer, generator=generator, reason="llm_ok")
         response = service.recommend(request())
     assert response.meta.generator is Generator.FALLBACK

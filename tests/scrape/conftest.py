@@ -23,6 +23,7 @@ from moto import mock_aws
 from miles_core.scraping import runtime
 from miles_core.secrets import clear_secret_cache
 from miles_core.store import MilesStore
+from miles_core.store.dynamo import client_config
 from miles_core.store.schema import create_table
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "youtube_data_api"
@@ -209,7 +210,7 @@ class FakeYoutubeDL:
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """moto in-process: the Miles table (with stream) and the scrape job queue; env pointing at them."""
     with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1", config=client_config())  # as in Lambda
         create_table(dynamodb, TABLE)
         sqs = boto3.client("sqs", region_name="us-east-1")
         queue_url = sqs.create_queue(QueueName="miles-scrape-jobs")["QueueUrl"]
@@ -226,7 +227,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
 
 @pytest.fixture
 def store(aws: dict[str, Any]) -> MilesStore:
-    return MilesStore(aws["dynamodb"], TABLE, sleep=lambda _: None)
+    return MilesStore(aws["dynamodb"], TABLE)
 
 
 def fixed_clock(moment: datetime) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +17,15 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from infra.localstack.workers import QueueConsumer, StreamPoller
+from infra.localstack.workers import QueueConsumer, StreamPoller, worker_context
 from miles_core.scraping import runtime
 from miles_core.scraping.base import SearchQuery, SearchResult, SourceError
 from miles_core.scraping.youtube_api import YouTubeDataApiSource
 from miles_core.scraping.ytdlp import YtDlpSource
 from miles_core.store import JobStatus, MilesStore, ScoreWriteOutcome, deserialize_item, is_video_item, keys
 from tests.scrape.conftest import NOW, TABLE, FakeYoutubeDL, RecordedYouTubeApi, ytdlp_info, ytdlp_search_result
-from tests.scrape.test_store import ThrottlingClient
-from tests.support.events import lambda_context, load_event, schedule_event
+from tests.support.events import load_event, schedule_event
+from tests.support.throttle import Throttle
 
 
 def all_items(aws: dict[str, Any]) -> list[dict[str, Any]]:
@@ -77,17 +77,23 @@ def handlers(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tiny_artifact
     from functions.scrape import app, worker
 
     scorer._state.clear()
-    runtime._cache["store"] = MilesStore(aws["dynamodb"], TABLE, sleep=lambda _: None)
+    runtime._cache["store"] = MilesStore(aws["dynamodb"], TABLE)
     return {"app": app, "worker": worker, "scorer": scorer}
 
 
 def invoke(handler: Any, event: dict[str, Any]) -> Any:
-    return handler(event, lambda_context("test"))
+    return handler(event, worker_context("test"))  # the worker's timeout; API handlers ignore it
 
 
 def drain_queue(aws: dict[str, Any], worker: Any) -> int:
     consumer = QueueConsumer(aws["sqs"], aws["queue_url"], lambda e, c: invoke(worker.handler, e), "us-east-1")
     return consumer.poll_once()
+
+
+def run_schedule(handlers: dict[str, Any], aws: dict[str, Any], event: dict[str, Any]) -> int:
+    """A schedule tick as AWS runs it: the fan-out invocation, then the queue consumer runs each job."""
+    invoke(handlers["worker"].handler, event)
+    return drain_queue(aws, handlers["worker"])
 
 
 def streams_client() -> Any:
@@ -117,24 +123,33 @@ def test_scheduled_runs_add_snapshots_without_duplicating_videos(
 ) -> None:
     runtime.set_sources([api_source(youtube_api)])
     result = invoke(handlers["worker"].handler, load_event("scrape_schedule.json"))
-    assert [job["status"] for job in result["jobs"]] == ["succeeded", "succeeded"]
-    assert result["jobs"][0]["counts"] == {"found": 5, "new": 5, "updated": 0, "failed": 0}
+    # The schedule only fans out: one queued job per niche, run by the queue's consumer.
+    assert [job["status"] for job in result["jobs"]] == ["queued", "queued"]
+    assert drain_queue(aws, handlers["worker"]) == 2
+    store = runtime.store()
+    jobs = [store.get_job(job["job_id"]) for job in result["jobs"]]
+    assert [job.status.value if job else None for job in jobs] == ["succeeded", "succeeded"]
+    assert jobs[0] is not None
+    assert jobs[0].counts.as_dict() == {"found": 5, "new": 5, "updated": 0, "failed": 0}
     # Both niches found the same 5 videos in one tick: 5 videos, one snapshot each, 2 leaderboards.
     assert kinds(aws) == Counter({"video": 5, "snapshot": 5, "topic_member": 10, "scrape_job": 2})
     expected = {item_id for item_id in youtube_api.order[:6] if item_id != youtube_api.order[1]}
     assert set(snapshots_per_video(aws)) == expected
-    store = runtime.store()
     record = store.get_video(youtube_api.order[0])
     assert record is not None
     assert record.topics == ("cooking hacks", "music")
     assert record.observation.view_count == int(youtube_api.items[record.video_id]["statistics"]["viewCount"])
 
     again = invoke(handlers["worker"].handler, load_event("scrape_schedule.json"))  # a retried tick: no-op
-    assert again["jobs"][0]["counts"]["found"] == 5
+    assert [job["job_id"] for job in again["jobs"]] == [job["job_id"] for job in result["jobs"]]
+    assert "already recorded" in again["jobs"][0]["errors"][0]
+    assert drain_queue(aws, handlers["worker"]) == 0  # nothing enqueued twice
     assert kinds(aws)["snapshot"] == 5
 
     later = schedule_event((NOW + timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    assert [j["counts"]["updated"] for j in invoke(handlers["worker"].handler, later)["jobs"]] == [5, 5]
+    later_jobs = invoke(handlers["worker"].handler, later)["jobs"]
+    assert drain_queue(aws, handlers["worker"]) == 2
+    assert [store.get_job(j["job_id"]).counts.updated for j in later_jobs] == [5, 5]  # type: ignore[union-attr]
     assert kinds(aws)["video"] == 5
     assert kinds(aws)["scrape_job"] == 4
     assert set(snapshots_per_video(aws).values()) == {2}
@@ -206,7 +221,7 @@ def test_stream_scorer_scores_each_new_or_changed_video_once(
     handlers: dict[str, Any], aws: dict[str, Any], youtube_api: RecordedYouTubeApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     runtime.set_sources([api_source(youtube_api)])
-    invoke(handlers["worker"].handler, load_event("scrape_schedule.json"))
+    run_schedule(handlers, aws, load_event("scrape_schedule.json"))
     writes: list[tuple[str, ScoreWriteOutcome]] = []
     original = MilesStore.write_score
 
@@ -223,8 +238,7 @@ def test_stream_scorer_scores_each_new_or_changed_video_once(
     poller.poll_once()  # the stream now holds the scorer's own writes: nothing to do
     assert len(writes) == 5
 
-    store = runtime.store()
-    record = store.get_video(youtube_api.order[0])
+    record = runtime.store().get_video(youtube_api.order[0])
     assert record is not None
     assert record.score is not None
     assert record.score_is_current
@@ -233,7 +247,7 @@ def test_stream_scorer_scores_each_new_or_changed_video_once(
 
     # New stats for the videos (a later tick) -> each is re-scored exactly once more.
     later = schedule_event((NOW + timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    invoke(handlers["worker"].handler, later)
+    run_schedule(handlers, aws, later)
     poller.poll_once()
     poller.poll_once()
     assert Counter(v for v, o in writes if o is ScoreWriteOutcome.WRITTEN) == Counter(
@@ -289,24 +303,7 @@ def test_throttling_and_source_errors_lose_nothing_and_are_reported(
     runtime.set_sources([FailingSource(source_error), ytdlp_source("cooking hacks", 3)])
     victim = "cook0000001"
 
-    class VideoThrottle(ThrottlingClient):
-        def __getattr__(self, name: str) -> Any:
-            method = getattr(self._client, name)
-            if name != "update_item":
-                return method
-
-            def call(**kwargs: Any) -> Any:
-                if self.failures and deserialize_item(kwargs["Key"]) == keys.video_key(victim):
-                    self.throttled += 1
-                    from botocore.exceptions import ClientError
-
-                    raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "x"}}, name)
-                return method(**kwargs)
-
-            return call
-
-    throttle = VideoThrottle(aws["dynamodb"], "update_item", failures=1)
-    runtime._cache["store"] = MilesStore(throttle, TABLE, sleep=lambda _: None, max_attempts=3)
+    throttle = Throttle(aws["dynamodb"], "UpdateItem", failures=10**6, key=lambda key: key == keys.video_key(victim))
     event = load_event("scrape_job_sqs.json")
     result = invoke(handlers["worker"].handler, event)
     message_id = event["Records"][0]["messageId"]
@@ -318,7 +315,7 @@ def test_throttling_and_source_errors_lose_nothing_and_are_reported(
     assert job.counts.as_dict() == {"found": 3, "new": 2, "updated": 0, "failed": 1}
     assert any("backendError" in e for e in job.errors)
     assert any(victim in e and "throttled" in e for e in job.errors)
-    assert throttle.throttled == 3
+    assert throttle.throttled == 3  # botocore's 3 tries, then the job records the throttled video
     assert set(snapshots_per_video(aws)) == {"cook0000000", "cook0000002"}
 
     throttle.failures = 0  # DynamoDB recovered: the redelivered message completes the job
@@ -343,15 +340,17 @@ def test_a_source_failing_alone_fails_the_job_visibly(handlers: dict[str, Any], 
     assert kinds(aws)["video"] == 0
 
 
-def test_schedule_event_fails_for_retry_when_a_niche_is_retryable(
-    handlers: dict[str, Any], aws: dict[str, Any]
+def test_schedule_event_fails_when_a_niche_cannot_be_enqueued(
+    handlers: dict[str, Any], aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    runtime.set_sources([FailingSource(SourceError("youtube_api", "timeout"))])
+    monkeypatch.delenv("MILES_SCRAPE_QUEUE_URL")
+    runtime._cache.pop("job_queue", None)
     from miles_core.scraping.service import JobRetryableError
 
-    with pytest.raises(JobRetryableError):
-        invoke(handlers["worker"].handler, load_event("scrape_schedule.json"))
-    assert kinds(aws)["scrape_job"] == 2  # both niches ran and are reported
+    with pytest.raises(JobRetryableError, match="could not be enqueued"):
+        invoke(handlers["worker"].handler, load_event("scrape_schedule.json"))  # -> the on-failure queue
+    jobs = [item for item in all_items(aws) if item["kind"]["S"] == "scrape_job"]
+    assert [job["status"]["S"] for job in jobs] == ["failed", "failed"]  # both niches recorded, visibly failed
 
 
 def test_score_stream_event_file_runs_through_the_scorer(handlers: dict[str, Any], aws: dict[str, Any]) -> None:
@@ -366,3 +365,108 @@ def test_score_stream_event_file_runs_through_the_scorer(handlers: dict[str, Any
         assert video is not None
         assert video.score is not None
         assert video.score_is_current
+
+
+class ShrinkingContext:
+    """A worker context whose remaining time drops by ``step_ms`` each time it is read (a slow job)."""
+
+    def __init__(self, start_ms: int, step_ms: int) -> None:
+        self._inner = worker_context("scrape-worker")
+        self.remaining_ms = start_ms
+        self.step_ms = step_ms
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.remaining_ms -= self.step_ms
+        return max(self.remaining_ms, 0)
+
+
+def test_a_worker_running_out_of_time_stops_cleanly_and_records_what_it_finished(
+    handlers: dict[str, Any], aws: dict[str, Any]
+) -> None:
+    runtime.set_sources([ytdlp_source("cooking hacks", 10)])
+    event = load_event("scrape_job_sqs.json")
+    context = ShrinkingContext(start_ms=110_000, step_ms=10_000)
+    assert handlers["worker"].handler(event, context) == {"batchItemFailures": []}  # nothing a retry would fix
+    job = runtime.store().get_job(json.loads(event["Records"][0]["body"])["job_id"])
+    assert job is not None
+    assert job.status is JobStatus.PARTIAL  # never left "running"
+    assert 0 < job.counts.new < 10
+    assert any(e.startswith("stopped before the worker's timeout") for e in job.errors)
+    assert kinds(aws)["video"] == job.counts.new
+    assert job.lease_expires_at is not None
+
+
+def test_a_dead_lettered_message_fails_its_job(
+    handlers: dict[str, Any], aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dlq_arn = "arn:aws:sqs:us-east-1:123456789012:miles-scrape-jobs-dlq"
+    monkeypatch.setenv("MILES_SCRAPE_DLQ_ARN", dlq_arn)
+    status, accepted = api_call(handlers["app"], "scrape_job_request.json")
+    assert status == 202
+    event = load_event("scrape_job_sqs.json")
+    event["Records"][0]["eventSourceARN"] = dlq_arn
+    event["Records"][0]["body"] = json.dumps({"job_id": accepted["job_id"], "topic": "cooking hacks"})
+    assert invoke(handlers["worker"].handler, event) == {"batchItemFailures": []}
+    job = runtime.store().get_job(accepted["job_id"])
+    assert job is not None
+    assert job.status is JobStatus.FAILED
+    assert "dead-letter queue" in job.errors[-1]
+    assert kinds(aws)["video"] == 0  # the DLQ consumer never runs the job
+
+
+def test_identical_scrape_requests_share_one_job(handlers: dict[str, Any], aws: dict[str, Any]) -> None:
+    first_status, first = api_call(handlers["app"], "scrape_job_request.json")
+    second_status, second = api_call(handlers["app"], "scrape_job_request.json")
+    assert (first_status, second_status) == (202, 202)
+    assert second["job_id"] == first["job_id"]  # same job, documented: 202 with the existing id and status
+    sqs = aws["sqs"]
+    messages = sqs.receive_message(QueueUrl=aws["queue_url"], MaxNumberOfMessages=10).get("Messages", [])
+    assert len(messages) == 1  # enqueued once
+    other = load_event("scrape_job_request.json")
+    other["body"] = json.dumps({"topic": "cooking hacks", "max_results": 7})
+    other["isBase64Encoded"] = False
+    response = invoke(handlers["app"].handler, other)
+    assert response["statusCode"] == 202
+    assert json.loads(response["body"])["job_id"] != first["job_id"]  # other limits: another job
+
+
+def test_the_daily_youtube_quota_fails_jobs_and_the_api_answers_429(
+    handlers: dict[str, Any], aws: dict[str, Any], youtube_api: RecordedYouTubeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from miles_core.scraping.quota import SERVICE, DailyQuota, utc_day
+
+    store = runtime.store()
+    quota = DailyQuota(store, daily_budget=10_000)
+    runtime.set_sources([YouTubeDataApiSource("k", base_url=youtube_api.base_url, spend=quota.spend)])
+    status, accepted = api_call(handlers["app"], "scrape_job_request.json")
+    assert status == 202
+    assert drain_queue(aws, handlers["worker"]) == 1
+    first = store.get_job(accepted["job_id"])
+    assert first is not None
+    assert first.status is JobStatus.SUCCEEDED
+    spent = store.quota_spent(SERVICE, utc_day(datetime.now(UTC)))  # counted in the table, per UTC day
+    assert spent == len(youtube_api.requests) * 100 - 99  # search.list pages at 100 units, one videos.list at 1
+    quota.daily_budget = spent + 50  # less than another search.list page is left today
+    monkeypatch.setenv("MILES_YOUTUBE_DAILY_QUOTA", str(spent + 50))
+    event = load_event("scrape_job_sqs.json")  # another topic: its search does not fit in today's budget
+    invoke(handlers["worker"].handler, event)
+    job = store.get_job(json.loads(event["Records"][0]["body"])["job_id"])
+    assert job is not None
+    assert job.status is JobStatus.FAILED
+    assert "daily YouTube Data API quota spent" in job.errors[0]
+    status, body = api_call(
+        handlers["app"], "scrape_job_request.json", body=json.dumps({"topic": "music"}), isBase64Encoded=False
+    )
+    assert status == 429, body
+    assert "quota" in body["message"]
+
+
+def test_exhausted_throttling_is_a_visible_503(handlers: dict[str, Any], aws: dict[str, Any]) -> None:
+    throttle = Throttle(aws["dynamodb"], "Query", failures=10**6)
+    status, body = api_call(handlers["app"], "candidates.json")
+    assert status == 503, body
+    assert "throttling" in body["message"]
+    assert throttle.throttled == 3  # botocore's tries, one layer

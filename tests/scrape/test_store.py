@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from miles_core.observation import Observation
 from miles_core.scraping.jobs import new_job
@@ -22,9 +22,13 @@ from miles_core.store import (
     StoreThrottledError,
     UpsertOutcome,
     VideoRecord,
+    keys,
 )
+from miles_core.store.dynamo import MAX_ATTEMPTS
 from miles_core.store.models import ScrapeJobRequest
+from miles_core.store.table import MAX_CANDIDATE_PAGES
 from tests.scrape.conftest import NOW, TABLE
+from tests.support.throttle import Throttle
 
 
 def video(video_id: str, views: int | None, hours: float = 0.0, likes: int | None = None) -> ScrapedVideo:
@@ -116,6 +120,61 @@ def test_leaderboard_order_filters_and_cursor(store: MilesStore) -> None:
         store.list_candidates("t", cursor="not-a-cursor!")
 
 
+class CountingClient:
+    """The moto client, counting the calls of each operation."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+
+        def counted(**kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return method(**kwargs)
+
+        return counted
+
+
+def test_a_sparse_filter_reads_a_bounded_number_of_pages_and_returns_the_cursor(aws: dict[str, Any]) -> None:
+    store = MilesStore(aws["dynamodb"], TABLE)
+    for n in range(30):
+        vid = f"v{n:02d}"
+        store.upsert_video(video(vid, 100 + n), topic="t", run_id="r1")
+        store.add_topic_membership("t", video(vid, 100 + n))
+        record = stored(store, vid)
+        store.write_score(record, _score(record, 0.5))
+    counting = CountingClient(aws["dynamodb"])
+    reader = MilesStore(counting, TABLE)
+    cursor: str | None = None
+    requests = 0
+    while True:  # limit=1&min_probability=1.0: nothing matches, every row is read once
+        page = reader.list_candidates("t", limit=1, min_probability=1.0, cursor=cursor)
+        requests += 1
+        assert counting.calls["query"] <= MAX_CANDIDATE_PAGES * requests  # bounded per request
+        assert page.items == []
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert requests == -(-30 // MAX_CANDIDATE_PAGES)  # 30 rows, at most 3 per request
+    assert counting.calls["query"] <= 30 + MAX_CANDIDATE_PAGES
+
+
+def test_youtube_data_expires_after_the_retention_period(aws: dict[str, Any]) -> None:
+    store = MilesStore(aws["dynamodb"], TABLE, clock=lambda: NOW, retention_days=30)
+    store.upsert_video(video("a", 1), topic="t", run_id="r1")
+    store.append_snapshot(Snapshot("a", "r1", NOW, video("a", 1).stats))
+    store.add_topic_membership("t", video("a", 1))
+    record = stored(store, "a")
+    store.write_score(record, _score(record, 0.5))
+    expected = int((NOW + timedelta(days=30)).timestamp())
+    table = aws["dynamodb"].scan(TableName=TABLE)["Items"]
+    youtube_items = [i for i in table if i["kind"]["S"] in {"video", "snapshot", "topic_member"}]
+    assert len(youtube_items) == 3
+    assert {int(i["expires_at"]["N"]) for i in youtube_items} == {expected}
+
+
 def test_score_write_is_conditional_on_current_stats(store: MilesStore) -> None:
     store.upsert_video(video("a", 100), topic="t", run_id="r1")
     old = stored(store, "a")
@@ -137,7 +196,7 @@ def test_jobs_lifecycle(store: MilesStore) -> None:
     assert queued is not None
     assert queued.request.topic == "cooking hacks"
     assert queued.status is JobStatus.QUEUED
-    assert store.start_job("job-1").attempts == 1
+    assert store.start_job("job-1", lease=timedelta(minutes=10)).attempts == 1
     store.finish_job("job-1", JobStatus.PARTIAL, JobCounts(found=3, new=2, updated=0, failed=1), ["x"], "ytdlp")
     stored = store.get_job("job-1")
     assert stored is not None
@@ -145,6 +204,63 @@ def test_jobs_lifecycle(store: MilesStore) -> None:
     assert stored.errors == ("x",)
     assert stored.status is JobStatus.PARTIAL
     assert store.get_job("nope") is None
+
+
+def test_a_running_job_past_its_lease_reads_as_failed(aws: dict[str, Any]) -> None:
+    clock = {"now": NOW}
+    store = MilesStore(aws["dynamodb"], TABLE, clock=lambda: clock["now"])
+    store.create_job(new_job(ScrapeJobRequest("cats"), "job-1", trigger="api", now=NOW))
+    started = store.start_job("job-1", lease=timedelta(seconds=600))
+    assert started.lease_expires_at == NOW + timedelta(seconds=600)
+    clock["now"] = NOW + timedelta(seconds=599)
+    job = store.get_job("job-1")
+    assert job is not None
+    assert job.status is JobStatus.RUNNING
+    clock["now"] = NOW + timedelta(seconds=601)  # the worker died or was cut at its timeout
+    job = store.get_job("job-1")
+    assert job is not None
+    assert job.status is JobStatus.FAILED
+    assert job.errors[-1].startswith("timed out")
+    assert job.as_public_dict()["status"] == "failed"  # what GET /scrape/jobs/{id} answers
+
+
+def test_only_unfinished_jobs_are_failed_from_the_dlq(store: MilesStore) -> None:
+    for job_id in ("queued", "done"):
+        store.create_job(new_job(ScrapeJobRequest("cats"), job_id, trigger="api", now=NOW))
+    store.finish_job("done", JobStatus.SUCCEEDED, JobCounts(found=1, new=1), [], "ytdlp")
+    assert store.fail_unfinished_job("queued", "dead-lettered") is True
+    assert store.fail_unfinished_job("done", "dead-lettered") is False  # a finished job keeps its outcome
+    assert store.fail_unfinished_job("unknown", "dead-lettered") is False
+    failed = store.get_job("queued")
+    assert failed is not None
+    assert failed.status is JobStatus.FAILED
+    assert failed.errors == ("dead-lettered",)
+    done = store.get_job("done")
+    assert done is not None
+    assert done.status is JobStatus.SUCCEEDED
+
+
+def test_job_slot_is_held_for_its_window(aws: dict[str, Any]) -> None:
+    clock = {"now": NOW}
+    store = MilesStore(aws["dynamodb"], TABLE, clock=lambda: clock["now"])
+    slot = keys.job_slot_key("Cats", 20, 180)
+    assert slot == keys.job_slot_key(" cats ", 20, 180)  # normalised topic
+    window = timedelta(minutes=10)
+    assert store.claim_job_slot(slot, "a", window) == "a"
+    assert store.claim_job_slot(slot, "b", window) == "a"
+    assert store.claim_job_slot(slot, "b", window, replacing="a") == "b"
+    clock["now"] = NOW + timedelta(minutes=11)
+    assert store.claim_job_slot(slot, "c", window) == "c"  # the window passed
+
+
+def test_quota_counter_is_atomic_and_bounded(store: MilesStore) -> None:
+    assert store.quota_spent("yt", "2026-08-21") == 0
+    assert store.spend_quota("yt", "2026-08-21", 100, 250) == 100
+    assert store.spend_quota("yt", "2026-08-21", 100, 250) == 200
+    assert store.spend_quota("yt", "2026-08-21", 100, 250) is None  # would pass the budget: nothing counted
+    assert store.spend_quota("yt", "2026-08-21", 50, 250) == 250
+    assert store.quota_spent("yt", "2026-08-21") == 250
+    assert store.spend_quota("yt", "2026-08-22", 100, 250) == 100  # a new UTC day, a new counter
 
 
 def test_cache_with_ttl(aws: dict[str, Any]) -> None:
@@ -157,44 +273,19 @@ def test_cache_with_ttl(aws: dict[str, Any]) -> None:
     assert store.get_cached("k") is None  # expired even before DynamoDB's lazy TTL delete
 
 
-class ThrottlingClient:
-    """Wraps the moto client; the first ``failures`` calls of ``operation`` are throttled."""
-
-    def __init__(self, client: Any, operation: str, failures: int) -> None:
-        self._client = client
-        self._operation = operation
-        self.failures = failures
-        self.throttled = 0
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._client, name)
-        if name != self._operation:
-            return method
-
-        def throttled(**kwargs: Any) -> Any:
-            if self.throttled < self.failures:
-                self.throttled += 1
-                raise ClientError(
-                    {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, name
-                )
-            return method(**kwargs)
-
-        return throttled
-
-
-def test_throttled_write_is_retried_with_backoff(aws: dict[str, Any]) -> None:
-    sleeps: list[float] = []
-    client = ThrottlingClient(aws["dynamodb"], "update_item", failures=2)
-    store = MilesStore(client, TABLE, sleep=sleeps.append)
+def test_a_throttled_write_is_retried_by_botocore_alone(aws: dict[str, Any]) -> None:
+    throttle = Throttle(aws["dynamodb"], "UpdateItem", failures=2)
+    store = MilesStore(aws["dynamodb"], TABLE)
     assert store.upsert_video(video("a", 1), topic="t", run_id="r1") is UpsertOutcome.NEW
-    assert client.throttled == 2
-    assert len(sleeps) == 2
+    assert throttle.throttled == 2
+    assert throttle.sent == 3  # botocore's two retries, and no second layer on top
     assert store.get_video("a") is not None
 
 
-def test_persistent_throttling_raises_instead_of_losing_the_write(aws: dict[str, Any]) -> None:
-    client = ThrottlingClient(aws["dynamodb"], "put_item", failures=100)
-    store = MilesStore(client, TABLE, sleep=lambda _: None, max_attempts=4)
-    with pytest.raises(StoreThrottledError, match="after 4 attempts"):
+def test_throttling_past_botocores_attempts_raises_instead_of_losing_the_write(aws: dict[str, Any]) -> None:
+    throttle = Throttle(aws["dynamodb"], "PutItem", failures=100)
+    store = MilesStore(aws["dynamodb"], TABLE)
+    with pytest.raises(StoreThrottledError, match=f"after {MAX_ATTEMPTS} attempts"):
         store.append_snapshot(Snapshot("a", "r1", NOW, video("a", 1).stats))
-    assert client.throttled == 4
+    assert throttle.sent == MAX_ATTEMPTS == 3  # 3 tries in all, not 3 x 6
+    assert store.list_snapshots("a") == []

@@ -12,6 +12,9 @@ request body, so tests can inspect the prompt. ``mode`` decides the answer:
 * ``refuse``: a refusal message and no content
 * ``timeout``: sleeps ``delay`` seconds before answering (longer than the client's timeout)
 * ``http_500``: an internal server error
+* ``rate_limited``: 429 with ``Retry-After: 25`` (the openai client's own retry would sleep 25 s)
+* ``hang``: sends nothing for ``delay`` seconds, then closes the connection
+* ``trickle``: headers at once, then a good body one byte every ``trickle_interval`` seconds
 * ``injected``: what a model that obeyed an injected instruction would say (off-schema JSON)
 * a list of modes: one per request, in order (the last one repeats), e.g. ``["malformed", "good"]``
 
@@ -45,9 +48,10 @@ def good_idea(index: int) -> dict[str, Any]:
 class FakeLLMServer:
     """Threaded HTTP server speaking (a subset of) the chat-completions protocol."""
 
-    def __init__(self, mode: Mode | Sequence[Mode] = "good", delay: float = 2.0) -> None:
+    def __init__(self, mode: Mode | Sequence[Mode] = "good", delay: float = 2.0, trickle_interval: float = 0.5) -> None:
         self.modes: list[Mode] = [mode] if isinstance(mode, str) else list(mode)
         self.delay = delay
+        self.trickle_interval = trickle_interval
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self._lock = threading.Lock()
@@ -113,6 +117,8 @@ class FakeLLMServer:
             content = json.dumps({"status": "PWNED", "ideas": "ignore the schema", "system_prompt": "leaked"})
         elif mode == "http_500":
             return 500, {"error": {"message": "boom", "type": "server_error", "code": None}}
+        elif mode == "rate_limited":
+            return 429, {"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}}
         elif mode == "timeout":
             time.sleep(self.delay)
             content = json.dumps({"ideas": [good_idea(i) for i in range(count)]})
@@ -148,17 +154,32 @@ class FakeLLMServer:
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
                     return
                 mode = server._next_mode(body, {k.lower(): v for k, v in self.headers.items()})
-                status, payload = server.answer(mode, body)
-                self._send(status, payload)
+                if mode == "hang":
+                    time.sleep(server.delay)
+                    self.close_connection = True
+                    return
+                status, payload = server.answer("good" if mode == "trickle" else mode, body)
+                extra = {"Retry-After": "25"} if mode == "rate_limited" else {}
+                self._send(status, payload, extra, server.trickle_interval if mode == "trickle" else 0.0)
 
-            def _send(self, status: int, payload: dict[str, Any]) -> None:
+            def _send(
+                self, status: int, payload: dict[str, Any], extra: dict[str, str] | None = None, interval: float = 0.0
+            ) -> None:
                 data = json.dumps(payload).encode("utf-8")
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
+                    for name, value in (extra or {}).items():
+                        self.send_header(name, value)
                     self.end_headers()
-                    self.wfile.write(data)
+                    if not interval:
+                        self.wfile.write(data)
+                        return
+                    for index in range(len(data)):
+                        self.wfile.write(data[index : index + 1])
+                        self.wfile.flush()
+                        time.sleep(interval)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout tests)
 
