@@ -20,11 +20,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    StringConstraints,
     ValidationInfo,
     field_validator,
 )
 
+from miles_core.api.fields import Trimmed, integer, single_line, text
 from miles_core.observation import (
     MAX_DESCRIPTION_CHARS,
     MAX_TAG_CHARS,
@@ -59,9 +59,13 @@ def _aware_utc(value: datetime) -> datetime:
 
 
 Timestamp = Annotated[datetime, BeforeValidator(_timestamp), AfterValidator(_aware_utc)]
-Count = Annotated[int, Field(ge=0, le=MAX_COUNT, strict=True)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TITLE_CHARS, strict=True)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TAG_CHARS, strict=True)]
+Count = Annotated[int, integer(0, MAX_COUNT)]
+Title = Annotated[
+    str,
+    single_line(MAX_TITLE_CHARS, f"Video title, 1-{MAX_TITLE_CHARS} characters; trimmed, no control characters."),
+    Trimmed,
+]
+Tag = Annotated[str, single_line(MAX_TAG_CHARS, f"One tag, 1-{MAX_TAG_CHARS} characters."), Trimmed]
 
 
 class PredictRequest(BaseModel):
@@ -74,7 +78,6 @@ class PredictRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        str_strip_whitespace=True,
         json_schema_extra={
             "examples": [
                 {
@@ -93,7 +96,7 @@ class PredictRequest(BaseModel):
     )
 
     title: Title = Field(description=f"Video title, 1-{MAX_TITLE_CHARS} characters after trimming whitespace.")
-    description: Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARS, strict=True)] = Field(
+    description: Annotated[str, text(MAX_DESCRIPTION_CHARS, "Video description.")] = Field(
         default="", description=f"Video description, at most {MAX_DESCRIPTION_CHARS} characters."
     )
     tags: list[Tag] = Field(
@@ -101,7 +104,7 @@ class PredictRequest(BaseModel):
         max_length=MAX_TAGS,
         description=f"Tags, at most {MAX_TAGS}, each 1-{MAX_TAG_CHARS} chars.",
     )
-    category_id: Annotated[int, Field(ge=1, le=99, strict=True)] | None = Field(
+    category_id: Annotated[int, integer(1, 99)] | None = Field(
         default=None, description="YouTube category id (integer 1-99, e.g. 22 = People & Blogs). Absent = unknown."
     )
     language: (
@@ -131,7 +134,8 @@ class PredictRequest(BaseModel):
     )
     view_count: Count | None = Field(
         default=None,
-        description=f"Views at `observed_at` (integer count, 0-{MAX_COUNT}). Present = post-publish regime.",
+        description=f"Views at `observed_at` (integer count, 0-{MAX_COUNT}). Present = post-publish regime; "
+        "needs `published_at` (not in the future).",
     )
     like_count: Count | None = Field(
         default=None, description="Likes at `observed_at` (integer count, <= `view_count`). Needs `view_count`."

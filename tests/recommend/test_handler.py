@@ -194,7 +194,10 @@ def queued_messages() -> list[dict[str, Any]]:
     [
         ({"topic": "", "vibe": "funny", "count": 3}, "topic"),
         ({"topic": "   ", "vibe": "funny", "count": 3}, "topic"),
-        ({"topic": "?!", "vibe": "funny", "count": 3}, "topic"),
+        ({"topic": "x\u202e\u0000evil", "vibe": "funny", "count": 3}, "topic"),
+        ({"topic": "cats", "vibe": "funny", "count": "5"}, "count"),
+        ({"topic": "cats", "vibe": "funny", "count": 5.0}, "count"),
+        ({"topic": "cats", "vibe": "funny", "count": True}, "count"),
         ({"vibe": "funny", "count": 3}, "topic"),
         ({"topic": "cats", "vibe": "sarcastic", "count": 3}, "vibe"),
         ({"topic": "cats", "vibe": "funny", "count": 0}, "count"),
