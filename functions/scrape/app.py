@@ -7,7 +7,6 @@ the worker function (SQS) runs it, so a slow YouTube never holds an API Gateway 
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import timedelta
 from http import HTTPStatus
@@ -24,6 +23,7 @@ from miles_core.api import (
     JSON_BODY_ERRORS,
     KEYED,
     ApiError,
+    FieldError,
     build_observability,
     build_resolver,
     responses,
@@ -48,7 +48,8 @@ app = build_resolver(
     max_body_bytes=16 * 1024,
     logger=logger,
 )
-_JOB_ID = re.compile(r"^[A-Za-z0-9-]{1,80}$")
+JOB_ID_PATTERN = r"^[A-Za-z0-9-]{1,80}$"
+"""What a job id can be (uuid hex, or the schedule's readable ids): anything else is a 422, never a lookup."""
 
 
 @app.post(
@@ -97,8 +98,10 @@ def create_scrape_job(body: ScrapeJobBody) -> Response[str]:
     responses=responses(ScrapeJobView, errors=(*KEYED, 404, 422), description="The job.", http_404="Unknown job."),
     tags=["scrape"],
 )
-def get_scrape_job(job_id: Annotated[str, Path(max_length=80)]) -> ScrapeJobView:
-    job = runtime.store().get_job(job_id) if _JOB_ID.match(job_id) else None
+def get_scrape_job(
+    job_id: Annotated[str, Path(pattern=JOB_ID_PATTERN, description="The `job_id` of `POST /scrape/jobs`.")],
+) -> ScrapeJobView:
+    job = runtime.store().get_job(job_id)
     if job is None:
         raise ApiError(HTTPStatus.NOT_FOUND, f"no scrape job {job_id[:80]!r}")
     return ScrapeJobView.model_validate(job.as_public_dict())
@@ -127,7 +130,9 @@ def list_candidates(
         ),
     ],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    min_probability: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
+    min_probability: Annotated[
+        float | None, Query(ge=0.0, le=1.0, description="Lowest viral probability, compared at 6 decimal places.")
+    ] = None,
     max_age_hours: Annotated[int | None, Query(ge=1, le=24 * 90, description="Only rows seen recently.")] = None,
     cursor: Annotated[str | None, Query(max_length=2000, description="`next_cursor` of the previous page.")] = None,
 ) -> CandidatesPage:
@@ -136,12 +141,14 @@ def list_candidates(
         page = runtime.store().list_candidates(
             canonical,
             limit=limit,
-            min_probability=min_probability,
+            # DynamoDB numbers have 38 digits and no subnormals: 1e-300 would underflow; 6 places are plenty.
+            min_probability=None if min_probability is None else round(min_probability, 6),
             cursor=cursor,
             seen_within=timedelta(hours=max_age_hours) if max_age_hours else None,
         )
     except InvalidCursorError as error:
-        raise ApiError(HTTPStatus.BAD_REQUEST, str(error)) from error
+        problem = FieldError(field="cursor", location="query", message=str(error), type="invalid_cursor")
+        raise ApiError(HTTPStatus.BAD_REQUEST, str(error), [problem]) from error
     except ValueError as error:
         raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, str(error)) from error
     return CandidatesPage(

@@ -26,7 +26,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from infra.localstack import gateway
 from infra.localstack.events import BadLambdaResponseError, LocalLambdaContext, decode_response, rest_event
@@ -92,32 +92,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: LocalApiServer
 
-    def do_GET(self) -> None:
-        self._dispatch()
+    def __getattr__(self, name: str) -> Any:
+        """Every method reaches the route table, even one http.server has no ``do_`` for (``QUERY``).
 
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
-
-    def do_OPTIONS(self) -> None:
-        self._dispatch()
-
-    def do_HEAD(self) -> None:
-        self._dispatch()
-
-    def do_TRACE(self) -> None:
-        self._dispatch()
-
-    def do_CONNECT(self) -> None:
-        self._dispatch()
+        ``BaseHTTPRequestHandler`` answers a method without a ``do_<METHOD>`` attribute with an HTML
+        501; API Gateway routes (or refuses, in the error shape) whatever method a client sends.
+        """
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s " + format, self.address_string(), *args)
@@ -179,7 +162,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             if allowed:
                 return gateway.method_not_allowed(method, path, allowed)
             return gateway.no_route(method, path)
-        route, path_parameters = found
+        route, raw_parameters = found
+        # API Gateway hands functions URL-decoded path parameters (`/scrape/jobs/a%20b` -> `a b`).
+        path_parameters = {name: unquote(value) for name, value in raw_parameters.items()}
         if route.api_key_required and not hmac.compare_digest(
             (self.headers.get("x-api-key") or "").encode("utf-8"), self.server.api_key.encode("utf-8")
         ):

@@ -23,6 +23,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from miles_core.api.fields import Trimmed, integer, single_line, text
 from miles_core.observation import (
@@ -45,6 +46,17 @@ CLOCK_SKEW = timedelta(minutes=5)
 """How far in the future ``observed_at`` may be (client clocks drift); later is refused."""
 
 
+CROSS_FIELD_ERROR = "cross_field"
+"""Error ``type`` of a rule between fields or against the clock (likes <= views, views need an age,
+not in the future): the JSON schema cannot state these, so the field descriptions do, and the contract
+fuzzer (tests/e2e/test_api_contract.py) treats exactly this type as "valid by the schema, refused by rule"."""
+
+
+TIMESTAMP_RANGE_ERROR = "timestamp_range"
+"""A timestamp whose UTC form has no year 1-9999 (a schema ``date-time`` does not say so)."""
+RULES_BEYOND_THE_SCHEMA = frozenset({CROSS_FIELD_ERROR, TIMESTAMP_RANGE_ERROR})
+
+
 def _timestamp(value: Any) -> Any:
     """Only ISO 8601 strings: numbers would be read as Unix time, a guess we refuse to make."""
     if not isinstance(value, str):
@@ -55,7 +67,16 @@ def _timestamp(value: Any) -> Any:
 def _aware_utc(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("timestamp needs a timezone, e.g. 2026-05-01T12:00:00Z or +02:00")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first representable UTC moment
+        raise PydanticCustomError(
+            TIMESTAMP_RANGE_ERROR, "timestamp is outside 0001-01-01 - 9999-12-31 once converted to UTC"
+        ) from None
+
+
+def _rule(message: str) -> PydanticCustomError:
+    return PydanticCustomError(CROSS_FIELD_ERROR, message)
 
 
 Timestamp = Annotated[datetime, BeforeValidator(_timestamp), AfterValidator(_aware_utc)]
@@ -151,9 +172,9 @@ class PredictRequest(BaseModel):
             return value
         published = info.data.get("published_at")
         if published is not None and value < published:
-            raise ValueError("observed_at is before published_at")
+            raise _rule("observed_at is before published_at")
         if value > datetime.now(UTC) + CLOCK_SKEW:
-            raise ValueError("observed_at is in the future")
+            raise _rule("observed_at is in the future")
         return value
 
     @field_validator("view_count")
@@ -162,10 +183,10 @@ class PredictRequest(BaseModel):
         if value is None:
             return value
         if "published_at" in info.data and info.data["published_at"] is None:
-            raise ValueError("view_count needs published_at: views mean nothing without the video's age")
+            raise _rule("view_count needs published_at: views mean nothing without the video's age")
         published = info.data.get("published_at")
         if published is not None and info.data.get("observed_at") is None and published > datetime.now(UTC):
-            raise ValueError("published_at is in the future, so the video cannot have views yet")
+            raise _rule("published_at is in the future, so the video cannot have views yet")
         return value
 
     @field_validator("like_count", "comment_count")
@@ -177,9 +198,9 @@ class PredictRequest(BaseModel):
             return value
         views = info.data["view_count"]
         if views is None:
-            raise ValueError(f"{info.field_name} needs view_count (stats are scored together)")
+            raise _rule(f"{info.field_name} needs view_count (stats are scored together)")
         if info.field_name == "like_count" and value > views:
-            raise ValueError(f"like_count ({value}) is greater than view_count ({views})")
+            raise _rule(f"like_count ({value}) is greater than view_count ({views})")
         return value
 
     def to_observation(self, now: datetime | None = None) -> Observation:
