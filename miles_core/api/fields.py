@@ -34,6 +34,9 @@ _SPACES = " \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 SINGLE_LINE_PATTERN = f"^[^{_CONTROLS}]*[^{_CONTROLS}{_SPACES}][^{_CONTROLS}]*$"
 """No control or bidi character, at least one visible character (literal characters, so every regex
 engine - pydantic's, Python's, a browser's - reads the class the same way)."""
+URL_PATTERN = f"^https?://[^{_CONTROLS}{_SPACES}]+$"
+"""An http(s) URL without spaces or controls, spelled out: ``\\S`` means different characters to Python,
+Rust (pydantic) and ECMAScript (JSON Schema tools), e.g. U+0085 is a space to the first two only."""
 _TEXT_CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + BIDI_CONTROLS
 MULTI_LINE_PATTERN = f"^[^{_TEXT_CONTROLS}]*$"
 """Free text (descriptions): tabs and line breaks allowed, other controls and bidi characters not."""

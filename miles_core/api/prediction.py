@@ -25,7 +25,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from miles_core.api.fields import Trimmed, integer, single_line, text
+from miles_core.api.fields import URL_PATTERN, Trimmed, integer, single_line, text
 from miles_core.observation import (
     MAX_DESCRIPTION_CHARS,
     MAX_TAG_CHARS,
@@ -137,7 +137,7 @@ class PredictRequest(BaseModel):
     channel_follower_count: Count | None = Field(
         default=None, description=f"Channel subscribers (integer count, 0-{MAX_COUNT})."
     )
-    thumbnail_url: Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2000, strict=True)] | None = Field(
+    thumbnail_url: Annotated[str, Field(pattern=URL_PATTERN, max_length=2000, strict=True)] | None = Field(
         default=None, description="Thumbnail URL (http/https). Accepted for compatibility; not a model feature."
     )
     duration_seconds: Annotated[float, Field(ge=0, le=7 * 24 * 3600, strict=True, allow_inf_nan=False)] | None = Field(
