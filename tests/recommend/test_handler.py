@@ -224,3 +224,9 @@ def test_handler_module_imports_no_torch(tiny_artifact: Path) -> None:
     env = dict(os.environ, MILES_MODEL_DIR=str(tiny_artifact), MILES_TABLE_NAME=TABLE)
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False False"
+
+
+def test_the_topic_is_canonical_before_it_is_cached_or_echoed() -> None:
+    from miles_core.recommend.models import RecommendationRequest
+
+    assert RecommendationRequest.model_validate({"topic": "  Home   WORKOUTS "}).topic == "home workouts"
