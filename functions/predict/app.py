@@ -15,7 +15,16 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from miles_core.api import API_KEY_SECURITY, build_observability, build_resolver, error_responses
+from miles_core.api import (
+    API_KEY_SECURITY,
+    JSON_BODY_ERRORS,
+    KEYED,
+    PUBLIC,
+    build_observability,
+    build_resolver,
+    responses,
+)
+from miles_core.api.docs import DOCUMENT_PATH
 from miles_core.api.prediction import (
     MAX_BATCH_ITEMS,
     BatchPredictRequest,
@@ -39,8 +48,8 @@ app = build_resolver(
     f"Batch limit: {MAX_BATCH_ITEMS} items. Body limit: {MAX_BODY_BYTES} bytes.",
     max_body_bytes=MAX_BODY_BYTES,
     logger=logger,
+    openapi_document=DOCUMENT_PATH,
 )
-_ERRORS = error_responses()
 _state = {"cold_start": True}
 
 
@@ -64,7 +73,7 @@ def _elapsed_ms(started: float) -> float:
     summary="Score one video or idea",
     description="Post-publish when `view_count` (and `published_at`) are given, else pre-publish.",
     security=API_KEY_SECURITY,
-    responses=_ERRORS,
+    responses=responses(PredictResponse, errors=(*JSON_BODY_ERRORS, *KEYED), description="The prediction."),
     tags=["predict"],
 )
 def predict(request: PredictRequest) -> PredictResponse:
@@ -77,7 +86,9 @@ def predict(request: PredictRequest) -> PredictResponse:
     "/predict/batch",
     summary=f"Score up to {MAX_BATCH_ITEMS} videos or ideas in one call",
     security=API_KEY_SECURITY,
-    responses=_ERRORS,
+    responses=responses(
+        BatchPredictResponse, errors=(*JSON_BODY_ERRORS, *KEYED), description="One prediction per item, in order."
+    ),
     tags=["predict"],
 )
 def predict_batch(request: BatchPredictRequest) -> BatchPredictResponse:
@@ -87,12 +98,23 @@ def predict_batch(request: BatchPredictRequest) -> BatchPredictResponse:
     return BatchPredictResponse(items=results, model_version=predictor.version, processing_time_ms=_elapsed_ms(started))
 
 
-@app.get("/model", summary="The model card", security=API_KEY_SECURITY, tags=["model"])
+@app.get(
+    "/model",
+    summary="The model card",
+    security=API_KEY_SECURITY,
+    responses=responses(ModelCard, errors=KEYED, description="What the model is, how it was made, its metrics."),
+    tags=["model"],
+)
 def model_card() -> ModelCard:
     return predictor.card
 
 
-@app.get("/health", summary="Liveness and model version (no API key)", tags=["model"])
+@app.get(
+    "/health",
+    summary="Liveness and model version (no API key)",
+    responses=responses(HealthResponse, errors=PUBLIC, description="The function is up and its model loaded."),
+    tags=["model"],
+)
 def health() -> HealthResponse:
     return HealthResponse(status="ok", model_version=predictor.version, cold_start=_state["cold_start"])
 

@@ -14,7 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from miles_core import config
-from miles_core.api import API_KEY_SECURITY, build_observability, build_resolver, error_responses
+from miles_core.api import API_KEY_SECURITY, JSON_BODY_ERRORS, KEYED, build_observability, build_resolver, responses
 from miles_core.inference import load_predictor
 from miles_core.recommend import MAX_COUNT, MIN_COUNT, RecommendationRequest, RecommendationResponse, Vibe
 from miles_core.recommend.llm import generator_from_config
@@ -38,8 +38,13 @@ app = build_resolver(
     max_body_bytes=MAX_BODY_BYTES,
     logger=logger,
 )
-_ERRORS = error_responses(
-    http_422="Invalid field (empty topic, unknown vibe, count out of range, unknown field); `errors` names it."
+_RESPONSES = responses(
+    RecommendationResponse,
+    errors=(*JSON_BODY_ERRORS, *KEYED, 503),
+    description="Ranked, scored ideas, the patterns they came from and how they were produced.",
+    http_422="Invalid field (blank topic or one with control characters, unknown vibe, count not an integer in "
+    "range, unknown field); `errors` names it.",
+    http_503="The store or the model is unavailable: retry later.",
 )
 _state: dict[str, RecommendationService] = {}
 
@@ -73,7 +78,7 @@ def service() -> RecommendationService:
         "A topic without fresh candidates gets a scrape job (`meta.scrape_job_id`) and ideas from what exists."
     ),
     security=API_KEY_SECURITY,
-    responses=_ERRORS,
+    responses=_RESPONSES,
     tags=["recommend"],
 )
 def recommendations(request: RecommendationRequest) -> RecommendationResponse:

@@ -10,7 +10,6 @@ the answer is 429.
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import timedelta
 from http import HTTPStatus
@@ -21,21 +20,27 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
 
 from miles_core.api import (
     API_KEY_SECURITY,
+    JSON_BODY_ERRORS,
+    KEYED,
     ApiError,
+    FieldError,
     build_observability,
     build_resolver,
     error_response,
-    error_responses,
+    responses,
 )
-from miles_core.config import (
-    DEFAULT_SCRAPE_MAX_DURATION_SECONDS,
-    DEFAULT_SCRAPE_MAX_RESULTS,
-    SCRAPE_DEDUPE_WINDOW_SECONDS,
+from miles_core.api.fields import SINGLE_LINE_PATTERN
+from miles_core.api.scrape_schemas import (
+    CandidatesPage,
+    CandidateView,
+    ScrapeJobAccepted,
+    ScrapeJobBody,
+    ScrapeJobView,
 )
+from miles_core.config import SCRAPE_DEDUPE_WINDOW_SECONDS
 from miles_core.scraping import runtime
 from miles_core.scraping.jobs import JobEnqueueError, new_job, submit_deduplicated
 from miles_core.scraping.quota import DailyQuota
@@ -49,42 +54,25 @@ app = build_resolver(
     max_body_bytes=16 * 1024,
     logger=logger,
 )
-_JOB_ID = re.compile(r"^[A-Za-z0-9-]{1,80}$")
-_ERRORS = error_responses(
-    http_400="Malformed JSON or cursor.",
-    http_404="Unknown job.",
-    http_503="The job queue is unavailable; the job was recorded as failed.",
-)
-
-
-class ScrapeJobBody(BaseModel):
-    """``POST /scrape/jobs`` body."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    topic: str = Field(min_length=1, max_length=MAX_TOPIC_CHARS, description="Search query / leaderboard topic.")
-    max_results: int = Field(default=DEFAULT_SCRAPE_MAX_RESULTS, ge=1, le=50)
-    max_duration_seconds: int | None = Field(
-        default=DEFAULT_SCRAPE_MAX_DURATION_SECONDS,
-        ge=1,
-        le=3600,
-        description="Shorts-friendly cap; null = any length.",
-    )
-
-
-class ScrapeJobAccepted(BaseModel):
-    job_id: str
-    status: str
-    topic: str
-    status_url: str
+JOB_ID_PATTERN = r"^[A-Za-z0-9-]{1,80}$"
+"""What a job id can be (uuid hex, or the schedule's readable ids): anything else is a 422, never a lookup."""
 
 
 @app.post(
     "/scrape/jobs",
     summary="Start a scrape job (answers 202 at once; poll the status URL)",
     security=API_KEY_SECURITY,
-    responses={202: {"description": "Job accepted.", "content": {"application/json": {"model": ScrapeJobAccepted}}}}
-    | _ERRORS,
+    responses=responses(
+        ScrapeJobAccepted,
+        status=202,
+        description=(
+            "Job accepted; `Location` and `status_url` say where to poll. An identical request (same topic and "
+            "limits) within 10 minutes gets the same job back, with its current status."
+        ),
+        errors=(*JSON_BODY_ERRORS, *KEYED, 503),
+        http_429="Too many requests, or the API key's or the YouTube quota is used up: retry later.",
+        http_503="The job queue is unavailable (the job was recorded as failed), or the table is throttling.",
+    ),
     tags=["scrape"],
 )
 def create_scrape_job(body: ScrapeJobBody) -> Response[str]:
@@ -111,9 +99,7 @@ def create_scrape_job(body: ScrapeJobBody) -> Response[str]:
         name="ScrapeJobsRequested" if created else "ScrapeJobsDeduplicated", unit=MetricUnit.Count, value=1
     )
     status_url = f"/scrape/jobs/{job.job_id}"
-    accepted = ScrapeJobAccepted(
-        job_id=job.job_id, status=job.status.value, topic=job.request.topic, status_url=status_url
-    )
+    accepted = ScrapeJobAccepted(job_id=job.job_id, status=job.status, topic=job.request.topic, status_url=status_url)
     return Response(
         status_code=HTTPStatus.ACCEPTED,
         content_type="application/json",
@@ -126,47 +112,74 @@ def create_scrape_job(body: ScrapeJobBody) -> Response[str]:
     "/scrape/jobs/<job_id>",
     summary="A scrape job's status, counts (found, new, updated, failed) and errors",
     security=API_KEY_SECURITY,
-    responses=_ERRORS,
+    responses=responses(
+        ScrapeJobView,
+        errors=(*KEYED, 404, 422, 503),
+        description="The job.",
+        http_404="Unknown job.",
+        http_503="The table is throttling requests: retry later.",
+    ),
     tags=["scrape"],
 )
-def get_scrape_job(job_id: Annotated[str, Path(max_length=80)]) -> dict[str, Any]:
-    job = runtime.store().get_job(job_id) if _JOB_ID.match(job_id) else None
+def get_scrape_job(
+    job_id: Annotated[str, Path(pattern=JOB_ID_PATTERN, description="The `job_id` of `POST /scrape/jobs`.")],
+) -> ScrapeJobView:
+    job = runtime.store().get_job(job_id)
     if job is None:
         raise ApiError(HTTPStatus.NOT_FOUND, f"no scrape job {job_id[:80]!r}")
-    return job.as_public_dict()
+    return ScrapeJobView.model_validate(job.as_public_dict())
 
 
 @app.get(
     "/candidates",
     summary="Scored candidates of a topic: newest model first, then highest viral probability; unscored last",
     security=API_KEY_SECURITY,
-    responses=_ERRORS,
+    responses=responses(
+        CandidatesPage,
+        errors=(400, *KEYED, 422, 503),
+        description="One page of the topic's leaderboard (at most 3 table pages read; follow `next_cursor`).",
+        http_400="Malformed or foreign `cursor`.",
+        http_503="The table is throttling requests: retry later.",
+    ),
     tags=["scrape"],
 )
 def list_candidates(
-    topic: Annotated[str, Query(min_length=1, max_length=MAX_TOPIC_CHARS)],
+    topic: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=MAX_TOPIC_CHARS,
+            pattern=SINGLE_LINE_PATTERN,
+            description="Topic; matched in canonical form (trimmed, single-spaced, lower case).",
+        ),
+    ],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    min_probability: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
+    min_probability: Annotated[
+        float | None, Query(ge=0.0, le=1.0, description="Lowest viral probability, compared at 6 decimal places.")
+    ] = None,
     max_age_hours: Annotated[int | None, Query(ge=1, le=24 * 90, description="Only rows seen recently.")] = None,
     cursor: Annotated[str | None, Query(max_length=2000, description="`next_cursor` of the previous page.")] = None,
-) -> dict[str, Any]:
+) -> CandidatesPage:
     try:
+        canonical = normalize_topic(topic)
         page = runtime.store().list_candidates(
-            topic,
+            canonical,
             limit=limit,
-            min_probability=min_probability,
+            # DynamoDB numbers have 38 digits and no subnormals: 1e-300 would underflow; 6 places are plenty.
+            min_probability=None if min_probability is None else round(min_probability, 6),
             cursor=cursor,
             seen_within=timedelta(hours=max_age_hours) if max_age_hours else None,
         )
     except InvalidCursorError as error:
-        raise ApiError(HTTPStatus.BAD_REQUEST, str(error)) from error
+        problem = FieldError(field="cursor", location="query", message=str(error), type="invalid_cursor")
+        raise ApiError(HTTPStatus.BAD_REQUEST, str(error), [problem]) from error
     except ValueError as error:
         raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, str(error)) from error
-    return {
-        "topic": normalize_topic(topic),
-        "items": [candidate.as_public_dict() for candidate in page.items],
-        "next_cursor": page.next_cursor,
-    }
+    return CandidatesPage(
+        topic=canonical,
+        items=[CandidateView.model_validate(candidate.as_public_dict()) for candidate in page.items],
+        next_cursor=page.next_cursor,
+    )
 
 
 def _table_throttled(error: StoreThrottledError) -> Response[str]:

@@ -61,6 +61,11 @@ def find_route(method: str, path: str, routes: tuple[Route, ...] = ROUTES) -> tu
     return None
 
 
+def allowed_methods(path: str, routes: tuple[Route, ...] = ROUTES) -> list[str]:
+    """The methods some route serves ``path`` with (empty: the path is unknown)."""
+    return [route.method for route in routes if route.pattern.match(path)]
+
+
 def route_for(method: str, path: str) -> Route:
     """The route declared for ``method`` and resource ``path`` (``KeyError`` when there is none)."""
     for route in ROUTES:

@@ -1,9 +1,10 @@
 """``make run``: real HTTP on loopback -> API Gateway REST proxy events -> the real Lambda handlers.
 
 What API Gateway does in front of the functions is reproduced here, and nothing more: route
-matching on the route table (unknown resource or method: 403 ``Missing Authentication Token``),
-the API-key check (403 ``Forbidden``), the 10 MB payload limit (413), the proxy event, and 502
-``Internal server error`` when a handler raises or returns a malformed result. Each function
+matching on the route table (unknown route: 404; unknown method on a known path: 405 with
+``Allow``), the API-key check (403), the 10 MB payload limit (413), the proxy event, and 502 when a
+handler raises or returns a malformed result; each in the functions' one error shape, as the
+template's ``GatewayResponses`` make API Gateway answer (:mod:`infra.localstack.gateway`). Each function
 serves one request at a time, like one Lambda container (Powertools resolvers keep the current
 event on the app object, so they must not be shared between threads).
 
@@ -15,7 +16,6 @@ written only breaks its own routes.
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import os
 import secrets
@@ -24,14 +24,14 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
+from infra.localstack import gateway
 from infra.localstack.events import BadLambdaResponseError, LocalLambdaContext, decode_response, rest_event
 from infra.localstack.handlers import Handler, HandlerRef, load_handler
-from infra.localstack.routes import ROUTES, Route, find_route
+from infra.localstack.routes import ROUTES, Route, allowed_methods, find_route
 from miles_core.config import env_int, env_str
 
 logger = logging.getLogger(__name__)
@@ -90,12 +90,6 @@ class LocalApiServer(ThreadingHTTPServer):
         return f"http://{host!s}:{port}"
 
 
-def _gateway_error(status: HTTPStatus, message: str, error_type: str) -> tuple[int, list[tuple[str, str]], bytes]:
-    """An error answered by API Gateway itself (never reaches a handler)."""
-    headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type)]
-    return int(status), headers, json.dumps({"message": message}).encode("utf-8")
-
-
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Headers and body go out in separate writes; with Nagle on, the body waits for the client's
@@ -103,23 +97,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: LocalApiServer
 
-    def do_GET(self) -> None:
-        self._dispatch()
+    def __getattr__(self, name: str) -> Any:
+        """Every method reaches the route table, even one http.server has no ``do_`` for (``QUERY``).
 
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
-
-    def do_OPTIONS(self) -> None:
-        self._dispatch()
+        ``BaseHTTPRequestHandler`` answers a method without a ``do_<METHOD>`` attribute with an HTML
+        501; API Gateway routes (or refuses, in the error shape) whatever method a client sends.
+        """
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s " + format, self.address_string(), *args)
@@ -161,7 +147,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         try:
             status, headers, body = self._answer(method, split.path, split.query)
         except ValueError:  # malformed Content-Length or chunk size
-            status, headers, body = _gateway_error(HTTPStatus.BAD_REQUEST, "Bad request", "BadRequestException")
+            status, headers, body = gateway.bad_request()
             self.close_connection = True
         self.send_response(status)
         for name, value in headers:
@@ -177,16 +163,19 @@ class _RequestHandler(BaseHTTPRequestHandler):
         body = self._read_body()
         found = find_route(method, path, self.server.routes)
         if found is None:
-            return _gateway_error(
-                HTTPStatus.FORBIDDEN, "Missing Authentication Token", "MissingAuthenticationTokenException"
-            )
-        route, path_parameters = found
+            allowed = allowed_methods(path, self.server.routes)
+            if allowed:
+                return gateway.method_not_allowed(method, path, allowed)
+            return gateway.no_route(method, path)
+        route, raw_parameters = found
+        # API Gateway hands functions URL-decoded path parameters (`/scrape/jobs/a%20b` -> `a b`).
+        path_parameters = {name: unquote(value) for name, value in raw_parameters.items()}
         if route.api_key_required and not hmac.compare_digest(
             (self.headers.get("x-api-key") or "").encode("utf-8"), self.server.api_key.encode("utf-8")
         ):
-            return _gateway_error(HTTPStatus.FORBIDDEN, "Forbidden", "ForbiddenException")
+            return gateway.invalid_api_key()
         if body is None:
-            return _gateway_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Request Too Long", "RequestTooLongException")
+            return gateway.request_too_large()
         host = self.headers.get("Host") or self.server.url.split("//", 1)[1]
         event = rest_event(
             method,
@@ -204,10 +193,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             status, headers, data = decode_response(self.server.registry.invoke(route.target, event))
         except BadLambdaResponseError:
             logger.exception("%s returned a malformed proxy response", route.target.module)
-            return _gateway_error(HTTPStatus.BAD_GATEWAY, "Internal server error", "InternalServerErrorException")
+            return gateway.integration_failure()
         except Exception:
             logger.exception("%s failed", route.target.module)
-            return _gateway_error(HTTPStatus.BAD_GATEWAY, "Internal server error", "InternalServerErrorException")
+            return gateway.integration_failure()
         headers.append(("x-amzn-RequestId", event["requestContext"]["requestId"]))
         return status, headers, data
 

@@ -21,6 +21,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from miles_core.api.fields import MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN
+
 JSON_CONTENT_TYPE = "application/json"
 
 
@@ -84,28 +86,6 @@ class UnsupportedMediaTypeError(ApiError):
         )
 
 
-STANDARD_ERROR_DESCRIPTIONS: dict[int, str] = {
-    400: "Malformed JSON.",
-    403: "Missing or wrong x-api-key (answered by API Gateway).",
-    413: "Body too large.",
-    415: "Body is not application/json.",
-    422: "Invalid field; `errors` names each one.",
-}
-
-
-def error_responses(**overrides: str) -> dict[int, Any]:
-    """OpenAPI ``responses=`` for a route: the standard 4xx set, with per-route wording or extra codes.
-
-    Keys are ``http_<status>``, e.g. ``error_responses(http_404="Unknown job.")``.
-    """
-    descriptions = dict(STANDARD_ERROR_DESCRIPTIONS)
-    descriptions.update({int(key.removeprefix("http_")): text for key, text in overrides.items()})
-    return {
-        status: {"description": text, "content": {JSON_CONTENT_TYPE: {"model": ErrorResponse}}}
-        for status, text in sorted(descriptions.items())
-    }
-
-
 def _format_location(loc: Iterable[Any]) -> tuple[str, str]:
     """Powertools/pydantic ``loc`` -> (location, JSON path): ``("body", "items", 2, "title")`` -> ``items[2].title``."""
     parts = list(loc)
@@ -119,12 +99,22 @@ def _format_location(loc: Iterable[Any]) -> tuple[str, str]:
     return location, path or location
 
 
+_TEXT_RULES = {
+    SINGLE_LINE_PATTERN: "must hold a visible character and no control or bidirectional formatting characters",
+    MULTI_LINE_PATTERN: "must not hold control characters (other than tab and line breaks) or bidirectional formatting",
+}
+"""Messages for the shared text patterns, whose regular expressions hold the very characters they forbid."""
+
+
 def _clean_message(error: Mapping[str, Any]) -> str:
     message = str(error.get("msg", "invalid value"))
     # pydantic prefixes errors raised by validators; the prefix says nothing to an API client.
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):
             message = message[len(prefix) :]
+    pattern = (error.get("ctx") or {}).get("pattern")
+    if error.get("type") == "string_pattern_mismatch" and pattern in _TEXT_RULES:
+        message = _TEXT_RULES[pattern]
     if error.get("type") == "json_invalid":
         detail = (error.get("ctx") or {}).get("error")
         message = f"malformed JSON: {detail}" if detail else "malformed JSON"

@@ -20,11 +20,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    StringConstraints,
     ValidationInfo,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
+from miles_core.api.fields import URL_PATTERN, Trimmed, integer, single_line, text
 from miles_core.observation import (
     MAX_DESCRIPTION_CHARS,
     MAX_TAG_CHARS,
@@ -45,6 +46,17 @@ CLOCK_SKEW = timedelta(minutes=5)
 """How far in the future ``observed_at`` may be (client clocks drift); later is refused."""
 
 
+CROSS_FIELD_ERROR = "cross_field"
+"""Error ``type`` of a rule between fields or against the clock (likes <= views, views need an age,
+not in the future): the JSON schema cannot state these, so the field descriptions do, and the contract
+fuzzer (tests/e2e/test_api_contract.py) treats exactly this type as "valid by the schema, refused by rule"."""
+
+
+TIMESTAMP_RANGE_ERROR = "timestamp_range"
+"""A timestamp whose UTC form has no year 1-9999 (a schema ``date-time`` does not say so)."""
+RULES_BEYOND_THE_SCHEMA = frozenset({CROSS_FIELD_ERROR, TIMESTAMP_RANGE_ERROR})
+
+
 def _timestamp(value: Any) -> Any:
     """Only ISO 8601 strings: numbers would be read as Unix time, a guess we refuse to make."""
     if not isinstance(value, str):
@@ -55,13 +67,26 @@ def _timestamp(value: Any) -> Any:
 def _aware_utc(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("timestamp needs a timezone, e.g. 2026-05-01T12:00:00Z or +02:00")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first representable UTC moment
+        raise PydanticCustomError(
+            TIMESTAMP_RANGE_ERROR, "timestamp is outside 0001-01-01 - 9999-12-31 once converted to UTC"
+        ) from None
+
+
+def _rule(message: str) -> PydanticCustomError:
+    return PydanticCustomError(CROSS_FIELD_ERROR, message)
 
 
 Timestamp = Annotated[datetime, BeforeValidator(_timestamp), AfterValidator(_aware_utc)]
-Count = Annotated[int, Field(ge=0, le=MAX_COUNT, strict=True)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TITLE_CHARS, strict=True)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TAG_CHARS, strict=True)]
+Count = Annotated[int, integer(0, MAX_COUNT)]
+Title = Annotated[
+    str,
+    single_line(MAX_TITLE_CHARS, f"Video title, 1-{MAX_TITLE_CHARS} characters; trimmed, no control characters."),
+    Trimmed,
+]
+Tag = Annotated[str, single_line(MAX_TAG_CHARS, f"One tag, 1-{MAX_TAG_CHARS} characters."), Trimmed]
 
 
 class PredictRequest(BaseModel):
@@ -74,7 +99,6 @@ class PredictRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        str_strip_whitespace=True,
         json_schema_extra={
             "examples": [
                 {
@@ -93,7 +117,7 @@ class PredictRequest(BaseModel):
     )
 
     title: Title = Field(description=f"Video title, 1-{MAX_TITLE_CHARS} characters after trimming whitespace.")
-    description: Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARS, strict=True)] = Field(
+    description: Annotated[str, text(MAX_DESCRIPTION_CHARS, "Video description.")] = Field(
         default="", description=f"Video description, at most {MAX_DESCRIPTION_CHARS} characters."
     )
     tags: list[Tag] = Field(
@@ -101,7 +125,7 @@ class PredictRequest(BaseModel):
         max_length=MAX_TAGS,
         description=f"Tags, at most {MAX_TAGS}, each 1-{MAX_TAG_CHARS} chars.",
     )
-    category_id: Annotated[int, Field(ge=1, le=99, strict=True)] | None = Field(
+    category_id: Annotated[int, integer(1, 99)] | None = Field(
         default=None, description="YouTube category id (integer 1-99, e.g. 22 = People & Blogs). Absent = unknown."
     )
     language: (
@@ -113,7 +137,7 @@ class PredictRequest(BaseModel):
     channel_follower_count: Count | None = Field(
         default=None, description=f"Channel subscribers (integer count, 0-{MAX_COUNT})."
     )
-    thumbnail_url: Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2000, strict=True)] | None = Field(
+    thumbnail_url: Annotated[str, Field(pattern=URL_PATTERN, max_length=2000, strict=True)] | None = Field(
         default=None, description="Thumbnail URL (http/https). Accepted for compatibility; not a model feature."
     )
     duration_seconds: Annotated[float, Field(ge=0, le=7 * 24 * 3600, strict=True, allow_inf_nan=False)] | None = Field(
@@ -131,7 +155,8 @@ class PredictRequest(BaseModel):
     )
     view_count: Count | None = Field(
         default=None,
-        description=f"Views at `observed_at` (integer count, 0-{MAX_COUNT}). Present = post-publish regime.",
+        description=f"Views at `observed_at` (integer count, 0-{MAX_COUNT}). Present = post-publish regime; "
+        "needs `published_at` (not in the future).",
     )
     like_count: Count | None = Field(
         default=None, description="Likes at `observed_at` (integer count, <= `view_count`). Needs `view_count`."
@@ -147,9 +172,9 @@ class PredictRequest(BaseModel):
             return value
         published = info.data.get("published_at")
         if published is not None and value < published:
-            raise ValueError("observed_at is before published_at")
+            raise _rule("observed_at is before published_at")
         if value > datetime.now(UTC) + CLOCK_SKEW:
-            raise ValueError("observed_at is in the future")
+            raise _rule("observed_at is in the future")
         return value
 
     @field_validator("view_count")
@@ -158,10 +183,10 @@ class PredictRequest(BaseModel):
         if value is None:
             return value
         if "published_at" in info.data and info.data["published_at"] is None:
-            raise ValueError("view_count needs published_at: views mean nothing without the video's age")
+            raise _rule("view_count needs published_at: views mean nothing without the video's age")
         published = info.data.get("published_at")
         if published is not None and info.data.get("observed_at") is None and published > datetime.now(UTC):
-            raise ValueError("published_at is in the future, so the video cannot have views yet")
+            raise _rule("published_at is in the future, so the video cannot have views yet")
         return value
 
     @field_validator("like_count", "comment_count")
@@ -173,9 +198,9 @@ class PredictRequest(BaseModel):
             return value
         views = info.data["view_count"]
         if views is None:
-            raise ValueError(f"{info.field_name} needs view_count (stats are scored together)")
+            raise _rule(f"{info.field_name} needs view_count (stats are scored together)")
         if info.field_name == "like_count" and value > views:
-            raise ValueError(f"like_count ({value}) is greater than view_count ({views})")
+            raise _rule(f"like_count ({value}) is greater than view_count ({views})")
         return value
 
     def to_observation(self, now: datetime | None = None) -> Observation:

@@ -20,14 +20,15 @@ each failure to its status.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, Server
+from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.openapi.models import APIKey
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from miles_core.api.body import json_bodies_only, strict_json_loads
-from miles_core.api.errors import JSON_CONTENT_TYPE
+from miles_core.api.docs import DOCS_PATH, OPENAPI_PATH, register_docs
 from miles_core.api.exception_handlers import register_error_handlers
 
 API_VERSION = "1.0.0"
@@ -36,8 +37,6 @@ DEFAULT_MAX_BODY_BYTES = 256 * 1024
 API_KEY_SCHEME = "apiKey"
 API_KEY_SECURITY: list[dict[str, list[str]]] = [{API_KEY_SCHEME: []}]
 """Pass as ``security=`` on every route that API Gateway protects with an API key."""
-DOCS_PATH = "/docs"
-OPENAPI_PATH = "/openapi.json"
 PUBLIC_PATHS = frozenset({"/health", DOCS_PATH, OPENAPI_PATH})
 """Routes API Gateway serves without an API key (the rest need ``x-api-key``)."""
 
@@ -61,12 +60,13 @@ def build_resolver(
     description: str,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     logger: Any | None = None,
-    docs: bool = True,
+    openapi_document: Path | None = None,
 ) -> APIGatewayRestResolver:
     """A validating REST (v1 payload) resolver with Miles' error handling and OpenAPI setup.
 
-    With ``docs`` (default), ``GET /docs`` serves Swagger UI with its JS and CSS inlined (usable
-    offline, gzip-compressed when the client accepts it) and ``GET /openapi.json`` the document.
+    With ``openapi_document`` (the predict function, which API Gateway routes the docs to),
+    ``GET /openapi.json`` serves that committed document of the whole API and ``GET /docs`` Swagger
+    UI for it (see :mod:`miles_core.api.docs`).
     """
     app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=strict_json_loads(max_body_bytes))
     app.use([json_bodies_only])
@@ -77,15 +77,6 @@ def build_resolver(
     }
     app.configure_openapi(title=title, version=API_VERSION, description=description, security_schemes=security_schemes)
     register_error_handlers(app, logger)
-    if docs:
-        app.enable_swagger(path=DOCS_PATH, title=title, version=API_VERSION, compress=True)
-
-        @app.get(OPENAPI_PATH, include_in_schema=False)
-        def _openapi_document() -> Response[str]:
-            return Response(
-                status_code=200,
-                content_type=JSON_CONTENT_TYPE,
-                body=app.get_openapi_json_schema(servers=[Server(url=stage_base_path(app.current_event) or "/")]),
-            )
-
+    if openapi_document is not None:
+        register_docs(app, openapi_document, lambda event: stage_base_path(event) or "/")
     return app

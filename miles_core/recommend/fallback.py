@@ -287,9 +287,12 @@ def generate_fallback_ideas(topic: str, vibe: Vibe, count: int, patterns: Patter
             title = title.replace(fields["subject"], fields["subject"].upper(), 1)
         if use_emoji:
             title = f"{title} {_VIBE_EMOJI[vibe]}"
+        suffix = ""
         if attempt >= len(templates) * len(subjects):
-            title = f"{title} (Part {attempt // (len(templates) * len(subjects)) + 1})"
-        title = _clip(title, MAX_IDEA_TITLE_CHARS)
+            suffix = f" (Part {attempt // (len(templates) * len(subjects)) + 1})"
+        # The suffix is what makes a repeat distinct, so the clip must never cut it (a long topic
+        # clips every title to the same prefix: without the suffix this loop never ended).
+        title = _clip(title, MAX_IDEA_TITLE_CHARS - len(suffix)) + suffix
         attempt += 1
         if title.casefold() in seen:
             continue

@@ -12,9 +12,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from miles_core.topics import MAX_TOPIC_CHARS
+from miles_core.api.fields import Topic, integer
 
 MIN_COUNT = 1
 MAX_COUNT = 10
@@ -55,31 +55,19 @@ class Generator(StrEnum):
 
 
 class RecommendationRequest(BaseModel):
-    """Body of ``POST /recommendations``. Unknown fields are rejected (typos must not be ignored)."""
+    """Body of ``POST /recommendations``. Unknown fields are rejected (typos must not be ignored).
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    Field types are the API's shared strict ones (:mod:`miles_core.api.fields`): ``count`` is a JSON
+    integer, ``topic`` is refused with control or bidirectional characters and arrives canonical.
+    """
 
-    topic: str = Field(
-        min_length=1,
-        max_length=MAX_TOPIC_CHARS,
-        description="Niche or subject to get ideas for, e.g. 'home workouts'.",
-        examples=["home workouts"],
-    )
+    model_config = ConfigDict(extra="forbid")
+
+    topic: Topic = Field(examples=["home workouts"])
     vibe: Vibe = Field(default=Vibe.EDUCATIONAL, description="Tone of the ideas.")
-    count: int = Field(
-        default=DEFAULT_COUNT,
-        ge=MIN_COUNT,
-        le=MAX_COUNT,
-        description=f"How many ideas to return ({MIN_COUNT}-{MAX_COUNT}).",
+    count: Annotated[int, integer(MIN_COUNT, MAX_COUNT)] = Field(
+        default=DEFAULT_COUNT, description=f"How many ideas to return ({MIN_COUNT}-{MAX_COUNT})."
     )
-
-    @field_validator("topic")
-    @classmethod
-    def _topic_has_letters(cls, value: str) -> str:
-        """A topic of only punctuation/whitespace normalizes to nothing and would match nothing."""
-        if not any(ch.isalnum() for ch in value):
-            raise ValueError("topic must contain at least one letter or digit")
-        return value
 
 
 class Candidate(BaseModel):

@@ -17,6 +17,7 @@ import pytest
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from miles_core.api import API_KEY_SECURITY, build_resolver
+from miles_core.api.docs import DOCUMENT_PATH
 from miles_core.api.observability import tracing_disabled
 from tests.support.events import rest_event as gateway_event
 
@@ -34,7 +35,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def app() -> Any:
-    app = build_resolver(title="test", description="test", max_body_bytes=1024)
+    app = build_resolver(title="test", description="test", max_body_bytes=1024, openapi_document=DOCUMENT_PATH)
 
     @app.post("/echo", security=API_KEY_SECURITY)
     def echo(payload: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from infra.localstack import gateway
 from miles_core.api.errors import ErrorResponse
 from tests.deploy.contract import functions
 
@@ -133,3 +134,24 @@ def test_gateway_answers_use_the_one_error_shape(template: dict[str, Any]) -> No
         assert body["request_id"] == "x", kind
         if kind in expected_status:
             assert response["StatusCode"] == expected_status[kind], kind
+
+
+@pytest.mark.parametrize(
+    ("kind", "answer", "method", "path"),
+    [
+        ("MISSING_AUTHENTICATION_TOKEN", gateway.no_route("GET", "/nope"), "GET", "/nope"),
+        ("INVALID_API_KEY", gateway.invalid_api_key(), "POST", "/predict"),
+        ("REQUEST_TOO_LARGE", gateway.request_too_large(), "POST", "/predict"),
+    ],
+)
+def test_local_stack_answers_like_the_gateway_responses(
+    template: dict[str, Any], kind: str, answer: gateway.GatewayAnswer, method: str, path: str
+) -> None:
+    """`make run` answers API Gateway's own errors with the very bodies the template maps them to."""
+    response = template["Resources"]["MilesApi"]["Properties"]["GatewayResponses"][kind]
+    status, _, raw = answer
+    body = json.loads(raw)
+    rendered = response["ResponseTemplates"]["application/json"]
+    rendered = rendered.replace("$context.httpMethod", method).replace("$context.path", path)
+    expected = json.loads(rendered.replace("$context.requestId", body["request_id"]))
+    assert (status, body) == (response["StatusCode"], expected)

@@ -93,7 +93,10 @@ def test_docs_gzip_is_decoded_from_base64(client):
 def test_protected_routes_reject_missing_or_wrong_key(client, method, path, key):
     status, headers, body = client.request(method, path.replace("{job_id}", "j1"), {}, key=key)
     assert status == 403
-    assert json.loads(body) == {"message": "Forbidden"}
+    answer = json.loads(body)
+    assert answer["message"] == "Missing or invalid x-api-key header"
+    assert [e["field"] for e in answer["errors"]] == ["x-api-key"]
+    assert answer["request_id"]
     assert headers["x-amzn-errortype"] == "ForbiddenException"
 
 
@@ -135,14 +138,35 @@ def test_bad_input_over_http(client, raw, content_type, status, field):
 def test_payload_over_api_gateway_limit(client):
     status, _, body = client.request("POST", "/predict", raw=b"x" * (10 * 1024 * 1024 + 1))
     assert status == 413
-    assert json.loads(body) == {"message": "Request Too Long"}
+    answer = json.loads(body)
+    assert answer["message"] == "Request body too large"
+    assert [e["type"] for e in answer["errors"]] == ["body_too_large"]
 
 
-def test_unknown_route_is_missing_authentication_token(client):
-    for method, path in (("GET", "/nope"), ("GET", "/predict"), ("DELETE", "/model")):
-        status, _, body = client.request(method, path)
-        assert status == 403
-        assert json.loads(body) == {"message": "Missing Authentication Token"}
+def test_unknown_route_is_404_in_the_error_shape(client):
+    status, _, body = client.request("GET", "/nope")
+    assert status == 404
+    assert json.loads(body)["message"] == "No route for GET /nope"
+    assert set(json.loads(body)) == {"message", "errors", "request_id"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("TRACE", "/predict", "POST"),
+        ("GET", "/predict", "POST"),
+        ("DELETE", "/model", "GET"),
+        ("PUT", "/health", "GET"),
+    ],
+)
+def test_unknown_method_on_a_known_path_is_405_json(client, method, path, allow):
+    status, headers, body = client.request(method, path)
+    assert status == 405
+    assert headers["allow"] == allow
+    assert headers["content-type"] == "application/json"
+    answer = json.loads(body)
+    assert answer["message"] == f"Method {method} is not allowed on {path}"
+    assert answer["errors"] == []
 
 
 def test_table_exists_in_the_embedded_aws(stack):
@@ -241,7 +265,7 @@ def test_public_echo_route_and_handler_failures(echo_server):
     for path in ("/boom", "/bad", "/missing"):
         status, _, body = client.request("GET", path)
         assert status == 502, path
-        assert json.loads(body) == {"message": "Internal server error"}
+        assert json.loads(body)["message"] == "Internal server error"
 
 
 def test_route_table_matches_architecture():

@@ -45,3 +45,12 @@ def test_different_data_gives_different_ideas(candidates: list[Candidate]) -> No
     assert with_data != without
     assert all(i.suggested_posting_hour_utc == DEFAULT_POSTING_HOUR_UTC for i in without)
     assert all("home workouts" in i.title.lower() for i in without)
+
+
+@pytest.mark.parametrize("vibe", list(Vibe))
+def test_a_topic_long_enough_to_clip_every_title_still_gets_distinct_ideas(vibe: Vibe, candidates) -> None:
+    """Found by the contract fuzzer: an 80-character topic made every title clip to one prefix (endless loop)."""
+    topic = "0" * 79
+    ideas = generate_fallback_ideas(topic, vibe, 10, extract_patterns(candidates))
+    assert len({idea.title.casefold() for idea in ideas}) == 10
+    assert all(len(idea.title) <= 100 for idea in ideas)

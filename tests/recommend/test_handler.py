@@ -215,7 +215,10 @@ def queued_messages() -> list[dict[str, Any]]:
     [
         ({"topic": "", "vibe": "funny", "count": 3}, "topic"),
         ({"topic": "   ", "vibe": "funny", "count": 3}, "topic"),
-        ({"topic": "?!", "vibe": "funny", "count": 3}, "topic"),
+        ({"topic": "x\u202e\u0000evil", "vibe": "funny", "count": 3}, "topic"),
+        ({"topic": "cats", "vibe": "funny", "count": "5"}, "count"),
+        ({"topic": "cats", "vibe": "funny", "count": 5.0}, "count"),
+        ({"topic": "cats", "vibe": "funny", "count": True}, "count"),
         ({"vibe": "funny", "count": 3}, "topic"),
         ({"topic": "cats", "vibe": "sarcastic", "count": 3}, "vibe"),
         ({"topic": "cats", "vibe": "funny", "count": 0}, "count"),
@@ -242,3 +245,9 @@ def test_handler_module_imports_no_torch(tiny_artifact: Path) -> None:
     env = dict(os.environ, MILES_MODEL_DIR=str(tiny_artifact), MILES_TABLE_NAME=TABLE)
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False False"
+
+
+def test_the_topic_is_canonical_before_it_is_cached_or_echoed() -> None:
+    from miles_core.recommend.models import RecommendationRequest
+
+    assert RecommendationRequest.model_validate({"topic": "  Home   WORKOUTS "}).topic == "home workouts"

@@ -470,3 +470,32 @@ def test_exhausted_throttling_is_a_visible_503(handlers: dict[str, Any], aws: di
     assert status == 503, body
     assert "throttling" in body["message"]
     assert throttle.throttled == 3  # botocore's tries, one layer
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"topic": "x", "max_results": "5"}, "max_results"),
+        ({"topic": "x", "max_results": True}, "max_results"),
+        ({"topic": "x", "max_results": 5.0}, "max_results"),
+        ({"topic": "x", "max_duration_seconds": "60"}, "max_duration_seconds"),
+        ({"topic": "x\u202e\u0000evil"}, "topic"),
+        ({"topic": "   "}, "topic"),
+    ],
+)
+def test_job_requests_are_strict(handlers: dict[str, Any], body: dict[str, Any], field: str) -> None:
+    event = load_event("scrape_job_request.json")
+    event["body"] = json.dumps(body)
+    event["isBase64Encoded"] = False
+    response = invoke(handlers["app"].handler, event)
+    assert response["statusCode"] == 422
+    assert field in [error["field"] for error in json.loads(response["body"])["errors"]]
+
+
+def test_the_job_topic_is_stored_and_echoed_canonical(handlers: dict[str, Any], aws: dict[str, Any]) -> None:
+    event = load_event("scrape_job_request.json")
+    event["body"] = json.dumps({"topic": "  Street   FOOD "})
+    event["isBase64Encoded"] = False
+    response = invoke(handlers["app"].handler, event)
+    assert response["statusCode"] == 202, response["body"]
+    assert json.loads(response["body"])["topic"] == "street food"

@@ -1,0 +1,3 @@
+from infra.openapi.document import main
+
+raise SystemExit(main())
