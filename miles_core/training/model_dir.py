@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from miles_core.inference.artifact import CARD_FILE, HEAD_WEIGHTS_FILE, SPEC_FILE, TOKENIZER_FILE
+from miles_core.inference.artifact import CARD_FILE, HEAD_WEIGHTS_FILE, SCORE_REFERENCE_FILE, SPEC_FILE, TOKENIZER_FILE
 from miles_core.observation import Observation
-from miles_core.training.model import FusionHead, HeadConfig
+from miles_core.training.model import STACK_REGIMES, STACK_TARGETS, FusionHead, HeadConfig, Stacking
+from miles_core.training.trees import TREES_FILE
 
 HEAD_CONFIG_FILE = "head_config.json"
 CALIBRATION_FILE = "calibration_observations.jsonl"
@@ -27,36 +28,53 @@ CALIBRATION_SIZE = 1024
 QUANTIZATION_RANGES_FILE = "quantization_ranges.json"
 """The int8 activation ranges measured on the calibration observations (onnxruntime's calibration-cache
 JSON). Measured once at training and committed, so an export on any machine quantizes identically."""
-TRAINED_FILES = (HEAD_WEIGHTS_FILE, HEAD_CONFIG_FILE, SPEC_FILE, CARD_FILE, TOKENIZER_FILE, CALIBRATION_FILE)
+TRAINED_FILES = (
+    HEAD_WEIGHTS_FILE,
+    HEAD_CONFIG_FILE,
+    TREES_FILE,
+    SPEC_FILE,
+    CARD_FILE,
+    TOKENIZER_FILE,
+    CALIBRATION_FILE,
+    SCORE_REFERENCE_FILE,
+)
 """What a trained head needs; an *exportable* directory also has ``QUANTIZATION_RANGES_FILE``."""
 
 
 @dataclass(frozen=True)
 class HeadBundle:
-    """Everything in ``head_config.json``: how to rebuild the head and calibrate its logits."""
+    """Everything in ``head_config.json``: how to rebuild the head and stack/calibrate its logits."""
 
     encoder: str
     head: HeadConfig
-    calibration_pre: tuple[float, float]
-    calibration_post: tuple[float, float]
+    stacking: Stacking
+    """regime -> target -> (network weight, tree weight, bias), fitted on val."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "encoder": self.encoder,
             "head": self.head.to_dict(),
-            "calibration": {"pre_publish": list(self.calibration_pre), "post_publish": list(self.calibration_post)},
+            "stacking": {
+                regime: {target: list(self.stacking[regime][target]) for target in STACK_TARGETS}
+                for regime in STACK_REGIMES
+            },
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> HeadBundle:
-        calibration = data["calibration"]
-        pre, post = calibration["pre_publish"], calibration["post_publish"]
+        stacking = data["stacking"]
         return cls(
             encoder=str(data["encoder"]),
             head=HeadConfig(**data["head"]),
-            calibration_pre=(float(pre[0]), float(pre[1])),
-            calibration_post=(float(post[0]), float(post[1])),
+            stacking={
+                regime: {target: _triple(stacking[regime][target]) for target in STACK_TARGETS}
+                for regime in STACK_REGIMES
+            },
         )
+
+
+def _triple(values: list[float]) -> tuple[float, float, float]:
+    return float(values[0]), float(values[1]), float(values[2])
 
 
 def save_head(directory: Path, head: FusionHead, bundle: HeadBundle) -> None:
