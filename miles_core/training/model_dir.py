@@ -18,7 +18,7 @@ from typing import Any
 
 from miles_core.inference.artifact import CARD_FILE, HEAD_WEIGHTS_FILE, SCORE_REFERENCE_FILE, SPEC_FILE, TOKENIZER_FILE
 from miles_core.observation import Observation
-from miles_core.training.model import STACK_REGIMES, STACK_TARGETS, FusionHead, HeadConfig, Stacking
+from miles_core.training.model import STACK_REGIMES, STACK_TARGETS, HeadConfig, HeadEnsemble, Stacking
 from miles_core.training.trees import TREES_FILE
 
 HEAD_CONFIG_FILE = "head_config.json"
@@ -49,11 +49,14 @@ class HeadBundle:
     head: HeadConfig
     stacking: Stacking
     """regime -> target -> (network weight, tree weight, bias), fitted on val."""
+    ensemble_size: int = 1
+    """How many seeds of the head are averaged (:class:`HeadEnsemble`)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "encoder": self.encoder,
             "head": self.head.to_dict(),
+            "ensemble_size": self.ensemble_size,
             "stacking": {
                 regime: {target: list(self.stacking[regime][target]) for target in STACK_TARGETS}
                 for regime in STACK_REGIMES
@@ -66,6 +69,7 @@ class HeadBundle:
         return cls(
             encoder=str(data["encoder"]),
             head=HeadConfig(**data["head"]),
+            ensemble_size=int(data.get("ensemble_size", 1)),
             stacking={
                 regime: {target: _triple(stacking[regime][target]) for target in STACK_TARGETS}
                 for regime in STACK_REGIMES
@@ -77,7 +81,7 @@ def _triple(values: list[float]) -> tuple[float, float, float]:
     return float(values[0]), float(values[1]), float(values[2])
 
 
-def save_head(directory: Path, head: FusionHead, bundle: HeadBundle) -> None:
+def save_head(directory: Path, head: HeadEnsemble, bundle: HeadBundle) -> None:
     """Write ``head.safetensors`` (contiguous fp32 tensors, sorted keys: byte-stable) and its config."""
     from safetensors.torch import save_file
 
@@ -88,7 +92,7 @@ def save_head(directory: Path, head: FusionHead, bundle: HeadBundle) -> None:
     (directory / HEAD_CONFIG_FILE).write_text(json.dumps(bundle.to_json(), indent=1) + "\n", encoding="utf-8")
 
 
-def load_head(directory: Path) -> tuple[FusionHead, HeadBundle]:
+def load_head(directory: Path) -> tuple[HeadEnsemble, HeadBundle]:
     """The trained head (eval mode) and its bundle; a clear error when files are missing."""
     from safetensors.torch import load_file
 
@@ -99,7 +103,7 @@ def load_head(directory: Path) -> tuple[FusionHead, HeadBundle]:
             "create one with `miles train --data CSV --out DIR`"
         )
     bundle = HeadBundle.from_json(json.loads((directory / HEAD_CONFIG_FILE).read_text(encoding="utf-8")))
-    head = FusionHead(bundle.head)
+    head = HeadEnsemble(bundle.head, bundle.ensemble_size)
     head.load_state_dict(load_file(str(directory / HEAD_WEIGHTS_FILE)))
     return head.eval(), bundle
 

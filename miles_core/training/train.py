@@ -31,7 +31,7 @@ from miles_core.training.encoder import DEFAULT_ENCODER, encoder_fingerprint, lo
 from miles_core.training.evaluate import SERVED_SECTIONS
 from miles_core.training.export import write_quantization_ranges
 from miles_core.training.metrics import evaluation_report, sigmoid
-from miles_core.training.model import STACK_TARGETS, FusionHead, HeadConfig, Stacking
+from miles_core.training.model import STACK_TARGETS, Head, HeadConfig, Stacking
 from miles_core.training.model_dir import (
     CALIBRATION_FILE,
     HeadBundle,
@@ -47,6 +47,7 @@ from miles_core.training.trainer import (
     GridPoint,
     GroupMasks,
     all_head_outputs,
+    fit_ensemble,
     grid_search,
 )
 from miles_core.training.trees import TREE_TARGETS, TREES_FILE, TreeEnsemble, fit_boosted_trees, from_sklearn
@@ -68,6 +69,8 @@ class TrainOptions:
     cache_dir: Path | None = Path(".cache/miles")
     grid: Sequence[GridPoint] = DEFAULT_GRID
     settings: FitSettings = field(default_factory=FitSettings)
+    ensemble_size: int = 5
+    """Seeds of the chosen grid point whose heads are averaged."""
     train_split: str = "train"
     val_split: str = "val"
     measure_served: bool = True
@@ -97,7 +100,7 @@ def _languages(rows: Sequence[LabelledObservation]) -> list[str]:
 class StackedModel:
     """The trained network, the boosted trees and the per-regime stacking: what the artifact computes."""
 
-    head: FusionHead
+    head: Head
     trees: TreeEnsemble
     stacking: Stacking
 
@@ -139,7 +142,7 @@ def fit_trees(
     return ensemble, summary
 
 
-def fit_stacking(head: FusionHead, trees: TreeEnsemble, val: dict[str, RegimeArrays]) -> Stacking:
+def fit_stacking(head: Head, trees: TreeEnsemble, val: dict[str, RegimeArrays]) -> Stacking:
     """Per regime and target, a logistic regression on val: (network logit, tree score) -> label.
 
     This is stacking and calibration in one (it replaces per-regime Platt scaling). Pre-publish the
@@ -238,10 +241,12 @@ def train(options: TrainOptions) -> ModelCard:
     embedding_dim = int(train_arrays["post_publish"].embedding.shape[1])
     base = HeadConfig(embedding_dim=embedding_dim, n_numeric=spec.n_numeric, n_buckets=spec.ngram_buckets)
     settings = FitSettings(**{**asdict(options.settings), "seed": options.seed})
-    best, results = grid_search(concat(list(train_arrays.values())), val_arrays, base, options.grid, settings, masks)
+    both = concat(list(train_arrays.values()))
+    best, results = grid_search(both, val_arrays, base, options.grid, settings, masks)
     clock.step("grid search done; chose %s at epoch %d", best.point.label(), best.epoch)
+    head, members = fit_ensemble(both, val_arrays, base, best, settings, options.ensemble_size, masks)
+    clock.step("trained %d seeds of the chosen head (epochs %s)", len(members), [m.epoch for m in members])
 
-    head = best.head()
     trees, tree_summary = fit_trees(train_arrays, val_arrays, options.seed)
     stacking = fit_stacking(head, trees, val_arrays)
     model = StackedModel(head, trees, stacking)
@@ -257,7 +262,7 @@ def train(options: TrainOptions) -> ModelCard:
     clock.step("references measured")
 
     options.out.mkdir(parents=True, exist_ok=True)
-    save_head(options.out, head, HeadBundle(options.encoder, best.config, stacking))
+    save_head(options.out, head, HeadBundle(options.encoder, best.config, stacking, len(members)))
     trees.save(options.out / TREES_FILE)
     ScoreReference(
         post_publish=sorted(round(float(v), 6) for v in val_logits["post_publish"]),
@@ -282,6 +287,10 @@ def train(options: TrainOptions) -> ModelCard:
             "val_rows": len(val_rows),
             "skipped": {"train": dict(train_data.skipped), "val": dict(val_data.skipped)},
             "selected": {**asdict(best.point), "epoch": best.epoch},
+            "ensemble": [
+                {"seed": m.seed, "epoch": m.epoch, "val_auroc": m.val_auroc, "val_breakout_auroc": m.breakout_auroc}
+                for m in members
+            ],
             "grid": [
                 {
                     **asdict(r.point),

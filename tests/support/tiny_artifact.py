@@ -83,6 +83,7 @@ def tiny_train_options(data: Path, out: Path, encoder: Path, seed: int = 0):  # 
             GridPoint(hidden_dim=16, dropout=0.1, weight_decay=1e-3, text_dim=8, lexical_dim=4, mask_probability=0.2),
         ),
         settings=FitSettings(max_epochs=4, patience=4, batch_size=64),
+        ensemble_size=2,
         measure_served=False,
     )
 
