@@ -78,6 +78,11 @@ class LabelledObservation:
     observation: Observation
     velocity_views_per_hour: float
     is_viral: int
+    is_viral_rel: int | None = None
+    """Breakout label (views grow >= ~2.3x in ~24 h); None when the file has no such column/value."""
+    next_view_count: int | None = None
+    """Views at the next snapshot (the Szabo-Huberman reference's target); None when absent."""
+    hours_between: float | None = None
 
 
 @dataclass
@@ -124,6 +129,16 @@ def _finite(value: str, column: str) -> float:
     if not math.isfinite(number):
         raise ValueError(f"{column} is not a finite number: {value!r}")
     return number
+
+
+def _optional_label(value: str, column: str) -> int | None:
+    """An optional 0/1 label: blank -> None, anything else must be 0 or 1."""
+    number = _optional_float(value)
+    if number is None:
+        return None
+    if number not in (0.0, 1.0):
+        raise ValueError(f"{column} must be 0 or 1, got {value!r}")
+    return int(number)
 
 
 def _timestamp(value: str) -> datetime:
@@ -184,6 +199,9 @@ def load_benchmark(
             is_viral = int(_finite(row["is_viral"], "is_viral"))
             if is_viral not in (0, 1):
                 raise ValueError(f"is_viral must be 0 or 1, got {row['is_viral']!r}")
+            is_viral_rel = _optional_label(row.get("is_viral_rel", ""), "is_viral_rel")
+            next_views = _optional_int(row.get("next_view_count", ""))
+            hours_between = _optional_float(row.get("hours_between", ""))
         except (ValueError, KeyError) as error:
             reason = _skip_reason(error)
             dataset.skipped[reason] += 1
@@ -196,7 +214,9 @@ def load_benchmark(
         if supported_languages is not None and language not in supported_languages:
             dataset.skipped[f"unsupported language {observation.language!r}"] += 1
             continue
-        dataset.rows.append(LabelledObservation(observation, velocity, is_viral))
+        dataset.rows.append(
+            LabelledObservation(observation, velocity, is_viral, is_viral_rel, next_views, hours_between)
+        )
     if split is not None and not dataset.rows and not dataset.skipped:
         raise DatasetError(f"{path}: no rows with split == {split!r}")
     if not dataset.rows:

@@ -5,7 +5,9 @@ A serving artifact directory holds:
 * ``model.onnx``: encoder + fusion head + calibration, int8-quantized (built by ``make model``);
 * ``tokenizer.json``: the encoder's tokenizer;
 * ``feature_spec.json``: :class:`~miles_core.features.FeatureSpec`, the fitted statistics;
-* ``model_card.json``: :class:`ModelCard`, version, threshold, provenance and measured metrics.
+* ``model_card.json``: :class:`ModelCard`, version, threshold, provenance and measured metrics;
+* ``score_reference.json``: :class:`ScoreReference`, the sorted calibrated val viral logits per regime
+  that turn a prediction into its ``miles_score`` (percentile among val predictions of its regime).
 
 The committed trained model (``miles_core/models/default``) has the same spec and card plus
 ``head.safetensors`` (the small trained weights); ``make model`` turns it into a serving artifact.
@@ -24,9 +26,27 @@ TOKENIZER_FILE = "tokenizer.json"
 SPEC_FILE = "feature_spec.json"
 CARD_FILE = "model_card.json"
 HEAD_WEIGHTS_FILE = "head.safetensors"
-ARTIFACT_FILES = (ONNX_FILE, TOKENIZER_FILE, SPEC_FILE, CARD_FILE)
+SCORE_REFERENCE_FILE = "score_reference.json"
+ARTIFACT_FILES = (ONNX_FILE, TOKENIZER_FILE, SPEC_FILE, CARD_FILE, SCORE_REFERENCE_FILE)
 ONNX_INPUTS = ("input_ids", "attention_mask", "numeric", "lexical")
-ONNX_OUTPUTS = ("viral_logit", "log_velocity")
+ONNX_OUTPUTS = ("viral_logit", "log_velocity", "breakout_logit")
+
+
+class ScoreReference(BaseModel):
+    """Sorted calibrated viral logits of val, per regime: the distribution ``miles_score`` ranks against."""
+
+    model_config = ConfigDict(frozen=True)
+
+    description: str = "sorted calibrated viral logits of the val split, per regime (miles_score = percentile)"
+    post_publish: list[float]
+    pre_publish: list[float]
+
+    @classmethod
+    def load(cls, path: Path) -> ScoreReference:
+        return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.model_dump(mode="json")) + "\n", encoding="utf-8")
 
 
 class ModelArtifactError(RuntimeError):

@@ -13,13 +13,17 @@ import onnxruntime as ort
 
 from miles_core.config import ConfigError, env_int, env_str
 from miles_core.features import ChannelPriorValue, FeatureSpec, build_model_inputs, load_tokenizer
+from miles_core.features.groups import GROUPS, mask_numeric
+from miles_core.features.pipeline import ModelInputs
 from miles_core.inference.artifact import (
     CARD_FILE,
     ONNX_FILE,
     ONNX_OUTPUTS,
+    SCORE_REFERENCE_FILE,
     SPEC_FILE,
     TOKENIZER_FILE,
     ModelCard,
+    ScoreReference,
     check_artifact,
 )
 from miles_core.observation import Observation, Regime
@@ -38,6 +42,24 @@ class Prediction:
     predicted_velocity_views_per_hour: float
     regime: Regime
     model_version: str
+    breakout_probability: float | None = None
+    """Chance the video at least ~2.3x its views in ~24 h (``is_viral_rel``; calibrated on val)."""
+    miles_score: float | None = None
+    """0-100: percentile of ``viral_probability`` among the same regime's predictions on val."""
+    contributions: dict[str, float] | None = None
+    """With ``explain``: per feature group, the viral logit minus the logit with that group unknown."""
+
+
+@dataclass(frozen=True)
+class ModelOutputs:
+    """The artifact's three outputs for a batch, as float64 arrays."""
+
+    viral_logit: np.ndarray
+    """Calibrated (stacked) viral logit."""
+    log_velocity: np.ndarray
+    """Predicted log1p(views/hour)."""
+    breakout_logit: np.ndarray
+    """Calibrated (stacked) breakout logit."""
 
 
 def _session_options(threads: int) -> ort.SessionOptions:
@@ -80,6 +102,7 @@ class Predictor:
         self.card = ModelCard.load(model_dir / CARD_FILE)
         self.spec = FeatureSpec.load(model_dir / SPEC_FILE)
         self.tokenizer = load_tokenizer(model_dir / TOKENIZER_FILE, self.spec.max_tokens)
+        self.score_reference = ScoreReference.load(model_dir / SCORE_REFERENCE_FILE)
         self.session = ort.InferenceSession(
             str(model_dir / ONNX_FILE),
             sess_options=_session_options(threads or default_threads()),
@@ -94,34 +117,122 @@ class Predictor:
     def threshold(self) -> float:
         return self.card.threshold
 
+    def _run(self, feeds: dict[str, np.ndarray]) -> ModelOutputs:
+        viral, velocity, breakout = self.session.run(list(ONNX_OUTPUTS), feeds)
+        return ModelOutputs(
+            np.asarray(viral, dtype=np.float64),
+            np.asarray(velocity, dtype=np.float64),
+            np.asarray(breakout, dtype=np.float64),
+        )
+
+    def outputs(
+        self,
+        observations: Sequence[Observation],
+        channel_priors: Sequence[ChannelPriorValue | None] | None = None,
+    ) -> ModelOutputs:
+        """All three outputs (calibrated viral and breakout logits, log1p velocity) in one call."""
+        return self._run(build_model_inputs(observations, self.spec, self.tokenizer, channel_priors).as_feeds())
+
     def raw_outputs(
         self,
         observations: Sequence[Observation],
         channel_priors: Sequence[ChannelPriorValue | None] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Calibrated viral logits and log1p(views/hour) predictions, as float64 arrays."""
+        outputs = self.outputs(observations, channel_priors)
+        return outputs.viral_logit, outputs.log_velocity
+
+    def miles_score(self, viral_logits: np.ndarray, regimes: Sequence[Regime]) -> np.ndarray:
+        """0-100: the share of the same regime's val predictions at or below each logit (one decimal)."""
+        scores = np.zeros(len(regimes))
+        for index, (logit, regime) in enumerate(zip(np.asarray(viral_logits), regimes, strict=True)):
+            reference = np.asarray(
+                self.score_reference.post_publish if regime is Regime.POST_PUBLISH else self.score_reference.pre_publish
+            )
+            scores[index] = 100.0 * np.searchsorted(reference, float(logit), side="right") / max(len(reference), 1)
+        return np.round(scores, 1)
+
+    def _masked_feeds(self, inputs: ModelInputs) -> dict[str, np.ndarray]:
+        """The batch followed by one copy per feature group with that group unknown: (1 + groups) x rows."""
+        rows, tokens = inputs.input_ids.shape
+        empty = self.tokenizer.encode("")
+        empty_ids = np.zeros((rows, tokens), dtype=np.int64)
+        empty_mask = np.zeros((rows, tokens), dtype=np.int64)
+        empty_ids[:, : len(empty.ids)] = empty.ids
+        empty_mask[:, : len(empty.attention_mask)] = empty.attention_mask
+        parts = [inputs.as_feeds()]
+        for group in GROUPS:
+            feeds = inputs.as_feeds()
+            if group == "text":
+                feeds["input_ids"], feeds["attention_mask"] = empty_ids, empty_mask
+            elif group == "lexical":
+                feeds["lexical"] = np.zeros_like(inputs.lexical)
+            else:
+                feeds["numeric"] = mask_numeric(inputs.numeric, self.spec, group)
+            parts.append(feeds)
+        return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+    def explain(
+        self,
+        observations: Sequence[Observation],
+        channel_priors: Sequence[ChannelPriorValue | None] | None = None,
+    ) -> tuple[ModelOutputs, list[dict[str, float]]]:
+        """Outputs plus, per row, each group's contribution to the calibrated viral logit.
+
+        A contribution is the full logit minus the logit with that group set to its unknown value
+        (:mod:`miles_core.features.groups`, the masking training uses), all in ONE onnxruntime call
+        on (1 + 6) x rows rows, so explaining costs about seven times a plain prediction.
+        """
         inputs = build_model_inputs(observations, self.spec, self.tokenizer, channel_priors)
-        logits, log_velocity = self.session.run(list(ONNX_OUTPUTS), inputs.as_feeds())
-        return np.asarray(logits, dtype=np.float64), np.asarray(log_velocity, dtype=np.float64)
+        everything = self._run(self._masked_feeds(inputs))
+        rows = len(inputs)
+        outputs = ModelOutputs(
+            everything.viral_logit[:rows], everything.log_velocity[:rows], everything.breakout_logit[:rows]
+        )
+        full = outputs.viral_logit
+        contributions = [
+            {
+                group: round(float(full[row] - everything.viral_logit[(1 + g) * rows + row]), 6)
+                for g, group in enumerate(GROUPS)
+            }
+            for row in range(rows)
+        ]
+        return outputs, contributions
 
     def predict(
         self,
         observations: Sequence[Observation],
         channel_priors: Sequence[ChannelPriorValue | None] | None = None,
+        explain: bool = False,
     ) -> list[Prediction]:
-        """Score a batch (padded to its longest title, not to a fixed length)."""
-        logits, log_velocity = self.raw_outputs(observations, channel_priors)
-        probabilities = _sigmoid(logits)
+        """Score a batch (padded to its longest title, not to a fixed length).
+
+        ``explain=True`` adds per-group ``contributions`` (one call of seven times the rows).
+        """
+        contributions: list[dict[str, float]] | list[None]
+        if explain:
+            outputs, contributions = self.explain(observations, channel_priors)
+        else:
+            outputs, contributions = self.outputs(observations, channel_priors), [None] * len(observations)
+        probabilities = _sigmoid(outputs.viral_logit)
+        breakout = _sigmoid(outputs.breakout_logit)
+        regimes = [obs.regime for obs in observations]
+        scores = self.miles_score(outputs.viral_logit, regimes)
         return [
             Prediction(
                 viral_probability=float(p),
                 is_viral=bool(p >= self.threshold),
                 threshold=self.threshold,
                 predicted_velocity_views_per_hour=float(max(math.expm1(float(v)), 0.0)),
-                regime=obs.regime,
+                regime=regime,
                 model_version=self.version,
+                breakout_probability=float(b),
+                miles_score=float(score),
+                contributions=explained,
             )
-            for obs, p, v in zip(observations, probabilities, log_velocity, strict=True)
+            for regime, p, v, b, score, explained in zip(
+                regimes, probabilities, outputs.log_velocity, breakout, scores, contributions, strict=True
+            )
         ]
 
 

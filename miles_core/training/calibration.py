@@ -22,22 +22,34 @@ def _platt_loss(design: np.ndarray, y: np.ndarray, params: np.ndarray) -> float:
 
 
 def fit_platt(logits: np.ndarray, labels: np.ndarray, iterations: int = 100) -> tuple[float, float]:
-    """(scale, bias) minimising log loss of ``sigmoid(scale * logit + bias)``.
+    """(scale, bias) minimising log loss of ``sigmoid(scale * logit + bias)``."""
+    scale, bias = fit_logistic(np.asarray(logits, dtype=np.float64)[:, None], labels, iterations)
+    return scale, bias
 
-    Newton steps with backtracking (a plain Newton step can overshoot badly from (1, 0) when the
-    logits are far too confident), so the loss never increases.
+
+def fit_logistic(features: np.ndarray, labels: np.ndarray, iterations: int = 100) -> tuple[float, ...]:
+    """Weights (one per column of ``features``) and a bias minimising log loss, rounded to 6 decimals.
+
+    With one column this is Platt scaling; with (network logit, tree score) it is stacking and
+    calibration in one fit. Newton steps with backtracking (a plain Newton step can overshoot badly
+    from (1, 0, ...) when the inputs are far too confident), so the loss never increases. Rows with
+    a NaN label are skipped; without both classes the identity (1, 0, ..., 0) is returned.
     """
-    x = np.asarray(logits, dtype=np.float64)
+    x = np.asarray(features, dtype=np.float64)
     y = np.asarray(labels, dtype=np.float64)
+    known = ~np.isnan(y)
+    x, y = x[known], y[known]
+    width = x.shape[1]
+    identity = np.r_[1.0, np.zeros(width)]
     if len(x) == 0 or y.min() == y.max():
-        return 1.0, 0.0
-    params = np.array([1.0, 0.0])
-    design = np.stack([x, np.ones_like(x)], axis=1)
+        return tuple(float(v) for v in identity)
+    params = identity.copy()
+    design = np.hstack([x, np.ones((len(x), 1))])
     loss = _platt_loss(design, y, params)
     for _ in range(iterations):
         p = sigmoid(design @ params)
         gradient = design.T @ (p - y) + PLATT_L2 * params
-        hessian = design.T @ (design * (p * (1 - p))[:, None]) + PLATT_L2 * np.eye(2)
+        hessian = design.T @ (design * (p * (1 - p))[:, None]) + PLATT_L2 * np.eye(width + 1)
         step = np.linalg.solve(hessian, gradient)
         size = 1.0
         while size > 1e-8:
@@ -52,7 +64,7 @@ def fit_platt(logits: np.ndarray, labels: np.ndarray, iterations: int = 100) -> 
         params, loss = candidate, candidate_loss
         if converged:
             break
-    return round(float(params[0]), 6), round(float(params[1]), 6)
+    return tuple(round(float(v), 6) for v in params)
 
 
 def apply_platt(logits: np.ndarray, scale_bias: tuple[float, float]) -> np.ndarray:

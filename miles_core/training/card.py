@@ -46,7 +46,8 @@ def code_commit() -> dict[str, Any]:
             [git, "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True, timeout=10
         ).stdout.strip()
         status = subprocess.run(  # noqa: S603
-            [git, "status", "--porcelain", "--", "miles_core"],
+            # The trained-model directory is training's own output (written before the card): not code.
+            [git, "status", "--porcelain", "--", "miles_core", ":(exclude)miles_core/models"],
             cwd=root,
             capture_output=True,
             text=True,

@@ -33,10 +33,13 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from miles_core.training.evaluate import evaluate
+    from miles_core.training.evaluate import comparison_table, evaluate
 
     result = evaluate(args.model, args.data, args.split, args.reference)
     print(json.dumps(result, indent=None if args.json else 1))
+    if not args.json:
+        print()
+        print(comparison_table(result))
     return 0
 
 

@@ -37,6 +37,8 @@ class RegimeArrays:
     lexical: np.ndarray
     is_viral: np.ndarray
     log_velocity: np.ndarray
+    breakout: np.ndarray
+    """``is_viral_rel`` as float32, NaN where the row has no breakout label."""
 
     def __len__(self) -> int:
         return int(self.numeric.shape[0])
@@ -54,8 +56,12 @@ class EmbeddingSource:
 
     def embed(self, observations: Sequence[Observation]) -> np.ndarray:
         """Cached frozen-encoder embeddings of each observation's encoder text."""
+        return self.embed_texts([encoder_text(o) for o in observations])
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Cached frozen-encoder embeddings of raw encoder texts (e.g. the empty text of a masked row)."""
         return cached_embeddings(
-            [encoder_text(o) for o in observations],
+            list(texts),
             encoder_name=self.encoder_name,
             max_tokens=self.max_tokens,
             tokenizer=self.tokenizer,
@@ -71,6 +77,11 @@ def targets(rows: Sequence[LabelledObservation]) -> tuple[np.ndarray, np.ndarray
     return labels, velocity
 
 
+def breakout_targets(rows: Sequence[LabelledObservation]) -> np.ndarray:
+    """``is_viral_rel`` as float32, NaN where unknown (the loss and the metrics skip those rows)."""
+    return np.array([np.nan if r.is_viral_rel is None else r.is_viral_rel for r in rows], dtype=np.float32)
+
+
 def regime_arrays(
     rows: Sequence[LabelledObservation],
     spec: FeatureSpec,
@@ -84,11 +95,12 @@ def regime_arrays(
     priors for training rows and ``None`` (the spec's table) for val and test rows.
     """
     labels, velocity = targets(rows)
+    breakout = breakout_targets(rows)
     out: dict[str, RegimeArrays] = {}
     for regime in REGIMES:
         observations = [r.observation if regime == "post_publish" else r.observation.as_pre_publish() for r in rows]
         inputs = build_model_inputs(observations, spec, tokenizer, priors)
-        out[regime] = RegimeArrays(embeddings, inputs.numeric, inputs.lexical, labels, velocity)
+        out[regime] = RegimeArrays(embeddings, inputs.numeric, inputs.lexical, labels, velocity, breakout)
     return out
 
 
@@ -100,4 +112,5 @@ def concat(parts: Sequence[RegimeArrays]) -> RegimeArrays:
         lexical=np.concatenate([p.lexical for p in parts]),
         is_viral=np.concatenate([p.is_viral for p in parts]),
         log_velocity=np.concatenate([p.log_velocity for p in parts]),
+        breakout=np.concatenate([p.breakout for p in parts]),
     )

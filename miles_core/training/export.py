@@ -22,15 +22,19 @@ from miles_core.inference.artifact import (
     ONNX_FILE,
     ONNX_INPUTS,
     ONNX_OUTPUTS,
+    SCORE_REFERENCE_FILE,
     SPEC_FILE,
     TOKENIZER_FILE,
 )
 from miles_core.observation import Observation
 from miles_core.training.model import ServingModel
 from miles_core.training.model_dir import CALIBRATION_FILE, QUANTIZATION_RANGES_FILE, load_calibration_observations
+from miles_core.training.trees import TREE_OUTPUT, TREE_TARGETS, TREES_FILE, TreeEnsemble, graft
 
 logger = logging.getLogger(__name__)
 OPSET = 17
+EXPORT_INPUTS = (*ONNX_INPUTS, TREE_OUTPUT)
+"""The traced graph also takes the tree scores; the artifact computes them in-graph (see ``graft``)."""
 
 
 def stats_known_split(spec: FeatureSpec) -> tuple[int, float]:
@@ -55,6 +59,7 @@ def example_inputs(spec: FeatureSpec, batch: int = 3, tokens: int = 8) -> tuple[
         mask,
         torch.zeros((batch, spec.n_numeric), dtype=torch.float32),
         torch.zeros((batch, spec.ngram_buckets), dtype=torch.float32),
+        torch.zeros((batch, len(TREE_TARGETS)), dtype=torch.float32),
     )
 
 
@@ -73,15 +78,17 @@ def export_onnx(model: ServingModel, spec: FeatureSpec, path: Path) -> None:
             model,
             example_inputs(spec),
             str(path),
-            input_names=list(ONNX_INPUTS),
+            input_names=list(EXPORT_INPUTS),
             output_names=list(ONNX_OUTPUTS),
             dynamic_axes={
                 "input_ids": {0: "batch", 1: "tokens"},
                 "attention_mask": {0: "batch", 1: "tokens"},
                 "numeric": {0: "batch"},
                 "lexical": {0: "batch"},
+                TREE_OUTPUT: {0: "batch"},
                 "viral_logit": {0: "batch"},
                 "log_velocity": {0: "batch"},
+                "breakout_logit": {0: "batch"},
             },
             opset_version=OPSET,
             do_constant_folding=True,
@@ -99,12 +106,17 @@ standardised features whose uint8 activation grid (~0.08 per unit) would blur th
 def calibration_feeds(
     observations: Sequence[Observation], spec: FeatureSpec, tokenizer_path: Path
 ) -> list[dict[str, np.ndarray]]:
-    """Model inputs for the quantizer's activation ranges, built by THE feature pipeline."""
+    """Model inputs for the quantizer's activation ranges, built by THE feature pipeline.
+
+    Only the encoder is quantized and the tree scores never reach it, so they are fed as zeros.
+    """
     tokenizer = load_tokenizer(tokenizer_path, spec.max_tokens)
-    return [
-        build_model_inputs(observations[start : start + CALIBRATION_BATCH], spec, tokenizer).as_feeds()
-        for start in range(0, len(observations), CALIBRATION_BATCH)
-    ]
+    feeds = []
+    for start in range(0, len(observations), CALIBRATION_BATCH):
+        batch = build_model_inputs(observations[start : start + CALIBRATION_BATCH], spec, tokenizer).as_feeds()
+        batch[TREE_OUTPUT] = np.zeros((len(batch["numeric"]), len(TREE_TARGETS)), dtype=np.float32)
+        feeds.append(batch)
+    return feeds
 
 
 class _FeedReader:
@@ -195,22 +207,31 @@ def write_serving_artifact(
     out_dir: Path,
     quantize: bool = True,
 ) -> Path:
-    """Export ``model`` and copy spec, card and tokenizer from ``model_dir`` next to it.
+    """Export ``model``, graft the boosted trees in, copy spec, card, tokenizer and score reference.
 
-    Quantization uses ``model_dir``'s committed activation ranges (written by training).
+    Quantization uses ``model_dir``'s committed activation ranges (written by training). The tree
+    node is added after quantization: the quantizer only ever sees the network (it quantizes the
+    encoder's MatMuls and nothing else), and the trees stay exact float32 comparisons.
     """
+    import onnx
+
     spec = FeatureSpec.load(model_dir / SPEC_FILE)
+    trees = TreeEnsemble.load(model_dir / TREES_FILE)
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         fp32 = Path(scratch) / "model.fp32.onnx"
+        network = Path(scratch) / "network.onnx"
         logger.info("exporting ONNX graph (fp32)")
         export_onnx(model, spec, fp32)
         if quantize:
             logger.info("quantizing to int8 (static, 7-bit weights, ranges from %s)", QUANTIZATION_RANGES_FILE)
-            quantize_int8(fp32, out_dir / ONNX_FILE, model_dir / QUANTIZATION_RANGES_FILE)
+            quantize_int8(fp32, network, model_dir / QUANTIZATION_RANGES_FILE)
         else:
-            shutil.copyfile(fp32, out_dir / ONNX_FILE)
-    for name in (SPEC_FILE, CARD_FILE, TOKENIZER_FILE):
+            shutil.copyfile(fp32, network)
+        logger.info("adding the boosted trees (%d trees) to the graph", trees.n_trees)
+        merged = graft(onnx.load(str(network)), trees)
+        onnx.save(merged, str(out_dir / ONNX_FILE))
+    for name in (SPEC_FILE, CARD_FILE, TOKENIZER_FILE, SCORE_REFERENCE_FILE):
         if (model_dir / name).resolve() != (out_dir / name).resolve():
             shutil.copyfile(model_dir / name, out_dir / name)
     return out_dir / ONNX_FILE
@@ -235,7 +256,7 @@ def write_quantization_ranges(model_dir: Path, encoder: nn.Module | None = None)
 
 
 def serving_model(model_dir: Path, encoder: nn.Module | None = None) -> ServingModel:
-    """Encoder (frozen) + trained head + calibration from a trained-model directory."""
+    """Encoder (frozen) + trained head + stacking from a trained-model directory."""
     from miles_core.training.encoder import load_encoder
     from miles_core.training.model_dir import load_head
 
@@ -243,7 +264,7 @@ def serving_model(model_dir: Path, encoder: nn.Module | None = None) -> ServingM
     spec = FeatureSpec.load(model_dir / SPEC_FILE)
     index, threshold = stats_known_split(spec)
     frozen = freeze(encoder if encoder is not None else load_encoder(bundle.encoder))
-    return ServingModel(frozen, head, index, threshold, (bundle.calibration_pre, bundle.calibration_post)).eval()
+    return ServingModel(frozen, head, index, threshold, bundle.stacking).eval()
 
 
 def export_trained(model_dir: Path, out_dir: Path, quantize: bool = True) -> Path:

@@ -109,3 +109,51 @@ def regime_metrics(
         result["velocity_mae_log1p"] = float(np.mean(np.abs(predicted_log_velocity - true_log_velocity)))
         result["velocity_spearman"] = spearman(true_log_velocity, predicted_log_velocity)
     return {key: (None if value is None or math.isnan(value) else round(value, 6)) for key, value in result.items()}
+
+
+CLASSIFICATION_KEYS = ("auroc", "pr_auc", "brier", "ece")
+
+
+def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float | None] | None:
+    """AUROC, PR-AUC, Brier and ECE on the rows whose label is known (not NaN); None when none are."""
+    labels = np.asarray(labels, dtype=np.float64)
+    known = ~np.isnan(labels)
+    if not known.any():
+        return None
+    full = regime_metrics(labels[known], np.asarray(probabilities)[known], np.zeros(int(known.sum())), None)
+    return {key: full[key] for key in CLASSIFICATION_KEYS}
+
+
+def evaluation_report(
+    *,
+    is_viral: np.ndarray,
+    log_velocity: np.ndarray,
+    breakout: np.ndarray,
+    known_channel: np.ndarray,
+    viral_probability: dict[str, np.ndarray],
+    predicted_log_velocity: dict[str, np.ndarray | None],
+    breakout_probability: dict[str, np.ndarray | None],
+) -> dict[str, object]:
+    """One model's val (or test) report: both regimes, breakout per regime, pre-publish by channel.
+
+    ``known_channel`` marks rows whose channel is in the spec's channel-prior table (seen in
+    training); the pre-publish split by it is the number a new creator cares about. Breakout
+    metrics are None when the file has no ``is_viral_rel``.
+    """
+    report: dict[str, object] = {}
+    for regime, probabilities in viral_probability.items():
+        report[regime] = regime_metrics(is_viral, probabilities, log_velocity, predicted_log_velocity[regime])
+    report["breakout"] = {
+        regime: None if probabilities is None else classification_metrics(breakout, probabilities)
+        for regime, probabilities in breakout_probability.items()
+    }
+    if "pre_publish" in viral_probability:
+        pre, velocity = viral_probability["pre_publish"], predicted_log_velocity["pre_publish"]
+        for name, rows in (("known_channel", known_channel), ("unknown_channel", ~known_channel)):
+            report[f"pre_publish_{name}"] = {
+                "n": int(rows.sum()),
+                **regime_metrics(
+                    is_viral[rows], pre[rows], log_velocity[rows], None if velocity is None else velocity[rows]
+                ),
+            }
+    return report

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from miles_core.inference.artifact import CARD_FILE, HEAD_WEIGHTS_FILE, SPEC_FILE, TOKENIZER_FILE
+from miles_core.inference.artifact import CARD_FILE, HEAD_WEIGHTS_FILE, SCORE_REFERENCE_FILE, SPEC_FILE, TOKENIZER_FILE
 from miles_core.observation import Observation
-from miles_core.training.model import FusionHead, HeadConfig
+from miles_core.training.model import STACK_REGIMES, STACK_TARGETS, HeadConfig, HeadEnsemble, Stacking
+from miles_core.training.trees import TREES_FILE
 
 HEAD_CONFIG_FILE = "head_config.json"
 CALIBRATION_FILE = "calibration_observations.jsonl"
@@ -27,39 +28,60 @@ CALIBRATION_SIZE = 1024
 QUANTIZATION_RANGES_FILE = "quantization_ranges.json"
 """The int8 activation ranges measured on the calibration observations (onnxruntime's calibration-cache
 JSON). Measured once at training and committed, so an export on any machine quantizes identically."""
-TRAINED_FILES = (HEAD_WEIGHTS_FILE, HEAD_CONFIG_FILE, SPEC_FILE, CARD_FILE, TOKENIZER_FILE, CALIBRATION_FILE)
+TRAINED_FILES = (
+    HEAD_WEIGHTS_FILE,
+    HEAD_CONFIG_FILE,
+    TREES_FILE,
+    SPEC_FILE,
+    CARD_FILE,
+    TOKENIZER_FILE,
+    CALIBRATION_FILE,
+    SCORE_REFERENCE_FILE,
+)
 """What a trained head needs; an *exportable* directory also has ``QUANTIZATION_RANGES_FILE``."""
 
 
 @dataclass(frozen=True)
 class HeadBundle:
-    """Everything in ``head_config.json``: how to rebuild the head and calibrate its logits."""
+    """Everything in ``head_config.json``: how to rebuild the head and stack/calibrate its logits."""
 
     encoder: str
     head: HeadConfig
-    calibration_pre: tuple[float, float]
-    calibration_post: tuple[float, float]
+    stacking: Stacking
+    """regime -> target -> (network weight, tree weight, bias), fitted on val."""
+    ensemble_size: int = 1
+    """How many seeds of the head are averaged (:class:`HeadEnsemble`)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "encoder": self.encoder,
             "head": self.head.to_dict(),
-            "calibration": {"pre_publish": list(self.calibration_pre), "post_publish": list(self.calibration_post)},
+            "ensemble_size": self.ensemble_size,
+            "stacking": {
+                regime: {target: list(self.stacking[regime][target]) for target in STACK_TARGETS}
+                for regime in STACK_REGIMES
+            },
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> HeadBundle:
-        calibration = data["calibration"]
-        pre, post = calibration["pre_publish"], calibration["post_publish"]
+        stacking = data["stacking"]
         return cls(
             encoder=str(data["encoder"]),
             head=HeadConfig(**data["head"]),
-            calibration_pre=(float(pre[0]), float(pre[1])),
-            calibration_post=(float(post[0]), float(post[1])),
+            ensemble_size=int(data.get("ensemble_size", 1)),
+            stacking={
+                regime: {target: _triple(stacking[regime][target]) for target in STACK_TARGETS}
+                for regime in STACK_REGIMES
+            },
         )
 
 
-def save_head(directory: Path, head: FusionHead, bundle: HeadBundle) -> None:
+def _triple(values: list[float]) -> tuple[float, float, float]:
+    return float(values[0]), float(values[1]), float(values[2])
+
+
+def save_head(directory: Path, head: HeadEnsemble, bundle: HeadBundle) -> None:
     """Write ``head.safetensors`` (contiguous fp32 tensors, sorted keys: byte-stable) and its config."""
     from safetensors.torch import save_file
 
@@ -70,7 +92,7 @@ def save_head(directory: Path, head: FusionHead, bundle: HeadBundle) -> None:
     (directory / HEAD_CONFIG_FILE).write_text(json.dumps(bundle.to_json(), indent=1) + "\n", encoding="utf-8")
 
 
-def load_head(directory: Path) -> tuple[FusionHead, HeadBundle]:
+def load_head(directory: Path) -> tuple[HeadEnsemble, HeadBundle]:
     """The trained head (eval mode) and its bundle; a clear error when files are missing."""
     from safetensors.torch import load_file
 
@@ -81,7 +103,7 @@ def load_head(directory: Path) -> tuple[FusionHead, HeadBundle]:
             "create one with `miles train --data CSV --out DIR`"
         )
     bundle = HeadBundle.from_json(json.loads((directory / HEAD_CONFIG_FILE).read_text(encoding="utf-8")))
-    head = FusionHead(bundle.head)
+    head = HeadEnsemble(bundle.head, bundle.ensemble_size)
     head.load_state_dict(load_file(str(directory / HEAD_WEIGHTS_FILE)))
     return head.eval(), bundle
 

@@ -1,8 +1,9 @@
 """``miles train``: fit features on train, the head on both regimes, choose everything on val.
 
 Steps (each logged with timings): load rows -> out-of-fold channel priors -> fit the feature spec
--> cached encoder embeddings -> grid search (epochs by early stopping) -> per-regime Platt
-calibration and decision threshold on val -> baselines -> write the trained-model directory.
+-> cached encoder embeddings -> grid search (epochs by early stopping, random group masking) ->
+boosted trees (post-publish, viral and breakout) -> per-regime stacking of network and trees on val
+(= calibration) and decision threshold -> references -> write the trained-model directory.
 """
 
 from __future__ import annotations
@@ -17,17 +18,20 @@ from typing import Any
 import numpy as np
 
 from miles_core.dataset import LabelledObservation, load_benchmark
+from miles_core.features import FeatureSpec
 from miles_core.features.fit import fit_feature_spec, log_velocity_target, out_of_fold_channel_priors
+from miles_core.features.groups import unknown_numeric
 from miles_core.features.pipeline import load_tokenizer
-from miles_core.inference.artifact import CARD_FILE, SPEC_FILE, ModelCard
+from miles_core.inference.artifact import CARD_FILE, SCORE_REFERENCE_FILE, SPEC_FILE, ModelCard, ScoreReference
 from miles_core.training import baselines
-from miles_core.training.calibration import apply_platt, best_f1_threshold, fit_platt
+from miles_core.training.calibration import best_f1_threshold, fit_logistic
 from miles_core.training.card import build_card, file_sha256
-from miles_core.training.data import REGIMES, EmbeddingSource, concat, regime_arrays
+from miles_core.training.data import REGIMES, EmbeddingSource, RegimeArrays, concat, regime_arrays
 from miles_core.training.encoder import DEFAULT_ENCODER, encoder_fingerprint, load_encoder, tokenizer_path
+from miles_core.training.evaluate import SERVED_SECTIONS
 from miles_core.training.export import write_quantization_ranges
-from miles_core.training.metrics import regime_metrics, sigmoid
-from miles_core.training.model import HeadConfig
+from miles_core.training.metrics import evaluation_report, sigmoid
+from miles_core.training.model import STACK_TARGETS, Head, HeadConfig, Stacking
 from miles_core.training.model_dir import (
     CALIBRATION_FILE,
     HeadBundle,
@@ -36,7 +40,17 @@ from miles_core.training.model_dir import (
     save_calibration_observations,
     save_head,
 )
-from miles_core.training.trainer import DEFAULT_GRID, FitResult, FitSettings, GridPoint, grid_search, head_outputs
+from miles_core.training.trainer import (
+    DEFAULT_GRID,
+    MASKED_GROUPS,
+    FitSettings,
+    GridPoint,
+    GroupMasks,
+    all_head_outputs,
+    fit_ensemble,
+    grid_search,
+)
+from miles_core.training.trees import TREE_TARGETS, TREES_FILE, TreeEnsemble, fit_boosted_trees, from_sklearn
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +69,8 @@ class TrainOptions:
     cache_dir: Path | None = Path(".cache/miles")
     grid: Sequence[GridPoint] = DEFAULT_GRID
     settings: FitSettings = field(default_factory=FitSettings)
+    ensemble_size: int = 5
+    """Seeds of the chosen grid point whose heads are averaged."""
     train_split: str = "train"
     val_split: str = "val"
     measure_served: bool = True
@@ -80,16 +96,104 @@ def _languages(rows: Sequence[LabelledObservation]) -> list[str]:
     return sorted({(r.observation.language or "").split("-")[0].lower() for r in rows} - {""})
 
 
-def _calibrate(best: FitResult, val: dict[str, Any]) -> tuple[dict[str, tuple[float, float]], dict[str, np.ndarray]]:
-    """Per-regime Platt parameters and the calibrated val probabilities they give."""
-    head = best.head()
-    calibration: dict[str, tuple[float, float]] = {}
-    probabilities: dict[str, np.ndarray] = {}
+@dataclass(frozen=True)
+class StackedModel:
+    """The trained network, the boosted trees and the per-regime stacking: what the artifact computes."""
+
+    head: Head
+    trees: TreeEnsemble
+    stacking: Stacking
+
+    def outputs(self, arrays: RegimeArrays, regime: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Calibrated viral logits, log1p velocity and calibrated breakout logits of ``regime`` rows."""
+        viral, velocity, breakout = all_head_outputs(self.head, arrays)
+        tree = self.trees.decision(arrays.numeric)
+        weights = self.stacking[regime]
+        stacked = [
+            weights[target][0] * raw + weights[target][1] * tree[:, index] + weights[target][2]
+            for index, (target, raw) in enumerate(zip(STACK_TARGETS, (viral, breakout), strict=True))
+        ]
+        return stacked[0], velocity, stacked[1]
+
+
+def fit_trees(
+    train: dict[str, RegimeArrays], val: dict[str, RegimeArrays], seed: int
+) -> tuple[TreeEnsemble, dict[str, Any]]:
+    """Boosted trees on post-publish train rows (all numeric features), viral and breakout, sizes chosen on val.
+
+    Post-publish only: fitted on both regimes mixed they were clearly worse, and pre-publish they
+    trail the network (which carries text), so the pre-publish stacking gives them no weight.
+    """
+    t, v = train["post_publish"], val["post_publish"]
+    fitted = {
+        "viral": fit_boosted_trees(t.numeric, t.is_viral, v.numeric, v.is_viral, seed),
+        "breakout": fit_boosted_trees(t.numeric, t.breakout, v.numeric, v.breakout, seed),
+    }
+    models = [fitted[target] for target in TREE_TARGETS]
+    ensemble = from_sklearn(
+        [None if f is None else f.model for f in models],
+        [0 if f is None else f.n_iter for f in models],
+        n_features=t.numeric.shape[1],
+    )
+    summary = {
+        target: None if f is None else {"n_iter": f.n_iter, "val_auroc_post_publish": round(f.val_auroc, 6)}
+        for target, f in fitted.items()
+    }
+    return ensemble, summary
+
+
+def fit_stacking(head: Head, trees: TreeEnsemble, val: dict[str, RegimeArrays]) -> Stacking:
+    """Per regime and target, a logistic regression on val: (network logit, tree score) -> label.
+
+    This is stacking and calibration in one (it replaces per-regime Platt scaling). Pre-publish the
+    trees get no weight (they are fitted on post-publish rows), so it is Platt scaling there.
+    """
+    stacking: Stacking = {}
     for regime in REGIMES:
-        logits, _ = head_outputs(head, val[regime])
-        calibration[regime] = fit_platt(logits, val[regime].is_viral)
-        probabilities[regime] = sigmoid(apply_platt(logits, calibration[regime]))
-    return calibration, probabilities
+        viral, _, breakout = all_head_outputs(head, val[regime])
+        tree = trees.decision(val[regime].numeric)
+        stacking[regime] = {}
+        for index, (target, raw, labels) in enumerate(
+            zip(STACK_TARGETS, (viral, breakout), (val[regime].is_viral, val[regime].breakout), strict=True)
+        ):
+            if regime == "post_publish":
+                a_net, a_tree, bias = fit_logistic(np.stack([raw, tree[:, index]], axis=1), labels)
+            else:
+                a_net, bias = fit_logistic(raw[:, None], labels)
+                a_tree = 0.0
+            stacking[regime][target] = (a_net, a_tree, bias)
+    return stacking
+
+
+def known_channels(rows: Sequence[LabelledObservation], spec: FeatureSpec) -> np.ndarray:
+    """True where the row's channel is in the spec's channel-prior table (seen in training)."""
+    return np.array([r.observation.channel_id in spec.channel_prior.table for r in rows], dtype=bool)
+
+
+def model_report(
+    model: StackedModel, val: dict[str, RegimeArrays], known_channel: np.ndarray
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The evaluation report of the torch-side model on val, and its calibrated viral logits per regime."""
+    outputs = {regime: model.outputs(val[regime], regime) for regime in REGIMES}
+    report = evaluation_report(
+        is_viral=val["post_publish"].is_viral,
+        log_velocity=val["post_publish"].log_velocity,
+        breakout=val["post_publish"].breakout,
+        known_channel=known_channel,
+        viral_probability={r: sigmoid(outputs[r][0]) for r in REGIMES},
+        predicted_log_velocity={r: outputs[r][1] for r in REGIMES},
+        breakout_probability={r: sigmoid(outputs[r][2]) for r in REGIMES},
+    )
+    return report, {r: outputs[r][0] for r in REGIMES}
+
+
+def group_masks(spec: FeatureSpec, source: EmbeddingSource) -> GroupMasks:
+    """The unknown values training-time masking writes (the empty text's embedding comes from the cache)."""
+    empty = source.embed_texts([""])[0]
+    return GroupMasks(
+        empty_embedding=empty.astype(np.float32),
+        numeric={group: unknown_numeric(spec, group) for group in MASKED_GROUPS if group not in ("text", "lexical")},
+    )
 
 
 def train(options: TrainOptions) -> ModelCard:
@@ -131,41 +235,39 @@ def train(options: TrainOptions) -> ModelCard:
     )
     train_arrays = regime_arrays(train_rows, spec, source.embed(train_data.observations), tokenizer, priors)
     val_arrays = regime_arrays(val_rows, spec, source.embed(val_data.observations), tokenizer, None)
+    masks = group_masks(spec, source)
     clock.step("built inputs for both regimes (embeddings cached under %s)", options.cache_dir)
 
     embedding_dim = int(train_arrays["post_publish"].embedding.shape[1])
     base = HeadConfig(embedding_dim=embedding_dim, n_numeric=spec.n_numeric, n_buckets=spec.ngram_buckets)
     settings = FitSettings(**{**asdict(options.settings), "seed": options.seed})
-    best, results = grid_search(concat(list(train_arrays.values())), val_arrays, base, options.grid, settings)
+    both = concat(list(train_arrays.values()))
+    best, results = grid_search(both, val_arrays, base, options.grid, settings, masks)
     clock.step("grid search done; chose %s at epoch %d", best.point.label(), best.epoch)
+    head, members = fit_ensemble(both, val_arrays, base, best, settings, options.ensemble_size, masks)
+    clock.step("trained %d seeds of the chosen head (epochs %s)", len(members), [m.epoch for m in members])
 
-    calibration, probabilities = _calibrate(best, val_arrays)
+    trees, tree_summary = fit_trees(train_arrays, val_arrays, options.seed)
+    stacking = fit_stacking(head, trees, val_arrays)
+    model = StackedModel(head, trees, stacking)
+    known_channel = known_channels(val_rows, spec)
+    val_metrics, val_logits = model_report(model, val_arrays, known_channel)
     threshold = best_f1_threshold(
-        np.concatenate([val_arrays[r].is_viral for r in REGIMES]), np.concatenate([probabilities[r] for r in REGIMES])
+        np.concatenate([val_arrays[r].is_viral for r in REGIMES]),
+        np.concatenate([sigmoid(val_logits[r]) for r in REGIMES]),
     )
-    head = best.head()
-    val_metrics = {
-        regime: regime_metrics(
-            val_arrays[regime].is_viral,
-            probabilities[regime],
-            val_arrays[regime].log_velocity,
-            head_outputs(head, val_arrays[regime])[1],
-        )
-        for regime in REGIMES
-    }
-    clock.step("calibrated per regime %s, threshold %.4f", calibration, threshold)
+    clock.step("boosted trees %s; stacking per regime %s, threshold %.4f", tree_summary, stacking, threshold)
 
-    baseline_metrics = {
-        "views_only": baselines.views_only(train_rows, val_rows),
-        "logistic_scalars_tfidf": baselines.logistic_tfidf(
-            train_rows, val_rows, train_arrays, val_arrays, options.seed
-        ),
-    }
-    clock.step("baselines measured")
+    references = baselines.all_references(train_rows, val_rows, train_arrays, val_arrays, spec, options.seed)
+    clock.step("references measured")
 
     options.out.mkdir(parents=True, exist_ok=True)
-    bundle = HeadBundle(options.encoder, best.config, calibration["pre_publish"], calibration["post_publish"])
-    save_head(options.out, head, bundle)
+    save_head(options.out, head, HeadBundle(options.encoder, best.config, stacking, len(members)))
+    trees.save(options.out / TREES_FILE)
+    ScoreReference(
+        post_publish=sorted(round(float(v), 6) for v in val_logits["post_publish"]),
+        pre_publish=sorted(round(float(v), 6) for v in val_logits["pre_publish"]),
+    ).save(options.out / SCORE_REFERENCE_FILE)
     save_calibration_observations(
         options.out / CALIBRATION_FILE,
         choose_calibration_observations([row.observation for row in train_rows], options.seed),
@@ -179,18 +281,33 @@ def train(options: TrainOptions) -> ModelCard:
         data_sha256=file_sha256(options.data),
         data_name=options.data.name,
         seed=options.seed,
-        metrics={"val_torch": val_metrics, "baselines_val": baseline_metrics},
+        metrics={"val_torch": val_metrics, "references_val": references},
         training={
             "train_rows": len(train_rows),
             "val_rows": len(val_rows),
             "skipped": {"train": dict(train_data.skipped), "val": dict(val_data.skipped)},
             "selected": {**asdict(best.point), "epoch": best.epoch},
+            "ensemble": [
+                {"seed": m.seed, "epoch": m.epoch, "val_auroc": m.val_auroc, "val_breakout_auroc": m.breakout_auroc}
+                for m in members
+            ],
             "grid": [
-                {**asdict(r.point), "best_epoch": r.epoch, "val_auroc": r.val_auroc, "score": round(r.score, 6)}
+                {
+                    **asdict(r.point),
+                    "best_epoch": r.epoch,
+                    "val_auroc": r.val_auroc,
+                    "val_breakout_auroc": r.breakout_auroc,
+                    "score": round(r.score, 6),
+                }
                 for r in results
             ],
-            "calibration": {r: list(calibration[r]) for r in REGIMES},
-            "selection": "mean of post- and pre-publish val AUROC; threshold = best F1 on pooled calibrated val",
+            "boosted_trees": tree_summary,
+            "stacking": {r: {t: list(stacking[r][t]) for t in STACK_TARGETS} for r in REGIMES},
+            "selection": (
+                "network: mean of post- and pre-publish val AUROC; trees: n_iter by val AUROC; stacking "
+                "(network logit, tree score) -> label by logistic regression on val per regime and target; "
+                "threshold = best F1 on pooled calibrated val"
+            ),
             "train_seconds": round(clock.total, 1),
         },
     )
@@ -212,7 +329,7 @@ def _add_served_metrics(card: ModelCard, options: TrainOptions) -> ModelCard:
     from miles_core.training.evaluate import evaluate
 
     served = evaluate(options.out, options.data, options.val_split)
-    metrics = {**card.metrics, "val_served": {r: served[r] for r in REGIMES}}
+    metrics = {**card.metrics, "val_served": {k: v for k, v in served.items() if k in SERVED_SECTIONS}}
     card = card.model_copy(update={"metrics": metrics})
     card.save(options.out / CARD_FILE)
     return card

@@ -24,7 +24,16 @@ def test_evaluate_prints_the_issue_json(
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1
     result = json.loads(lines[0])
-    assert set(result) == {"n", "post_publish", "pre_publish", "model_version"}
+    assert set(result) == {
+        "n",
+        "post_publish",
+        "pre_publish",
+        "breakout",
+        "pre_publish_known_channel",
+        "pre_publish_unknown_channel",
+        "model_version",
+        "references_val",
+    }
     assert result["n"] == (50 if split else 200)
     assert result["model_version"] == "tiny-test"
     for regime in ("post_publish", "pre_publish"):
@@ -33,6 +42,10 @@ def test_evaluate_prints_the_issue_json(
         assert all(isinstance(metrics[k], float) for k in METRIC_KEYS)
         assert 0.0 <= metrics["auroc"] <= 1.0
         assert 0.0 <= metrics["ece"] <= 1.0
+        assert set(result["breakout"][regime]) == {"auroc", "pr_auc", "brier", "ece"}
+    known, unknown = result["pre_publish_known_channel"], result["pre_publish_unknown_channel"]
+    assert known["n"] + unknown["n"] == result["n"]
+    assert {"boosted_trees", "szabo_huberman", "logistic_tfidf_only"} <= set(result["references_val"])
 
 
 def test_evaluate_of_a_trained_directory_exports_first(
@@ -52,7 +65,38 @@ def test_export_command_writes_an_artifact(tiny_trained: Path, tmp_path: Path) -
         "tokenizer.json",
         "feature_spec.json",
         "model_card.json",
+        "score_reference.json",
     }
+
+
+def test_evaluate_without_breakout_labels_skips_them(
+    tiny_artifact: Path, tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A CSV without ``is_viral_rel`` still evaluates; its breakout metrics are null."""
+    import csv
+
+    with tiny_data.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        fields = [f for f in reader.fieldnames or [] if f != "is_viral_rel"]
+        rows = [{k: row[k] for k in fields} for row in reader]
+    stripped = tmp_path / "no_breakout.csv"
+    with stripped.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    assert main(["evaluate", "--model", str(tiny_artifact), "--data", str(stripped), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["breakout"] == {"post_publish": None, "pre_publish": None}
+    assert result["post_publish"]["auroc"] is not None
+
+
+def test_evaluate_prints_a_comparison_table(
+    tiny_artifact: Path, tiny_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["evaluate", "--model", str(tiny_artifact), "--data", str(tiny_data), "--split", "val"]) == 0
+    out = capsys.readouterr().out
+    assert "| served model (50 rows) |" in out
+    assert "| boosted_trees (val, card) |" in out
 
 
 def test_serving_path_imports_neither_torch_nor_transformers(tiny_artifact: Path) -> None:

@@ -29,6 +29,7 @@ from miles_core.training.encoder import load_encoder
 from miles_core.training.export import export_trained, serving_model
 from miles_core.training.model_dir import load_head
 from miles_core.training.trainer import head_outputs
+from miles_core.training.trees import TREES_FILE, TreeEnsemble
 
 FP32_TOLERANCE = 1e-4
 INT8_TOLERANCE = 0.25
@@ -59,10 +60,13 @@ def fp32_artifact(tiny_trained: Path, tmp_path_factory: pytest.TempPathFactory) 
 
 
 def _torch_outputs(model_dir: Path, encoder_dir: Path, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """The torch serving model, its tree scores computed in numpy from the trained trees."""
     model = serving_model(model_dir, load_encoder(str(encoder_dir)))
+    trees = TreeEnsemble.load(model_dir / TREES_FILE).decision(feeds["numeric"]).astype(np.float32)
     with torch.no_grad():
         outputs = model(
-            *(torch.from_numpy(feeds[name]) for name in ("input_ids", "attention_mask", "numeric", "lexical"))
+            *(torch.from_numpy(feeds[name]) for name in ("input_ids", "attention_mask", "numeric", "lexical")),
+            torch.from_numpy(trees),
         )
     return [o.numpy() for o in outputs]
 

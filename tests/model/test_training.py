@@ -15,6 +15,7 @@ from miles_core.training.train import train
 from tests.support.tiny_artifact import tiny_train_options
 
 MAX_COMMITTED_BYTES = 5 * 1024 * 1024
+CLASSIFICATION_KEYS = {"auroc", "pr_auc", "brier", "ece"}
 REGIME_KEYS = {"auroc", "pr_auc", "brier", "ece", "velocity_mae_log1p", "velocity_spearman"}
 
 
@@ -28,12 +29,25 @@ def test_trained_directory_has_small_files_and_a_full_card(tiny_trained: Path) -
     assert len(extra["training_data"]["sha256"]) == 64
     assert extra["code"]["commit"]
     assert 0.0 < card.threshold < 1.0
+    references = card.metrics["references_val"]
     for regime in ("post_publish", "pre_publish"):
         assert set(card.metrics["val_torch"][regime]) == REGIME_KEYS
-        assert set(card.metrics["baselines_val"]["logistic_scalars_tfidf"][regime]) == REGIME_KEYS
-    assert set(card.metrics["baselines_val"]["views_only"]["post_publish"]) == REGIME_KEYS
+        assert set(card.metrics["val_torch"]["breakout"][regime]) == CLASSIFICATION_KEYS
+        for name in ("logistic_scalars_tfidf", "logistic_tfidf_only", "boosted_trees"):
+            assert set(references[name][regime]) == REGIME_KEYS, name
+            assert set(references[name]["breakout"][regime]) == CLASSIFICATION_KEYS, name
+    for name in ("views_only", "szabo_huberman"):
+        assert set(references[name]["post_publish"]) == REGIME_KEYS
+        assert references[name]["pre_publish"] is None
+    assert references["szabo_huberman"]["post_publish"]["velocity_spearman"] is not None
+    assert references["best_pre_publish_logistic"] in ("logistic_scalars_tfidf", "logistic_tfidf_only")
+    assert {"pre_publish_known_channel", "pre_publish_unknown_channel"} <= set(card.metrics["val_torch"])
     bundle = json.loads((tiny_trained / "head_config.json").read_text())
-    assert set(bundle["calibration"]) == {"pre_publish", "post_publish"}
+    assert set(bundle["stacking"]) == {"pre_publish", "post_publish"}
+    assert bundle["stacking"]["pre_publish"]["viral"][1] == 0.0  # trees are post-publish only
+    reference = json.loads((tiny_trained / "score_reference.json").read_text())
+    assert reference["post_publish"] == sorted(reference["post_publish"])
+    assert len(reference["pre_publish"]) == card.model_dump()["training"]["val_rows"]
 
 
 def test_training_and_export_are_reproducible(
@@ -44,6 +58,7 @@ def test_training_and_export_are_reproducible(
     train(tiny_train_options(tiny_work / "sample_with_val.csv", again, tiny_work / "encoder"))
     assert (again / "head.safetensors").read_bytes() == (tiny_trained / "head.safetensors").read_bytes()
     assert (again / "feature_spec.json").read_bytes() == (tiny_trained / "feature_spec.json").read_bytes()
+    assert (again / "trees.safetensors").read_bytes() == (tiny_trained / "trees.safetensors").read_bytes()
     exported = export_trained(tiny_trained, tmp_path / "artifact")
     assert exported.read_bytes() == (tiny_artifact / "model.onnx").read_bytes()
     assert all((tmp_path / "artifact" / name).is_file() for name in ARTIFACT_FILES)

@@ -2,7 +2,8 @@
 
 A random-init 2-layer BERT (hidden 32) stands in for MiniLM; everything else is what ``miles
 train`` and ``miles export`` run: feature fitting, out-of-fold priors, cached-embedding head
-training with val selection, Platt calibration, ONNX export and int8 quantization. It builds in
+training with val selection and random group masking, boosted trees, stacking on val, ONNX export,
+int8 quantization and the in-graph tree node. It builds in
 seconds. The card's version is pinned to ``tiny-test`` because other areas' tests assert it.
 """
 
@@ -77,8 +78,11 @@ def tiny_train_options(data: Path, out: Path, encoder: Path, seed: int = 0):  # 
         max_tokens=32,
         ngram_buckets=256,
         cache_dir=None,
-        grid=(GridPoint(hidden_dim=16, dropout=0.1, weight_decay=1e-3, text_dim=8, lexical_dim=4),),
+        grid=(
+            GridPoint(hidden_dim=16, dropout=0.1, weight_decay=1e-3, text_dim=8, lexical_dim=4, mask_probability=0.2),
+        ),
         settings=FitSettings(max_epochs=4, patience=4, batch_size=64),
+        ensemble_size=2,
         measure_served=False,
     )
 
