@@ -161,6 +161,14 @@ class PredictRequest(BaseModel):
     like_count: Count | None = Field(
         default=None, description="Likes at `observed_at` (integer count, <= `view_count`). Needs `view_count`."
     )
+    explain: bool = Field(
+        default=False,
+        strict=True,
+        description=(
+            "Also return `contributions`: how much each feature group moved the viral logit. Costs about "
+            "seven times a plain prediction (one model call on 7x the rows)."
+        ),
+    )
     comment_count: Count | None = Field(
         default=None, description="Comments at `observed_at` (integer count). Needs `view_count`."
     )
@@ -253,6 +261,33 @@ class PredictionResult(BaseModel):
         description="`post_publish` when views and age were given, else `pre_publish` (text/timing only)."
     )
     model_version: str = Field(description="Version of the model that answered.")
+    breakout_probability: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description=(
+            "Calibrated probability (0-1) that the video at least ~2.3x its views over the next ~24 h (the "
+            "benchmark's `is_viral_rel`). Size-independent: it means something for a small channel too."
+        ),
+    )
+    miles_score: float | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description=(
+            "0-100: the percentile of this prediction's viral probability among the same regime's predictions "
+            "on the model's validation videos (real videos that reached a trending list). 50 = a typical such "
+            "video; 90 = better than nine in ten of them."
+        ),
+    )
+    contributions: dict[str, float] | None = Field(
+        default=None,
+        description=(
+            "Only with `explain: true`. Per feature group (`text`, `lexical`, `early_stats`, `timing`, "
+            "`category`, `channel`): the viral logit minus the logit with that group unknown (the masking the "
+            "model is trained with). Positive = the group raised the score."
+        ),
+    )
     warnings: list[str] = Field(
         default_factory=list, description="Caveats, e.g. a language the model was not trained on."
     )
@@ -271,12 +306,19 @@ def result_of(prediction: Prediction, warnings: list[str]) -> PredictionResult:
 
 
 def score_requests(predictor: Predictor, requests: Sequence[PredictRequest], now: datetime) -> list[PredictionResult]:
-    """Score every request in one model call (``now`` = their ``observed_at`` default); answers keep the order."""
+    """Score every request in one model call (``now`` = their ``observed_at`` default); answers keep the order.
+
+    When any item asks to ``explain``, the call explains the batch and only those items keep their
+    ``contributions`` (the others answer exactly as without it).
+    """
     observations = [request.to_observation(now) for request in requests]
-    predictions = predictor.predict(observations)
+    predictions = predictor.predict(observations, explain=any(request.explain for request in requests))
     return [
-        result_of(prediction, caveats(predictor.spec, observation))
-        for observation, prediction in zip(observations, predictions, strict=True)
+        result_of(
+            prediction if request.explain else dataclasses.replace(prediction, contributions=None),
+            caveats(predictor.spec, observation),
+        )
+        for request, observation, prediction in zip(requests, observations, predictions, strict=True)
     ]
 
 

@@ -325,3 +325,35 @@ def test_serving_path_imports_no_torch(tiny_artifact):
         check=True,
     )
     assert result.stdout.strip() == ""
+
+
+def test_predict_answers_a_readable_score_and_breakout_chance(predict_app):
+    status, body = invoke(predict_app, json_event("POST", "/predict", POST_PUBLISH))
+    assert status == 200, body
+    assert 0.0 <= body["miles_score"] <= 100.0
+    assert 0.0 <= body["breakout_probability"] <= 1.0
+    assert body["contributions"] is None  # only on request: explaining costs ~7x
+
+
+def test_explain_is_opt_in_per_item_and_names_every_group(predict_app):
+    groups = {"text", "lexical", "early_stats", "timing", "category", "channel"}
+    status, single = invoke(predict_app, json_event("POST", "/predict", {**POST_PUBLISH, "explain": True}))
+    assert status == 200, single
+    assert set(single["contributions"]) == groups
+    plain = {k: v for k, v in POST_PUBLISH.items()}
+    status, batch = invoke(
+        predict_app, json_event("POST", "/predict/batch", {"items": [plain, {**plain, "explain": True}]})
+    )
+    assert status == 200, batch
+    first, second = batch["items"]
+    assert first["contributions"] is None
+    assert set(second["contributions"]) == groups
+    assert first["viral_probability"] == pytest.approx(second["viral_probability"], abs=1e-6)
+    assert single["viral_probability"] == pytest.approx(second["viral_probability"], abs=1e-6)
+
+
+@pytest.mark.parametrize("value", ["true", 1, None])
+def test_explain_must_be_a_json_boolean(predict_app, value):
+    status, body = invoke(predict_app, json_event("POST", "/predict", {"title": "x", "explain": value}))
+    assert status == 422, body
+    assert "explain" in [error["field"] for error in body["errors"]]

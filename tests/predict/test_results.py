@@ -25,7 +25,7 @@ class RecordingPredictor:
     def __init__(self) -> None:
         self.calls: list[list[Observation]] = []
 
-    def predict(self, observations: Sequence[Observation]) -> list[Prediction]:
+    def predict(self, observations: Sequence[Observation], explain: bool = False) -> list[Prediction]:
         self.calls.append(list(observations))
         return [
             Prediction(
