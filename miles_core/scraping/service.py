@@ -124,9 +124,11 @@ def run_job(store: MilesStore, sources: Sequence[Source], job_id: str) -> JobOut
     outcome.errors.extend(result.failures)
     for video in unique.values():
         _write_video(store, video, job, outcome)
-    if outcome.errors:
+    # A source that failed before another answered stays in the errors but does not make the job
+    # partial: partial means videos of the answer were lost (the offline catalog answer succeeds).
+    if outcome.counts.failed:
         succeeded_any = outcome.counts.new + outcome.counts.updated > 0
-        outcome.status = JobStatus.PARTIAL if succeeded_any or not outcome.counts.failed else JobStatus.FAILED
+        outcome.status = JobStatus.PARTIAL if succeeded_any else JobStatus.FAILED
     else:
         outcome.status = JobStatus.SUCCEEDED
     store.finish_job(job_id, outcome.status, outcome.counts, outcome.errors, outcome.source)
@@ -178,7 +180,8 @@ def sources_from_env() -> list[Source]:
     """The configured source chain: ``MILES_SCRAPE_SOURCES`` (default ``youtube_api,ytdlp``).
 
     ``youtube_api`` needs ``MILES_YOUTUBE_SECRET_ID`` and is skipped without it; ``ytdlp`` reads
-    optional cookies/proxy from ``MILES_YTDLP_SECRET_ID``. Secrets are read lazily, at first use.
+    optional cookies/proxy from ``MILES_YTDLP_SECRET_ID``; ``catalog`` answers from the table's own
+    videos (the offline and last-resort source). Secrets are read lazily, at first use.
     """
     sources: list[Source] = []
     for name in env_list("MILES_SCRAPE_SOURCES", DEFAULT_SOURCES):
@@ -205,6 +208,10 @@ def sources_from_env() -> list[Source]:
                 return _secret_fields(secret_id, "ytdlp", "cookies") if secret_id else {}
 
             sources.append(YtDlpSource(credentials=credentials))
+        elif name == "catalog":
+            from miles_core.scraping.catalog import CatalogSource
+
+            sources.append(CatalogSource(MilesStore.from_env, topics=niches_from_env()))
         else:
             logger.warning("unknown scrape source %r in MILES_SCRAPE_SOURCES ignored", name)
     return sources

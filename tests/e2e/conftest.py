@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -69,6 +70,8 @@ def running_stack(shipped_artifact: Path) -> Iterator[RunningStack]:
     if url is None:
         process.kill()
         pytest.fail("local stack did not start:\n" + "".join(banner))
+    # Keep reading its log (the catalog seed and every request log a line), or a full pipe blocks the stack.
+    threading.Thread(target=lambda: [None for _ in process.stdout or ()], daemon=True).start()
     try:
         yield RunningStack(url=url, api_key="e2e-test-key", banner="".join(banner))
     finally:
