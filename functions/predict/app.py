@@ -1,4 +1,5 @@
-"""Predict function: ``POST /predict``, ``POST /predict/batch``, ``GET /model``, ``GET /health``, docs.
+"""Predict function: ``POST /predict``, ``POST /predict/batch``, ``GET /model``, ``GET /health``, docs,
+and the creator page (``GET /``, ``GET /static/{name}``: plain files from ``static/`` next to this file).
 
 Thin on purpose: schemas live in ``miles_core.api.prediction``, scoring in ``miles_core.inference``.
 The model is loaded here at import, i.e. once per container during Lambda's init phase.
@@ -9,8 +10,10 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -41,6 +44,24 @@ app = build_resolver(
     logger=logger,
 )
 _ERRORS = error_responses()
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css"}
+PAGE_HEADERS = {
+    # The page runs only its own script and style and talks only to this API: scraped text it shows
+    # cannot run, load or send anything even if it slipped past textContent.
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+STATIC_FILES = {
+    path.name: (CONTENT_TYPES[path.suffix], path.read_text(encoding="utf-8"))
+    for path in sorted(STATIC_DIR.glob("*"))
+    if path.suffix in CONTENT_TYPES
+}
+"""Read once per container: the page is three small files."""
 _state = {"cold_start": True}
 
 
@@ -95,6 +116,24 @@ def model_card() -> ModelCard:
 @app.get("/health", summary="Liveness and model version (no API key)", tags=["model"])
 def health() -> HealthResponse:
     return HealthResponse(status="ok", model_version=predictor.version, cold_start=_state["cold_start"])
+
+
+def _static(name: str) -> Response[str]:
+    content_type, body = STATIC_FILES[name]
+    return Response(200, content_type, body, headers=PAGE_HEADERS)
+
+
+@app.get("/", include_in_schema=False)
+def page() -> Response[str]:
+    """The creator page (no API key: it asks for one and sends it with each API call)."""
+    return _static("index.html")
+
+
+@app.get("/static/<name>", include_in_schema=False)
+def static_file(name: str) -> Response[str]:
+    if name not in STATIC_FILES or name == "index.html":
+        return Response(404, "application/json", '{"message": "no such file"}')
+    return _static(name)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
