@@ -293,12 +293,17 @@ class LocalStack:
         self._exit.enter_context(environment)
         create_table(boto3.client("dynamodb", endpoint_url=moto.endpoint_url, region_name=self.region), self.table_name)
         context = LocalStackContext(endpoint_url=moto.endpoint_url, table_name=self.table_name, region=self.region)
-        self._exit.callback(start_background_workers(context))
         if self.catalog:
+            # Workers start once the seed is written: a stream score write racing the seed's writes
+            # to the same video is cancelled by moto's transaction check and never retried.
             from infra.localstack.catalog import start_seeding
+            from infra.localstack.workers import ensure_queue
             from miles_core.store import MilesStore
 
-            self._exit.callback(start_seeding(MilesStore.from_env()))
+            ensure_queue(boto3.client("sqs", endpoint_url=moto.endpoint_url, region_name=self.region))
+            self._exit.callback(start_seeding(MilesStore.from_env(), then=lambda: start_background_workers(context)))
+        else:
+            self._exit.callback(start_background_workers(context))
         self.server = LocalApiServer((self.host, self.port), self.api_key, self.routes)
         self._exit.callback(self.server.server_close)
         for route in self.server.routes:
