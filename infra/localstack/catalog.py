@@ -11,8 +11,10 @@ first, then the most recent train rows: about 110 distinct videos (a video on se
 counts for each), so every topic's leaderboard has 8 or more. Why not all 5,578: moto's DynamoDB
 is slow on a busy 2-core box (about 12 conditional writes a second; a video takes 4-8 writes,
 and the stream scorer's transactional score write takes 0.3-1.5 s per video), so all rows would
-take hours to seed and score; this subset is seeded in about 20 s and scored in about a minute. The seed runs in a background thread, topic by topic in turns, so the API answers at once;
-the queue and stream workers start when it is done (scrape jobs wait in the queue meanwhile).
+take hours to seed and score; this subset is seeded in about 20 s and scored in about a minute.
+The seed runs in a background thread, topic by topic in turns, so the API answers at once; the
+queue and stream workers start when it is done (so the scorer does not compete with the seed's
+writes; scrape jobs wait in the queue meanwhile).
 
 Idempotent: run ids are fixed, snapshots are put-if-absent and the upsert only moves stats forward,
 so seeding the same table again adds no item.

@@ -294,8 +294,8 @@ class LocalStack:
         create_table(boto3.client("dynamodb", endpoint_url=moto.endpoint_url, region_name=self.region), self.table_name)
         context = LocalStackContext(endpoint_url=moto.endpoint_url, table_name=self.table_name, region=self.region)
         if self.catalog:
-            # Workers start once the seed is written: a stream score write racing the seed's writes
-            # to the same video is cancelled by moto's transaction check and never retried.
+            # Workers start once the seed is written, so the scorer does not compete with the seed
+            # for moto (slow: ~0.5 s per transactional score write); the queue exists at once.
             from infra.localstack.catalog import start_seeding
             from infra.localstack.workers import ensure_queue
             from miles_core.store import MilesStore

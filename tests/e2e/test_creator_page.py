@@ -71,7 +71,7 @@ def test_page_gives_ideas_and_scores_a_title(running_stack: RunningStack, http: 
                 for i in range(links.count())
             )
 
-            page.get_by_label("Title").fill("I built the biggest Minecraft castle in 24 hours")
+            page.get_by_label("Your title", exact=True).fill("I built the biggest Minecraft castle in 24 hours")
             page.get_by_role("button", name="Score title").click()
             expect(page.locator("#score-result .card .meter")).to_be_visible(timeout=60_000)
 

@@ -41,6 +41,7 @@ async function api(path, options = {}) {
 }
 
 function percent(value) {
+  if (value > 0 && value < 0.001) return "< 0.1%";
   return (value * 100).toFixed(value < 0.1 ? 1 : 0) + "%";
 }
 
