@@ -43,13 +43,13 @@ constraints: ## regenerate $(CONSTRAINTS) from layers/*.txt (commit it; make tes
 install: $(INSTALL_STAMP) ## create .venv with every extra (idempotent)
 
 # Debian packages the suite drives: qemu-user runs the model on an emulated AVX2-only CPU
-# (tests/e2e/test_isa_independence.py).
-SYSTEM_PACKAGES := qemu-user
-SYSTEM_COMMANDS := qemu-x86_64
+# (tests/e2e/test_isa_independence.py); chromium renders the creator page (tests/e2e/test_creator_page.py).
+SYSTEM_PACKAGES := qemu-user chromium
+SYSTEM_COMMANDS := qemu-x86_64 chromium
 APT_GET := $(if $(filter 0,$(shell id -u)),,sudo )apt-get
 
 .PHONY: system-deps
-system-deps: ## install the Debian packages the tests drive (qemu-user), if missing
+system-deps: ## install the Debian packages the tests drive (qemu-user, chromium), if missing
 	@command -v $(SYSTEM_COMMANDS) >/dev/null || { \
 	  echo ">> installing $(SYSTEM_PACKAGES) (Debian packages)"; \
 	  $(APT_GET) install -y -q --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null 2>&1 || \

@@ -1,4 +1,5 @@
-"""Predict function: ``POST /predict``, ``POST /predict/batch``, ``GET /model``, ``GET /health``, docs.
+"""Predict function: ``POST /predict``, ``POST /predict/batch``, ``GET /model``, ``GET /health``, docs,
+and the creator page (``GET /``, ``GET /static/{name}``: plain files from ``static/`` next to this file).
 
 Thin on purpose: schemas live in ``miles_core.api.prediction``, scoring in ``miles_core.inference``.
 The model is loaded here at import, i.e. once per container during Lambda's init phase.
@@ -9,8 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from http import HTTPStatus
+from pathlib import Path
+from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -20,6 +25,7 @@ from miles_core.api import (
     JSON_BODY_ERRORS,
     KEYED,
     PUBLIC,
+    ApiError,
     build_observability,
     build_resolver,
     responses,
@@ -50,6 +56,23 @@ app = build_resolver(
     logger=logger,
     openapi_document=DOCUMENT_PATH,
 )
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css"}
+PAGE_HEADERS = {
+    # The page runs only its own script and style and talks only to this API: scraped text it shows
+    # cannot run, load or send anything even if it slipped past textContent.
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+STATIC_FILES = {
+    path.name: (CONTENT_TYPES[path.suffix], path.read_text(encoding="utf-8"))
+    for path in sorted(STATIC_DIR.glob("*"))
+    if path.suffix in CONTENT_TYPES
+}
+"""Read once per container: the page is three small files."""
 _state = {"cold_start": True}
 
 
@@ -117,6 +140,53 @@ def model_card() -> ModelCard:
 )
 def health() -> HealthResponse:
     return HealthResponse(status="ok", model_version=predictor.version, cold_start=_state["cold_start"])
+
+
+def _static(name: str) -> Response[str]:
+    content_type, body = STATIC_FILES[name]
+    return Response(200, content_type, body, headers=PAGE_HEADERS)
+
+
+STATIC_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+_STATIC_ERRORS = responses({"type": "string"}, errors=(*PUBLIC, 404, 422))
+
+
+@app.get(
+    "/",
+    summary="The creator page: ideas for a topic, scored; score your own title (HTML, no key needed to load)",
+    responses=responses({"type": "string"}, errors=PUBLIC, media_type="text/html", description="The page."),
+    tags=["page"],
+)
+def page() -> Response[str]:
+    """The creator page (no API key: it asks for one and sends it with each API call)."""
+    return _static("index.html")
+
+
+@app.get(
+    "/static/<name>",
+    summary="The creator page's script and style sheet",
+    responses={
+        200: {
+            "description": "The file.",
+            "content": {
+                "text/javascript": {"schema": {"type": "string"}},
+                "text/css": {"schema": {"type": "string"}},
+            },
+        },
+        **{
+            code: entry
+            for code, entry in responses({"type": "string"}, errors=(*PUBLIC, 404, 422)).items()
+            if code != 200
+        },
+    },
+    tags=["page"],
+)
+def static_file(
+    name: Annotated[str, PathParam(pattern=STATIC_NAME_PATTERN, description="`app.js` or `app.css`.")],
+) -> Response[str]:
+    if name not in STATIC_FILES or name == "index.html":
+        raise ApiError(HTTPStatus.NOT_FOUND, f"no static file {name!r}")
+    return _static(name)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

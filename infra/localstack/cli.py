@@ -20,14 +20,14 @@ from collections.abc import Sequence
 logger = logging.getLogger(__name__)
 
 
-def _serve(port: int | None) -> int:
+def _serve(port: int | None, catalog: bool) -> int:
     from infra.localstack.routes import ROUTES
     from infra.localstack.server import LocalStack
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    with LocalStack.from_env(port=port) as stack:
+    with LocalStack.from_env(port=port, catalog=catalog) as stack:
         lines = [
             f"Miles local API on {stack.url}  (Ctrl-C to stop)",
             f"  API key (header x-api-key): {stack.api_key}",
@@ -73,12 +73,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "/openapi.json needs header x-api-key: MILES_API_KEY when set, else a key printed at start.",
     )
     serve.add_argument("--port", type=int, default=None, help="override env PORT (0 = any free port)")
+    serve.add_argument(
+        "--no-catalog", action="store_true", help="start with an empty table (no benchmark videos seeded)"
+    )
     attach = commands.add_parser("attach", help="run a `miles` command against the running stack")
     attach.add_argument("miles_arguments", nargs=argparse.REMAINDER, help="e.g. scrape --niches cats")
     args = parser.parse_args(arguments)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
-        return _serve(args.port)
+        return _serve(args.port, catalog=not args.no_catalog)
     attach_environment()
     from miles_core.cli import main as miles
 

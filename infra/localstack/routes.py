@@ -45,6 +45,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/health", PREDICT, api_key_required=False),
     Route("GET", "/docs", PREDICT, api_key_required=False),
     Route("GET", "/openapi.json", PREDICT, api_key_required=False),
+    Route("GET", "/", PREDICT, api_key_required=False),
+    Route("GET", "/static/{name}", PREDICT, api_key_required=False),
     Route("POST", "/scrape/jobs", SCRAPE_API),
     Route("GET", "/scrape/jobs/{job_id}", SCRAPE_API),
     Route("GET", "/candidates", SCRAPE_API),

@@ -37,7 +37,8 @@ DEFAULT_MAX_BODY_BYTES = 256 * 1024
 API_KEY_SCHEME = "apiKey"
 API_KEY_SECURITY: list[dict[str, list[str]]] = [{API_KEY_SCHEME: []}]
 """Pass as ``security=`` on every route that API Gateway protects with an API key."""
-PUBLIC_PATHS = frozenset({"/health", DOCS_PATH, OPENAPI_PATH})
+PUBLIC_PATHS = frozenset({"/health", DOCS_PATH, OPENAPI_PATH, "/", "/static/{name}"})
+"""Routes without an API key: health, the API's documentation, and the creator page's static files."""
 """Routes API Gateway serves without an API key (the rest need ``x-api-key``)."""
 
 

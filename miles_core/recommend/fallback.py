@@ -39,30 +39,33 @@ class Template:
 
 
 _TEMPLATES: dict[Vibe, tuple[Template, ...]] = {
+    # Grammar rule: {subject} is any noun phrase (singular or plural, one word or four: "minecraft",
+    # "home workouts", "hermitcraft 11 episode"), so it only ever follows a preposition or a verb and
+    # is never used as a verb ("How to Home Workouts") or a modifier ("3 Home Workouts Mistakes").
     Vibe.EDUCATIONAL: (
         Template(
             "how_to",
-            "How to {subject} in {n} Steps",
+            "How to Get Better at {subject} in {n} Steps",
             "Show the finished result, then say: 'here's how in {n} steps'.",
             "A fast {n}-step guide to {subject} for anyone into {topic}.",
         ),
         Template(
             "number",
-            "{n} {subject} Mistakes Everyone Makes",
+            "{n} Mistakes Everyone Makes With {subject}",
             "Open on the most common mistake, mid-action.",
             "{n} mistakes people make with {subject}, and the quick fix for each.",
         ),
         Template(
             "question",
-            "Why Does {subject} Actually Work?",
+            "{subject}: What Actually Works?",
             "Ask the question on screen, answer it in one sentence.",
             "The simple explanation behind {subject}, in under a minute.",
         ),
         Template(
             "superlative",
-            "The Easiest {subject} Trick Nobody Shows You",
+            "The Best-Kept Secret of {subject}",
             "Do the trick in the first second, then rewind.",
-            "One underrated {subject} trick from the world of {topic}.",
+            "One underrated trick for {subject}, from the world of {topic}.",
         ),
         Template(
             "you",
@@ -86,7 +89,7 @@ _TEMPLATES: dict[Vibe, tuple[Template, ...]] = {
         ),
         Template(
             "number",
-            "{n} Types of People Doing {subject}",
+            "{n} Types of People You Meet in {subject}",
             "Type #1 appears before the title card.",
             "{n} characters everyone meets around {subject}.",
         ),
@@ -94,7 +97,7 @@ _TEMPLATES: dict[Vibe, tuple[Template, ...]] = {
             "question",
             "Who Else Does This With {subject}?",
             "Show the weird habit first, ask the question after.",
-            "The {subject} habit nobody admits to.",
+            "The habit around {subject} nobody admits to.",
         ),
     ),
     Vibe.INSPIRING: (
@@ -108,11 +111,11 @@ _TEMPLATES: dict[Vibe, tuple[Template, ...]] = {
             "you",
             "If You Think You Can't Do {subject}, Watch This",
             "Start on the hardest moment of the journey.",
-            "A short {subject} story for anyone starting out in {topic}.",
+            "A short story about {subject} for anyone starting out in {topic}.",
         ),
         Template(
             "superlative",
-            "The Best Thing {subject} Ever Taught Me",
+            "The Best Lesson I Learned From {subject}",
             "Say the lesson first, then show where it came from.",
             "One lesson from {subject} that sticks.",
         ),
@@ -132,9 +135,9 @@ _TEMPLATES: dict[Vibe, tuple[Template, ...]] = {
         ),
         Template(
             "superlative",
-            "The Biggest {subject} Mistake I Ever Made",
+            "My Biggest Mistake With {subject}",
             "Start with 'this cost me everything'.",
-            "A {subject} storytime with a twist at the end.",
+            "A storytime about {subject} with a twist at the end.",
         ),
         Template(
             "number",
@@ -144,7 +147,7 @@ _TEMPLATES: dict[Vibe, tuple[Template, ...]] = {
         ),
         Template(
             "pov",
-            "POV: {subject} Goes Completely Wrong",
+            "POV: Everything Goes Wrong With {subject}",
             "Begin mid-disaster.",
             "Everything that can go wrong with {subject}, in one take.",
         ),
@@ -152,9 +155,9 @@ _TEMPLATES: dict[Vibe, tuple[Template, ...]] = {
     Vibe.CHILL: (
         Template(
             "none",
-            "Slow {subject} Routine",
+            "A Slow, Cozy Hour of {subject}",
             "Ambient sound only; no talking for the first 3 seconds.",
-            "A calm, satisfying {subject} routine for {topic} lovers.",
+            "A calm, satisfying routine around {subject} for {topic} lovers.",
         ),
         Template(
             "number",
@@ -166,39 +169,39 @@ _TEMPLATES: dict[Vibe, tuple[Template, ...]] = {
             "pov",
             "POV: A Quiet Morning of {subject}",
             "Soft light, one continuous shot.",
-            "An aesthetic {subject} moment.",
+            "An aesthetic moment of {subject}.",
         ),
         Template(
             "question",
-            "Is This the Most Relaxing {subject}?",
+            "Could This Be the Calmest Take on {subject}?",
             "Start on the most satisfying frame.",
-            "Slow, cozy {subject} for winding down.",
+            "Slow, cozy {topic} for winding down.",
         ),
     ),
     Vibe.HYPE: (
         Template(
             "challenge",
-            "{subject} Challenge: Can You Beat This?",
+            "Challenge: Can You Beat Me at {subject}?",
             "Show the score to beat in the first frame.",
-            "The {subject} challenge: try it and post your result.",
+            "A challenge around {subject}: try it and post your result.",
         ),
         Template(
             "number",
-            "{n} Insane {subject} Moments",
+            "{n} Insane Moments in {subject}",
             "Start with moment #1, loudest first.",
-            "The {n} wildest {subject} moments in {topic} right now.",
+            "The {n} wildest moments of {subject} in {topic} right now.",
         ),
         Template(
             "superlative",
-            "The Fastest {subject} Ever?",
+            "The Craziest Thing I've Ever Seen in {subject}",
             "Timer on screen, go on frame one.",
-            "Chasing the fastest {subject} on the internet.",
+            "The wildest clip of {subject} on the internet right now.",
         ),
         Template(
             "you",
-            "You Won't Believe This {subject}",
+            "You Won't Believe What Happened in {subject}",
             "Reaction face first, then the clip.",
-            "A {subject} moment you have to see twice.",
+            "A moment of {subject} you have to see twice.",
         ),
     ),
 }
@@ -212,7 +215,7 @@ _VIBE_EMOJI: dict[Vibe, str] = {
     Vibe.HYPE: "🚀",
 }
 
-_NUMBERS = (3, 5, 7, 10, 30)
+_NUMBERS = (3, 5, 7, 10)
 
 
 def _title_case(text: str) -> str:
@@ -227,19 +230,35 @@ def _clip(text: str, limit: int) -> str:
     return cut + "…"
 
 
+MAX_SUBJECT_WORDS = 4
+"""Longer tags and phrases are sentences or channel slogans, not something to film."""
+
+
 def _subjects(topic: str, patterns: Patterns) -> list[tuple[str, str]]:
-    """(subject, evidence) pairs: frequent phrases first, then frequent words, then the topic itself."""
+    """(subject, the observed pattern behind it): the topic's recurring tags and title phrases.
+
+    Those that contain a topic word come first ("minecraft survival"), then the topic itself, then
+    the other recurring ones as an angle on the topic ("funny" -> "funny minecraft": a bare tag is
+    often an adjective), so successive ideas film different things and every subject is a noun phrase.
+    """
     topic_words = set(words(topic))
     total = patterns.candidates_analyzed
-    subjects: list[tuple[str, str]] = []
-    for phrase in patterns.top_phrases:
-        subjects.append((phrase.text, f"the phrase '{phrase.text}' appears in {phrase.count}/{total} top titles"))
-    for word in patterns.top_words:
-        if word.text in topic_words:
+    related: list[tuple[str, str]] = []
+    other: list[tuple[str, str]] = []
+    seen = {" ".join(words(topic))}
+    found = [(tag, f"the tag '{tag.text}' on {tag.count}/{total} top videos") for tag in patterns.top_tags]
+    found += [(p, f"the phrase '{p.text}' in {p.count}/{total} top titles") for p in patterns.top_phrases]
+    for entry, evidence in found:
+        tokens = words(entry.text)
+        key = " ".join(tokens)
+        if entry.count < 2 or not tokens or len(tokens) > MAX_SUBJECT_WORDS or key in seen:
             continue
-        subjects.append((f"{topic} {word.text}", f"'{word.text}' appears in {word.count}/{total} top titles"))
-    subjects.append((topic, "the topic itself (no recurring phrase in the data)"))
-    return subjects
+        seen.add(key)
+        if topic_words & set(tokens):
+            related.append((entry.text, evidence))
+        else:  # "funny", "street food", "premier league": an angle on the topic, not a subject alone
+            other.append((f"{entry.text} {topic}", evidence))
+    return [*related, (topic, "the topic itself"), *other]
 
 
 def _ordered_templates(vibe: Vibe, patterns: Patterns) -> list[Template]:
@@ -283,8 +302,9 @@ def generate_fallback_ideas(topic: str, vibe: Vibe, count: int, patterns: Patter
         hour, hour_why = hours[len(ideas) % len(hours)]
         fields = {"subject": _title_case(subject), "topic": topic, "n": str(number)}
         title = template.title.format(**fields)
-        if use_caps:
-            title = title.replace(fields["subject"], fields["subject"].upper(), 1)
+        if use_caps:  # one shouted word, as the top titles do; a whole shouted phrase reads as spam
+            first, _, rest = fields["subject"].partition(" ")
+            title = title.replace(fields["subject"], " ".join(filter(None, (first.upper(), rest))), 1)
         if use_emoji:
             title = f"{title} {_VIBE_EMOJI[vibe]}"
         suffix = ""
@@ -299,8 +319,13 @@ def generate_fallback_ideas(topic: str, vibe: Vibe, count: int, patterns: Patter
         seen.add(title.casefold())
         hook_share = patterns.hooks.get(template.hook_kind, 0.0)
         reasoning = (
-            f"Fallback template ({vibe.value}, {template.hook_kind} hook used by {hook_share:.0%} of top titles); "
-            f"subject: {subject_why}; duration {duration_why}; posting at {hour_why}."
+            f"Observed pattern: {subject_why}, with "
+            + (
+                f"the {template.hook_kind} hook ({hook_share:.0%} of top titles)"
+                if template.hook_kind != "none"
+                else "no hook"
+            )
+            + f"; duration {duration_why}; posting at {hour_why}."
         )
         ideas.append(
             IdeaDraft(

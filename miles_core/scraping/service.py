@@ -150,19 +150,22 @@ def run_job(
     outcome.counts.found = len(unique) + len(result.failures)
     outcome.counts.failed = len(result.failures)
     outcome.errors.extend(result.failures)
+    stopped = False
     for written, video in enumerate(unique.values()):
         if time_left() < STOP_MARGIN_SECONDS:
             outcome.errors.append(
                 f"stopped before the worker's timeout: {written} of {len(unique)} videos written "
                 f"({time_left():.0f} s left)"
             )
+            stopped = True
             break
         _write_video(store, video, job, outcome)
-    if outcome.errors:
+    # partial means videos of the answer were lost (failed, or not written before the timeout). A source
+    # that failed before another answered stays in the errors but does not make the job partial: the
+    # offline catalog answer succeeds.
+    if outcome.counts.failed or stopped:
         succeeded_any = outcome.counts.new + outcome.counts.updated > 0
-        outcome.status = JobStatus.PARTIAL if succeeded_any or not outcome.counts.failed else JobStatus.FAILED
-        if not succeeded_any and outcome.counts.found:
-            outcome.status = JobStatus.FAILED
+        outcome.status = JobStatus.PARTIAL if succeeded_any else JobStatus.FAILED
     else:
         outcome.status = JobStatus.SUCCEEDED
     store.finish_job(job_id, outcome.status, outcome.counts, outcome.errors, outcome.source)
@@ -215,7 +218,8 @@ def sources_from_env(store: MilesStore | None = None) -> list[Source]:
 
     ``youtube_api`` needs ``MILES_YOUTUBE_SECRET_ID`` and is skipped without it; with ``store`` its
     calls spend the shared daily quota (:class:`~miles_core.scraping.quota.DailyQuota`). ``ytdlp`` reads
-    optional cookies/proxy from ``MILES_YTDLP_SECRET_ID``. Secrets are read lazily, at first use.
+    optional cookies/proxy from ``MILES_YTDLP_SECRET_ID``; ``catalog`` answers from the table's own
+    videos (the offline and last-resort source). Secrets are read lazily, at first use.
     """
     sources: list[Source] = []
     for name in env_list("MILES_SCRAPE_SOURCES", DEFAULT_SOURCES):
@@ -248,6 +252,10 @@ def sources_from_env(store: MilesStore | None = None) -> list[Source]:
                 return _secret_fields(secret_id, "ytdlp", "cookies") if secret_id else {}
 
             sources.append(YtDlpSource(credentials=credentials))
+        elif name == "catalog":
+            from miles_core.scraping.catalog import CatalogSource
+
+            sources.append(CatalogSource(MilesStore.from_env, topics=niches_from_env()))
         else:
             logger.warning("unknown scrape source %r in MILES_SCRAPE_SOURCES ignored", name)
     return sources

@@ -24,7 +24,13 @@ EXPECTED_HANDLERS = {
     "ScrapeWorkerFunction": ("functions/scrape/worker.py", "handler"),
     "RecommendFunction": ("functions/recommend/app.py", "handler"),
 }
-PUBLIC_ROUTES = {("GET", "/health"), ("GET", "/docs"), ("GET", "/openapi.json")}
+PUBLIC_ROUTES = {
+    ("GET", "/health"),
+    ("GET", "/docs"),
+    ("GET", "/openapi.json"),
+    ("GET", "/"),  # the creator page asks for the key itself
+    ("GET", "/static/{name}"),
+}
 
 # Variables the code reads that are deliberately not set in AWS.
 LOCAL_ONLY_ENV = {"MILES_API_KEY": "the local stack's API key; API Gateway checks keys in AWS"}

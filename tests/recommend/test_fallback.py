@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
 import pytest
 
 from miles_core.recommend.fallback import DEFAULT_POSTING_HOUR_UTC, generate_fallback_ideas
@@ -54,3 +57,41 @@ def test_a_topic_long_enough_to_clip_every_title_still_gets_distinct_ideas(vibe:
     ideas = generate_fallback_ideas(topic, vibe, 10, extract_patterns(candidates))
     assert len({idea.title.casefold() for idea in ideas}) == 10
     assert all(len(idea.title) <= 100 for idea in ideas)
+
+
+TOPICS = ["minecraft", "home workouts", "football", "makeup tutorials", "street food", "cats"]
+
+
+def _candidates_for(topic: str) -> list[Candidate]:
+    """A topic's top videos: recurring tags (one adjective, one noun phrase), no recurring phrase."""
+    return [
+        Candidate(
+            video_id=f"v{i}",
+            title=f"{topic}: {('alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel')[i]} {i}",
+            tags=(topic, "funny", f"{topic} tips"),
+            published_at=datetime(2026, 5, 1, 12 + i % 3, tzinfo=UTC),
+        )
+        for i in range(8)
+    ]
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+@pytest.mark.parametrize("vibe", list(Vibe))
+def test_titles_are_grammatical_for_any_topic(topic: str, vibe: Vibe) -> None:
+    for patterns in (extract_patterns(_candidates_for(topic)), extract_patterns([])):
+        for idea in generate_fallback_ideas(topic, vibe, 5, patterns):
+            title = idea.title.casefold()
+            assert f"how to {topic}" not in title  # the topic is never used as a verb
+            assert not re.search(rf"\d+ {re.escape(topic)} (mistakes|moments|tips)", title)  # nor as a modifier
+            assert " funny wrong" not in title  # a bare adjective tag is never the subject
+            assert idea.reasoning.startswith("Observed pattern: ")
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_ideas_vary_and_name_the_pattern_they_use(topic: str) -> None:
+    ideas = generate_fallback_ideas(topic, Vibe.EDUCATIONAL, MAX_COUNT, extract_patterns(_candidates_for(topic)))
+    assert len({i.title.split()[0] for i in ideas[:5]}) >= 4  # different shapes, not one template five times
+    reasons = " ".join(i.reasoning for i in ideas)
+    assert f"the tag '{topic} tips'" in reasons
+    assert "the tag 'funny'" in reasons
+    assert any(f"funny {topic}" in i.title.casefold() for i in ideas)  # an adjective tag becomes an angle

@@ -1,0 +1,156 @@
+"""The ``catalog`` source: answer a topic search from videos already in the table.
+
+Why: YouTube is unreachable offline (``make run``) and often from cloud IPs (bot checks, quota),
+and then every on-demand scrape job failed although the table already held hundreds of real
+videos. This source is the last link of the chain: it ranks stored videos by how well their
+title, tags and description match the topic, so a job still succeeds and says ``source:
+catalog``. It reads only by Query/GetItem (no Scan: the functions' IAM policy forbids it), so it
+looks through the leaderboards it knows: the catalog topics below, the scheduled niches and the
+topic itself.
+
+The topic rules also decide which leaderboards a seeded video joins (``infra/localstack/catalog``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from miles_core.observation import Observation
+from miles_core.scraping.base import SearchQuery, SearchResult, SourceError
+from miles_core.store import MilesStore, ScrapedVideo, StoreError
+from miles_core.topics import fold_text, normalize_topic
+
+SOURCE_NAME = "catalog"
+LEADERBOARD_READ_LIMIT = 100
+"""Rows read per leaderboard: enough to rank a topic's best matches, small enough for one request."""
+
+
+@dataclass(frozen=True)
+class TopicRule:
+    """A catalog topic: the words (whole-word, in title or tags) and YouTube categories that put a video on it."""
+
+    topic: str
+    words: tuple[str, ...]
+    categories: tuple[int, ...] = ()
+
+
+TOPIC_RULES: tuple[TopicRule, ...] = (
+    TopicRule("minecraft", ("minecraft",)),
+    TopicRule("roblox", ("roblox",)),
+    TopicRule("fortnite", ("fortnite",)),
+    TopicRule("gaming", ("gaming", "gameplay", "gamer", "speedrun"), (20,)),
+    TopicRule("football", ("football", "soccer", "premier league", "champions league", "fifa", "goal", "goals")),
+    TopicRule("basketball", ("basketball", "nba")),
+    TopicRule("sports", ("sports", "highlights", "nfl", "ufc", "boxing"), (17,)),
+    TopicRule("cooking", ("cooking", "recipe", "recipes", "chef", "kitchen", "baking", "food", "cook")),
+    TopicRule("makeup", ("makeup", "beauty", "skincare", "lipstick", "grwm", "cosmetics")),
+    TopicRule("fitness", ("fitness", "workout", "workouts", "gym", "exercise", "training")),
+    TopicRule("music", ("music", "song", "official video", "lyrics", "cover", "album"), (10,)),
+    TopicRule("comedy", ("comedy", "funny", "prank", "sketch"), (23,)),
+    TopicRule("pets", ("cat", "cats", "dog", "dogs", "puppy", "kitten", "pet", "pets"), (15,)),
+    TopicRule("tech", ("tech", "iphone", "android", "gadget", "gadgets", "unboxing", "review"), (28,)),
+    TopicRule("travel", ("travel", "vlog", "trip", "tour"), (19,)),
+    TopicRule("challenge", ("challenge", "challenges")),
+)
+CATALOG_TOPICS: tuple[str, ...] = tuple(rule.topic for rule in TOPIC_RULES)
+
+
+def _has_word(text: str, word: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text) is not None
+
+
+def topics_for(observation: Observation) -> tuple[str, ...]:
+    """The catalog topics a video belongs to: a rule word in its title or tags, or its category."""
+    text = fold_text(" ".join((observation.title, *observation.tags)))
+    return tuple(
+        rule.topic
+        for rule in TOPIC_RULES
+        if observation.category_id in rule.categories or any(_has_word(text, w) for w in rule.words)
+    )
+
+
+def _stem(word: str) -> str:
+    """A crude plural fold ("recipes" -> "recipe"), so "home workouts" matches a "workout" tag."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _words(text: str) -> set[str]:
+    return {_stem(w) for w in re.findall(r"\w+", fold_text(text)) if len(w) > 1}
+
+
+def match_score(topic: str, observation: Observation) -> float:
+    """How well a video matches the topic: phrase and word hits, title > tags > description; 0 = no match."""
+    phrase = fold_text(topic)
+    query = _words(topic)
+    if not query:
+        return 0.0
+    fields = ((observation.title, 3.0), (" ".join(observation.tags), 2.0), (observation.description, 1.0))
+    score = 0.0
+    for text, weight in fields:
+        folded = fold_text(text)
+        if _has_word(folded, phrase):
+            score += 2 * weight
+        score += weight * len(query & _words(folded)) / len(query)
+    return score
+
+
+class CatalogSource:
+    """Searches the videos already stored (see the module docstring). ``store`` is built lazily."""
+
+    name = SOURCE_NAME
+
+    def __init__(
+        self, store: Callable[[], MilesStore], *, topics: Sequence[str] = (), read_limit: int = LEADERBOARD_READ_LIMIT
+    ) -> None:
+        self._store_factory = store
+        self._store: MilesStore | None = None
+        self._topics = tuple(topics)
+        self._read_limit = read_limit
+
+    def _boards(self, topic: str) -> Iterable[str]:
+        seen: dict[str, None] = {}
+        for name in (topic, *self._topics, *CATALOG_TOPICS):
+            try:
+                seen.setdefault(normalize_topic(name), None)
+            except ValueError:
+                continue
+        return seen
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        """The stored videos matching the topic best.
+
+        The duration cap is not applied: the catalog holds what earlier scrapes and the seed kept
+        (trending videos of any length), and an answer from them beats none.
+        """
+        if self._store is None:
+            self._store = self._store_factory()
+        store = self._store
+        result = SearchResult(source=self.name)
+        ranked: dict[str, tuple[float, ScrapedVideo]] = {}
+        seen: set[str] = set()
+        own_board = normalize_topic(query.topic)
+        try:
+            for board in self._boards(query.topic):
+                for candidate in store.list_candidates(board, limit=self._read_limit).items:
+                    if candidate.video_id in seen:
+                        continue
+                    seen.add(candidate.video_id)
+                    record = store.get_video(candidate.video_id)
+                    if record is None:
+                        continue
+                    obs = record.observation
+                    # On the topic's own leaderboard = an earlier search or the seed's rules chose it.
+                    score = match_score(query.topic, obs) + (1.0 if board == own_board else 0.0)
+                    if score > 0:
+                        video = ScrapedVideo(obs, record.source, record.thumbnail_url, record.webpage_url)
+                        ranked[candidate.video_id] = (score, video)
+        except StoreError as error:
+            raise SourceError(self.name, f"reading the table failed: {error}") from error
+        best = sorted(ranked.values(), key=lambda pair: (-pair[0], -(pair[1].observation.view_count or 0)))
+        result.videos = [video for _, video in best[: query.max_results]]
+        if not result.videos:
+            raise SourceError(self.name, f"no stored video matches {query.topic!r}")
+        result.notes.append(f"{len(ranked)} stored videos matched; answered from the table, not YouTube")
+        return result
