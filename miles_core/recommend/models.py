@@ -167,6 +167,21 @@ class ScoredIdea(IdeaDraft):
     viral_probability: float = Field(ge=0.0, le=1.0)
     is_viral: bool
     predicted_velocity_views_per_hour: float = Field(ge=0.0)
+    miles_score: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=100.0,
+        description=(
+            "0-100: percentile of the idea's viral probability among real ideas' (pre-publish) predictions on the "
+            "model's validation videos. Ranks ideas on a scale a person can read."
+        ),
+    )
+    breakout_probability: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Chance (0-1) that a video like this at least ~2.3x its views in a day: size-independent.",
+    )
     planned_published_at: datetime = Field(description="Next occurrence of the suggested hour; what was scored.")
 
 

@@ -201,6 +201,8 @@ class RecommendationService:
                 viral_probability=predictions[i].viral_probability,
                 is_viral=predictions[i].is_viral,
                 predicted_velocity_views_per_hour=predictions[i].predicted_velocity_views_per_hour,
+                miles_score=predictions[i].miles_score,
+                breakout_probability=predictions[i].breakout_probability,
                 planned_published_at=planned[i],
             )
             for rank, i in enumerate(order, start=1)

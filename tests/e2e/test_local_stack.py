@@ -89,6 +89,8 @@ def test_recommendations_fallback_then_cache(http: requests.Session, running_sta
     assert answer["meta"]["cached"] is False
     probabilities = [idea["viral_probability"] for idea in answer["ideas"]]
     assert len(probabilities) == 3
+    assert all(0.0 <= idea["miles_score"] <= 100.0 for idea in answer["ideas"])  # a score a creator can read
+    assert all(0.0 <= idea["breakout_probability"] <= 1.0 for idea in answer["ideas"])
     assert probabilities == sorted(probabilities, reverse=True)
     second = http.post(f"{running_stack.url}/recommendations", json=body, timeout=30)
     assert second.json()["meta"]["cached"] is True
