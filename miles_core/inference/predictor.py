@@ -103,6 +103,9 @@ class Predictor:
         self.spec = FeatureSpec.load(model_dir / SPEC_FILE)
         self.tokenizer = load_tokenizer(model_dir / TOKENIZER_FILE, self.spec.max_tokens)
         self.score_reference = ScoreReference.load(model_dir / SCORE_REFERENCE_FILE)
+        # As arrays once per container: every prediction ranks against them.
+        self._post_reference = np.asarray(self.score_reference.post_publish, dtype=np.float64)
+        self._pre_reference = np.asarray(self.score_reference.pre_publish, dtype=np.float64)
         self.session = ort.InferenceSession(
             str(model_dir / ONNX_FILE),
             sess_options=_session_options(threads or default_threads()),
@@ -144,12 +147,13 @@ class Predictor:
 
     def miles_score(self, viral_logits: np.ndarray, regimes: Sequence[Regime]) -> np.ndarray:
         """0-100: the share of the same regime's val predictions at or below each logit (one decimal)."""
-        scores = np.zeros(len(regimes))
-        for index, (logit, regime) in enumerate(zip(np.asarray(viral_logits), regimes, strict=True)):
-            reference = np.asarray(
-                self.score_reference.post_publish if regime is Regime.POST_PUBLISH else self.score_reference.pre_publish
-            )
-            scores[index] = 100.0 * np.searchsorted(reference, float(logit), side="right") / max(len(reference), 1)
+        logits = np.asarray(viral_logits, dtype=np.float64)
+        post = np.array([regime is Regime.POST_PUBLISH for regime in regimes], dtype=bool)
+        scores = np.zeros(len(logits))
+        for mask, reference in ((post, self._post_reference), (~post, self._pre_reference)):
+            if mask.any():
+                ranks = np.searchsorted(reference, logits[mask], side="right")
+                scores[mask] = 100.0 * ranks / max(len(reference), 1)
         return np.round(scores, 1)
 
     def _masked_feeds(self, inputs: ModelInputs) -> dict[str, np.ndarray]:
