@@ -18,7 +18,7 @@ from miles_core.api import API_KEY_SECURITY, JSON_BODY_ERRORS, KEYED, build_obse
 from miles_core.inference import load_predictor
 from miles_core.recommend import MAX_COUNT, MIN_COUNT, RecommendationRequest, RecommendationResponse, Vibe
 from miles_core.recommend.llm import generator_from_config
-from miles_core.recommend.service import RecommendationService
+from miles_core.recommend.service import RecommendationService, request_deadline
 from miles_core.recommend.store_adapter import StoreCandidateSource, StoreResultCache, StoreScrapeRequester
 from miles_core.scraping.queue import SqsJobQueue
 from miles_core.store import MilesStore
@@ -82,7 +82,7 @@ def service() -> RecommendationService:
     tags=["recommend"],
 )
 def recommendations(request: RecommendationRequest) -> RecommendationResponse:
-    response = service().recommend(request)
+    response = service().recommend(request, deadline=app.context.get("deadline"))
     meta = response.meta
     metrics.add_metric(
         name="RecommendCacheHit" if meta.cached else "RecommendCacheMiss", unit=MetricUnit.Count, value=1
@@ -107,5 +107,8 @@ def recommendations(request: RecommendationRequest) -> RecommendationResponse:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Lambda entry point (``app.handler`` in the image)."""
+    """Lambda entry point (``app.handler`` in the image); the answer's deadline starts counting here."""
+    app.append_context(  # type: ignore[no-untyped-call]  # Powertools leaves append_context untyped
+        deadline=request_deadline(context.get_remaining_time_in_millis() / 1000)
+    )
     return app.resolve(event, context)

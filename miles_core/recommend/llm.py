@@ -12,7 +12,7 @@ Three rules shape this module:
   raised as :class:`LLMGenerationError`, for which the caller substitutes the deterministic fallback.
 * **A hard time budget.** The openai client's own retries are off (``max_retries=0``): it would honour a
   ``Retry-After: 25`` and sleep past API Gateway's 29 s. This module's loop is the only retry layer and runs
-  inside one budget (15 s): each attempt's timeout is what is left of it, enforced as a wall-clock deadline
+  inside one budget (at most 15 s, less when the caller's deadline is nearer): each attempt's timeout is what is left of it, enforced as a wall-clock deadline
   by :class:`~miles_core.recommend.deadline_http.DeadlineTransport` (so a trickled answer is cut too), a
   429/5xx is retried only when its wait fits in the budget, and then the caller's fallback answers.
 """
@@ -243,12 +243,23 @@ class LLMIdeaGenerator:
         return cls(client, settings)
 
     def generate(
-        self, topic: str, vibe: Vibe, count: int, patterns: Patterns, candidates: Sequence[Candidate]
+        self,
+        topic: str,
+        vibe: Vibe,
+        count: int,
+        patterns: Patterns,
+        candidates: Sequence[Candidate],
+        deadline: float | None = None,
     ) -> list[IdeaDraft]:
-        """``count`` validated ideas, or :class:`LLMGenerationError` once the attempts or the budget are spent."""
+        """``count`` validated ideas, or :class:`LLMGenerationError` once the attempts or the budget are spent.
+
+        The budget ends at the earlier of ``settings.deadline_seconds`` from now and the caller's
+        ``deadline`` (a ``time.monotonic()`` instant), so the caller keeps time for its fallback.
+        """
         messages = build_messages(topic, vibe, count, patterns, candidates)
         fmt = response_format(count)
-        deadline = time.monotonic() + self.settings.deadline_seconds
+        own_deadline = time.monotonic() + self.settings.deadline_seconds
+        deadline = own_deadline if deadline is None else min(own_deadline, deadline)
         last = LLMGenerationError("llm_timeout", "budget spent before a request could be made")
         for attempt in range(1, self.settings.attempts + 1):
             remaining = deadline - time.monotonic()

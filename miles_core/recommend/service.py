@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -48,18 +49,45 @@ DEGRADED_CACHE_TTL_SECONDS = 120
 """TTL for answers built on stale data or after an LLM failure: long enough to absorb a burst of
 identical requests (and not request a scrape job each time), short enough to recover soon."""
 IDEA_TAG_LIMIT = 10
+REQUEST_BUDGET_SECONDS = 16.0
+"""A fresh recommendation answers within 16 s, LLM failure included (API Gateway would cut it at 29 s)."""
+RESPONSE_MARGIN_SECONDS = 1.0
+"""Kept back from the Lambda's own remaining time for serialising and returning the response."""
+FINISH_RESERVE_SECONDS = 3.0
+"""Time kept back from the LLM for what follows it: fallback ideas, scoring, ranking, the cache write.
+On a 2-vCPU CI runner that work measured ~1.1 s; three seconds keeps a hung LLM inside the request budget."""
 
 
 class IdeaGenerator(Protocol):
     """The LLM generator's interface (see :class:`miles_core.recommend.llm.LLMIdeaGenerator`)."""
 
     def generate(
-        self, topic: str, vibe: Vibe, count: int, patterns: Patterns, candidates: Sequence[Candidate]
-    ) -> list[IdeaDraft]: ...
+        self,
+        topic: str,
+        vibe: Vibe,
+        count: int,
+        patterns: Patterns,
+        candidates: Sequence[Candidate],
+        deadline: float | None = None,
+    ) -> list[IdeaDraft]:
+        """Ideas, or :class:`LLMGenerationError`; never runs past ``deadline`` (a ``time.monotonic()`` instant)."""
+        ...
 
 
 GeneratorFactory = Callable[[], tuple[IdeaGenerator | None, ReasonCode]]
 """Returns the LLM generator, or ``None`` and why there is none (no key, unreadable secret)."""
+
+
+def request_deadline(remaining_seconds: float | None = None) -> float:
+    """The ``time.monotonic()`` instant a request started now must answer by.
+
+    :data:`REQUEST_BUDGET_SECONDS`, or less when the invocation (``remaining_seconds``, from the Lambda
+    context) has less time left than that.
+    """
+    budget = REQUEST_BUDGET_SECONDS
+    if remaining_seconds is not None:
+        budget = min(budget, remaining_seconds - RESPONSE_MARGIN_SECONDS)
+    return time.monotonic() + budget
 
 
 def _utcnow() -> datetime:
@@ -107,13 +135,17 @@ class RecommendationService:
         self.cache_ttl_seconds = cache_ttl_seconds
         self.clock = clock
 
-    def recommend(self, request: RecommendationRequest) -> RecommendationResponse:
-        """Cached answer when there is one, else a freshly generated, scored and ranked one."""
+    def recommend(self, request: RecommendationRequest, deadline: float | None = None) -> RecommendationResponse:
+        """Cached answer when there is one, else a freshly generated, scored and ranked one.
+
+        ``deadline`` (a ``time.monotonic()`` instant) is when the caller needs the answer; the LLM gets
+        what is left of it minus :data:`FINISH_RESERVE_SECONDS`, so its failure still leaves time to answer.
+        """
         key = cache_key(request, self.scorer.version)
         cached = self._cached(key)
         if cached is not None:
             return cached
-        response, degraded = self._generate(request)
+        response, degraded = self._generate(request, deadline)
         ttl = min(self.cache_ttl_seconds, DEGRADED_CACHE_TTL_SECONDS) if degraded else self.cache_ttl_seconds
         if ttl > 0:
             self.cache.put(key, response.model_dump(mode="json"), ttl)
@@ -151,12 +183,19 @@ class RecommendationService:
             return None
 
     def _ideas(
-        self, request: RecommendationRequest, patterns: Patterns, analyzed: Sequence[Candidate]
+        self,
+        request: RecommendationRequest,
+        patterns: Patterns,
+        analyzed: Sequence[Candidate],
+        deadline: float | None,
     ) -> tuple[list[IdeaDraft], Generator, ReasonCode]:
         generator, reason = self.generator_factory()
         if generator is not None:
+            llm_deadline = None if deadline is None else deadline - FINISH_RESERVE_SECONDS
             try:
-                ideas = generator.generate(request.topic, request.vibe, request.count, patterns, analyzed)
+                ideas = generator.generate(
+                    request.topic, request.vibe, request.count, patterns, analyzed, deadline=llm_deadline
+                )
                 return ideas, Generator.LLM, "llm_ok"
             except LLMGenerationError as failure:
                 log.warning("LLM failed, using fallback: %s", failure)
@@ -208,12 +247,12 @@ class RecommendationService:
             for rank, i in enumerate(order, start=1)
         ]
 
-    def _generate(self, request: RecommendationRequest) -> tuple[RecommendationResponse, bool]:
+    def _generate(self, request: RecommendationRequest, deadline: float | None) -> tuple[RecommendationResponse, bool]:
         now = self.clock()
         analyzed, fresh = self._select_candidates(request.topic, now)
         job_id = None if fresh else self._request_scrape(request.topic)
         patterns = extract_patterns(analyzed)
-        ideas, generator, reason = self._ideas(request, patterns, analyzed)
+        ideas, generator, reason = self._ideas(request, patterns, analyzed, deadline)
         scored = self._score(request, ideas, patterns, now)
         response = RecommendationResponse(
             ideas=scored,

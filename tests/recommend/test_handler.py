@@ -24,7 +24,7 @@ from miles_core.recommend.store_adapter import StoreScrapeRequester
 from miles_core.store import MilesStore, Score, ScrapedVideo
 from miles_core.store.schema import create_table
 from tests.recommend.conftest import TITLES, TOPIC
-from tests.support.events import lambda_context, load_event
+from tests.support.events import LocalLambdaContext, lambda_context, load_event
 from tests.support.fake_llm import FakeLLMServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -129,12 +129,17 @@ def test_sample_event_returns_ranked_scored_fallback_ideas_then_cache(app_module
     assert again["ideas"] == body["ideas"]
 
 
-def test_llm_configured_answers_with_schema_valid_llm_ideas(
-    app_module: ModuleType, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def seed_with_llm_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seeded candidates and an OpenAI key in (moto's) Secrets Manager, as in AWS."""
     seed(MilesStore.from_env())
     boto3.client("secretsmanager", region_name="us-east-1").create_secret(Name="miles/openai", SecretString="sk-x")
     monkeypatch.setenv("MILES_OPENAI_SECRET_ID", "miles/openai")
+
+
+def test_llm_configured_answers_with_schema_valid_llm_ideas(
+    app_module: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed_with_llm_secret(monkeypatch)
     with FakeLLMServer("good") as server:
         monkeypatch.setenv("MILES_OPENAI_BASE_URL", server.base_url)
         status, body = call(app_module, event({"topic": TOPIC, "vibe": "hype", "count": 3}))
@@ -150,9 +155,7 @@ def test_a_rate_limited_hung_or_trickling_llm_answers_with_the_fallback_within_1
     app_module: ModuleType, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
     """The bar of issue 12: 429 + ``Retry-After: 25``, a hang or a trickle never pushes past 16 s."""
-    seed(MilesStore.from_env())
-    boto3.client("secretsmanager", region_name="us-east-1").create_secret(Name="miles/openai", SecretString="sk-x")
-    monkeypatch.setenv("MILES_OPENAI_SECRET_ID", "miles/openai")
+    seed_with_llm_secret(monkeypatch)
     with FakeLLMServer(mode, delay=40.0, trickle_interval=0.5) as server:
         monkeypatch.setenv("MILES_OPENAI_BASE_URL", server.base_url)
         started = time.monotonic()
@@ -163,6 +166,24 @@ def test_a_rate_limited_hung_or_trickling_llm_answers_with_the_fallback_within_1
     assert body["meta"]["generator"] == "fallback"
     assert body["meta"]["generator_reason"] == ("llm_http_error" if mode == "rate_limited" else "llm_timeout")
     assert len(body["ideas"]) == 3
+
+
+def test_an_invocation_with_less_time_left_still_answers_before_its_own_deadline(
+    app_module: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request budget follows the Lambda context: 8 s left means the fallback answers well inside 8 s."""
+    seed_with_llm_secret(monkeypatch)
+    with FakeLLMServer("hang", delay=40.0) as server:
+        monkeypatch.setenv("MILES_OPENAI_BASE_URL", server.base_url)
+        started = time.monotonic()
+        result = app_module.handler(
+            event({"topic": TOPIC, "vibe": "hype", "count": 3}), LocalLambdaContext.for_request("recommend", 8_000)
+        )
+        elapsed = time.monotonic() - started
+    body = json.loads(result["body"])
+    assert result["statusCode"] == 200, body
+    assert body["meta"]["generator_reason"] == "llm_timeout"
+    assert elapsed <= 8.0 - 1.0, elapsed  # the response margin is left for API Gateway
 
 
 def test_topic_without_candidates_requests_a_scrape_job(app_module: ModuleType) -> None:

@@ -147,6 +147,25 @@ def test_a_hung_or_trickling_server_is_cut_at_the_budget(candidates: list[Candid
     assert len(server.requests) == 1
 
 
+def test_the_callers_deadline_cuts_the_budget_short(candidates: list[Candidate]) -> None:
+    """A caller that needs time after the LLM (fallback, scoring) gets it back: the earlier deadline wins."""
+    with FakeLLMServer("hang", delay=30.0) as server:
+        started = time.monotonic()
+        generator = make_generator(server, deadline_seconds=10.0)
+        with pytest.raises(LLMGenerationError) as caught:
+            generator.generate(
+                "home workouts",
+                Vibe.EDUCATIONAL,
+                3,
+                extract_patterns(candidates),
+                candidates,
+                deadline=started + 1.0,
+            )
+        elapsed = time.monotonic() - started
+    assert caught.value.reason == "llm_timeout"
+    assert 0.9 <= elapsed < 2.0
+
+
 def test_scraped_titles_reach_the_prompt_only_as_data(candidates: list[Candidate]) -> None:
     poisoned = [candidates[0].model_copy(update={"title": INJECTION}), *candidates[1:]]
     with FakeLLMServer("good") as server:
