@@ -68,31 +68,72 @@ class ModelOutputs:
     """Calibrated (stacked) breakout logit."""
 
 
-def _session_options(threads: int) -> ort.SessionOptions:
-    """Deliberate threading: intra-op = the cores we own, no inter-op pool, no spinning waiters.
+def _session_options(threads: int, memory_arena: bool = True) -> ort.SessionOptions:
+    """Deliberate threading: intra-op = the CPUs we own, no inter-op pool, no spinning waiters.
 
-    Spinning threads burn Lambda CPU between requests and slow the cold start; a sequential
-    executor is right for a single small graph.
+    onnxruntime's default keeps idle intra-op threads spinning after each run
+    (``session.intra_op.allow_spinning`` = "1"): on Lambda that burns billed CPU between requests,
+    and at 1,024-1,769 MB (under one vCPU of quota while 2 are visible) it steals the quota the
+    handler's own thread needs. A sequential executor is right for two small linear graphs.
+    ``memory_arena`` (onnxruntime's CPU arena, on by default) stays on: measured with the bench's
+    session runs (ARCHITECTURE.md, "Serving"), turning it off made batch 32 slower and peak RSS
+    *higher* (every run allocates afresh from the system allocator, which keeps the freed pages).
     """
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.enable_cpu_mem_arena = memory_arena
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 
 
-def default_threads() -> int:
-    """``MILES_ORT_THREADS`` if set (> 0), else the CPUs this process may use (Lambda: by memory size).
+CGROUP_V2_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+CGROUP_V1_QUOTA = Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
+CGROUP_V1_PERIOD = Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
 
-    More threads than cores only adds contention: Lambda gives ~1 vCPU per 1,769 MB, and
-    ``sched_getaffinity`` reports exactly what the sandbox grants.
+
+def cgroup_cpu_limit(
+    cpu_max: Path = CGROUP_V2_CPU_MAX, quota: Path = CGROUP_V1_QUOTA, period: Path = CGROUP_V1_PERIOD
+) -> float | None:
+    """CPUs' worth of time the cgroup quota allows (``2.0`` for "200000 100000"), or None without a quota.
+
+    A container limited to 1 CPU of time still sees every host CPU in its affinity mask; threads
+    beyond the quota only get throttled together.
+    """
+    try:
+        if cpu_max.is_file():
+            limit, _, window = cpu_max.read_text(encoding="ascii").strip().partition(" ")
+            return None if limit == "max" else int(limit) / int(window or "100000")
+        if quota.is_file() and period.is_file():
+            microseconds = int(quota.read_text(encoding="ascii"))
+            return None if microseconds <= 0 else microseconds / int(period.read_text(encoding="ascii"))
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def visible_cpus() -> int:
+    """CPUs this process may use: its affinity mask, capped by a cgroup CPU quota (at least 1)."""
+    cpus = len(os.sched_getaffinity(0))
+    limit = cgroup_cpu_limit()
+    if limit is not None:
+        cpus = min(cpus, max(1, math.floor(limit)))
+    return max(1, cpus)
+
+
+def default_threads() -> int:
+    """``MILES_ORT_THREADS`` if set (> 0), else :func:`visible_cpus`.
+
+    Lambda shows 2 vCPUs up to 3,008 MB but grants CPU time in proportion to memory (1 vCPU at
+    1,769 MB), so the template sets ``MILES_ORT_THREADS`` from the memory size it chose (measured
+    CPU-seconds per item: ARCHITECTURE.md, "Serving").
     """
     configured = env_int("MILES_ORT_THREADS", 0)
     if configured > 0:
         return configured
-    return max(1, len(os.sched_getaffinity(0)))
+    return visible_cpus()
 
 
 def _text_version(model_dir: Path, graphs: ServingGraphs) -> str:
@@ -115,7 +156,13 @@ class Predictor:
     video whose stats changed, or explaining a prediction, costs a head call, not an encoder call.
     """
 
-    def __init__(self, model_dir: Path, threads: int | None = None, cache_size: int = DEFAULT_CAPACITY) -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        threads: int | None = None,
+        cache_size: int = DEFAULT_CAPACITY,
+        memory_arena: bool = True,
+    ) -> None:
         check_artifact(model_dir)
         self.model_dir = model_dir
         self.card = ModelCard.load(model_dir / CARD_FILE)
@@ -127,12 +174,16 @@ class Predictor:
         self._post_reference = np.asarray(self.score_reference.post_publish, dtype=np.float64)
         self._pre_reference = np.asarray(self.score_reference.pre_publish, dtype=np.float64)
         self._idf = np.asarray(self.spec.ngram_idf, dtype=np.float32)
-        options = _session_options(threads or default_threads())
+        options = _session_options(threads or default_threads(), memory_arena)
         self.encoder = ort.InferenceSession(
             str(model_dir / ENCODER_FILE), sess_options=options, providers=["CPUExecutionProvider"]
         )
+        # One thread for the head: ~1 ms for 50 rows, too little work per op to share; measured the
+        # same wall time at 1 and 2 threads (ARCHITECTURE.md, "Serving"), so the second thread would only cost.
         self.head = ort.InferenceSession(
-            str(model_dir / HEAD_FILE), sess_options=options, providers=["CPUExecutionProvider"]
+            str(model_dir / HEAD_FILE),
+            sess_options=_session_options(1, memory_arena),
+            providers=["CPUExecutionProvider"],
         )
         self.texts = TextFeatureCache(_text_version(model_dir, self.graphs), capacity=cache_size)
         self._empty_embedding: np.ndarray | None = None
