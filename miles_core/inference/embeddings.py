@@ -12,7 +12,8 @@ The key is the sha256 of the text fields the pipeline reads (title, tags, descri
 the tokenizer. A new artifact never reads an old entry, even if a cache outlived a model reload.
 
 Memory: an entry is the embedding (384 float32 = 1.5 KB) plus the n-gram vector stored sparse
-(~100-300 non-zero buckets, ~2 KB at most), so the default 4,096 entries stay under ~15 MB.
+(128 non-zero buckets on average over 400 val videos, 302 at most): 3.2 KB an entry measured with
+tracemalloc, so the default 4,096 entries hold ~13 MB.
 """
 
 from __future__ import annotations
