@@ -70,7 +70,12 @@ class CacheStats:
 
 
 class TextFeatureCache:
-    """Least-recently-used map of text key -> :class:`TextFeatures`, at most ``capacity`` entries."""
+    """Least-recently-used map of text key -> :class:`TextFeatures`, at most ``capacity`` entries.
+
+    Not locked: each handler module owns its Predictor, and Lambda (like ``make run``'s stack, which
+    runs one API invocation at a time and the stream poller on its own thread with its own scorer
+    Predictor) drives a Predictor from one thread.
+    """
 
     def __init__(self, version: str, capacity: int = DEFAULT_CAPACITY) -> None:
         if capacity < 0:
