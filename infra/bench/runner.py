@@ -8,7 +8,11 @@ Measured for both (each in fresh processes, same thread count):
 * throughput at batch 32, items/s (Miles: ``POST /predict/batch`` through the handler);
 * peak RSS of the process that ran the warm and batch phases.
 
-Miles only: warm p50/p99 over real HTTP through the local stack (``python -m infra.localstack``).
+Miles only: warm p50/p99 over real HTTP through the local stack (``python -m infra.localstack``);
+re-scores of unchanged text (the stream scorer's model path: stats changed, text cached, items/s);
+the cost of ``"explain": true`` (ms per item, beside the same batch without it); and, per
+onnxruntime session configuration (1 and 2 intra-op threads, memory arena on/off), process
+CPU-seconds per item, the number Lambda's memory size buys (CPU time is granted in proportion to it).
 Results go to stdout as a table and to ``.bench/results.json``.
 """
 
@@ -30,6 +34,7 @@ from typing import Any
 from infra.bench.machine import describe_machine
 from infra.bench.workload import load_requests
 from miles_core.config import env_str
+from miles_core.inference.artifact import ARTIFACT_FILES
 from miles_core.inference.predictor import default_threads
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +63,12 @@ BARS = (
     # Absolute by nature: what a Lambda of a given memory size must hold or sustain.
     Bar("miles.with_tags_batch32_items_per_s", 300.0, at_least=True),
     Bar("miles.peak_rss_mb", 250.0),
+    Bar("miles.rescore_items_per_s", 2000.0, at_least=True),
 )
+RESCORE_BATCH = 50
+"""The scorer's stream batch size in template.yaml (``BatchSize: 50``)."""
+SESSION_CONFIGS = ((1, True), (2, True), (1, False), (2, False))
+"""(intra-op threads, memory arena) measured for the Lambda sizing."""
 
 
 def _percentile(samples: list[float], q: float) -> float:
@@ -172,8 +182,11 @@ def _table(results: dict[str, Any]) -> str:
         ("peak RSS (MB)", "peak_rss_mb", "{:.0f}", False),
         ("with tags: warm p50 (ms)", "with_tags_warm_p50_ms", "{:.2f}", False),
         ("with tags: batch 32 (items/s)", "with_tags_batch32_items_per_s", "{:.1f}", True),
+        ("with tags: batch 32, explain (ms/item)", "explain_ms_per_item", "{:.2f}", False),
+        ("with tags: batch 32, plain (ms/item)", "plain_ms_per_item", "{:.2f}", False),
+        ("scorer re-scores, unchanged text (items/s)", "rescore_items_per_s", "{:.0f}", True),
     ]
-    lines = [f"{'metric':32} {'Miles':>10} {'baseline':>10} {'Miles vs baseline':>18}", "-" * 73]
+    lines = [f"{'metric':44} {'Miles':>10} {'baseline':>10} {'Miles vs baseline':>18}", "-" * 85]
     for label, key, fmt, higher_is_better in rows:
         mine = miles.get(key)
         theirs = base.get(key)
@@ -182,8 +195,20 @@ def _table(results: dict[str, Any]) -> str:
             factor = mine / theirs if higher_is_better else theirs / mine
             ratio = f"{factor:.1f}x {'more' if higher_is_better else ('less' if key == 'peak_rss_mb' else 'faster')}"
         lines.append(
-            f"{label:32} {fmt.format(mine) if mine is not None else '-':>10} "
+            f"{label:44} {fmt.format(mine) if mine is not None else '-':>10} "
             f"{fmt.format(theirs) if theirs is not None else '-':>10} {ratio:>18}"
+        )
+    lines.append("")
+    lines.append(
+        f"{'session (threads, arena)':26} {'load s':>7} {'RSS MB':>7} {'1 item ms':>9} {'CPU ms/item':>11} "
+        f"{'b32 item/s':>10} {'CPU ms/item':>11} {'rescore/s':>9} {'peak MB':>8}"
+    )
+    for run in results.get("sessions", []):
+        lines.append(
+            f"{(run['threads'], 'on' if run['memory_arena'] else 'off')!s:26} {run['load_s']:>7.2f} "
+            f"{run['rss_after_load_mb']:>7.0f} {run['single_p50_ms']:>9.2f} {run['single_cpu_ms_per_item']:>11.2f} "
+            f"{run['batch32_items_per_s']:>10.1f} {run['batch32_cpu_ms_per_item']:>11.2f} "
+            f"{run['rescore_items_per_s']:>9.0f} {run['peak_rss_mb']:>8.0f}"
         )
     lines.append("")
     for bar in BARS:
@@ -207,6 +232,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "model_dir": str(model_dir),
         "repo_root": str(REPO_ROOT),
         "requests_with_tags": requests_with_tags,
+        "rescore_batch": RESCORE_BATCH,
     }
     baseline_settings = {**common, "tokenizer_file": str(encoder_directory("all-MiniLM-L6-v2") / "tokenizer.json")}
     load_before = os.getloadavg()
@@ -219,6 +245,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     miles = _summarise([*miles_cold, cold], miles_report, 32)
     miles["with_tags_warm_p50_ms"] = round(_percentile(miles_report["tagged_latencies_ms"], 50), 2)
     miles["with_tags_batch32_items_per_s"] = round(32 / (statistics.median(miles_report["tagged_batch_ms"]) / 1000), 1)
+    miles["explain_ms_per_item"] = round(statistics.median(miles_report["explain_batch_ms"]) / 32, 2)
+    miles["plain_ms_per_item"] = round(statistics.median(miles_report["plain_batch_ms_beside_explain"]) / 32, 2)
+    miles["rescore_items_per_s"] = miles_report["rescore"]["items_per_s"]
+    print(">> onnxruntime session configurations (threads, memory arena)", file=sys.stderr, flush=True)
+    sessions = [
+        _worker(
+            "session",
+            {
+                **miles_settings,
+                "threads": config_threads,
+                "arena": arena,
+                "iterations": max(30, args.iterations // 3),
+                "batch_iterations": args.batch_iterations,
+            },
+        )[1]
+        for config_threads, arena in SESSION_CONFIGS
+    ]
     print(">> Miles over local HTTP", file=sys.stderr, flush=True)
     http_samples = _http_latencies(model_dir, requests, args.iterations)
     miles["http_p50_ms"] = round(_percentile(http_samples, 50), 2)
@@ -264,6 +307,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "miles": miles,
         "baseline": baseline,
+        "sessions": [{k: v for k, v in run.items() if k != "event"} for run in sessions],
         "ratios": ratios,
         "checks": checks,
         "all_pass": all(check["pass"] for check in checks.values()),
@@ -282,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-batch-iterations", type=int, default=3)
     parser.add_argument("--baseline-cold-runs", type=int, default=2)
     args = parser.parse_args(argv)
-    if not (Path(args.model_dir) / "model.onnx").is_file():
+    if not all((Path(args.model_dir) / name).is_file() for name in ARTIFACT_FILES):
         print(f"no model artifact at {args.model_dir}: run `make model` or pass --model-dir", file=sys.stderr)
         return 2
     results = run(args)

@@ -25,6 +25,9 @@ def load_requests(csv_path: Path | None, limit: int = 200, with_tags: bool = Fal
     """Up to ``limit`` ``POST /predict`` bodies built from the sample CSV (fallback: fixed titles)."""
     if csv_path is None or not csv_path.exists():
         return [{"title": title} for title in FALLBACK_TITLES]
+    from pydantic import ValidationError
+
+    from miles_core.api.prediction import PredictRequest
     from miles_core.dataset import iter_csv_rows, row_to_observation
 
     requests: list[dict[str, Any]] = []
@@ -53,6 +56,10 @@ def load_requests(csv_path: Path | None, limit: int = 200, with_tags: bool = Fal
             request.pop("tags", None)
         if request.get("like_count", 0) > request.get("view_count", 0):
             request.pop("like_count", None)
+        try:  # a request the API would refuse (e.g. control characters in a scraped description) is no workload
+            PredictRequest.model_validate(request)
+        except ValidationError:
+            continue
         requests.append(request)
         if len(requests) >= limit:
             break

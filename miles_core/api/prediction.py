@@ -165,8 +165,9 @@ class PredictRequest(BaseModel):
         default=False,
         strict=True,
         description=(
-            "Also return `contributions`: how much each feature group moved the viral logit. Costs about "
-            "seven times a plain prediction (one model call on 7x the rows)."
+            "Also return `contributions`: how much each feature group moved the viral logit. The text is "
+            "encoded once, as for a plain prediction; only the small head runs again, on 7x the rows "
+            "(`make bench` states the cost in ms per item)."
         ),
     )
     comment_count: Count | None = Field(

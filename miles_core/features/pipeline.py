@@ -176,17 +176,15 @@ def scale_numeric(raw: np.ndarray, spec: FeatureSpec) -> np.ndarray:
     return scaled.astype(np.float32)
 
 
-def build_model_inputs(
+def numeric_inputs(
     observations: Sequence[Observation],
     spec: FeatureSpec,
-    tokenizer: Tokenizer,
     channel_priors: Sequence[ChannelPriorValue | None] | None = None,
-) -> ModelInputs:
-    """Turn observations into model inputs: THE feature pipeline.
+) -> np.ndarray:
+    """The scaled numeric features [batch, n_numeric] of :func:`build_model_inputs`.
 
-    ``channel_priors`` overrides the spec's channel table per observation (``None`` entries fall
-    back to it). Training passes out-of-fold priors so a video never sees its own label; serving
-    may pass priors the store learned from Miles' own snapshots.
+    Its own function because serving reuses a video's text features (embedding, n-grams) across
+    re-scores and recomputes only these, which change with the stats.
     """
     if not observations:
         raise ValueError("no observations to score")
@@ -200,12 +198,28 @@ def build_model_inputs(
         [raw_numeric_features(obs, prior, spec.categories) for obs, prior in zip(observations, priors, strict=True)],
         dtype=np.float64,
     )
+    return scale_numeric(raw, spec)
+
+
+def build_model_inputs(
+    observations: Sequence[Observation],
+    spec: FeatureSpec,
+    tokenizer: Tokenizer,
+    channel_priors: Sequence[ChannelPriorValue | None] | None = None,
+) -> ModelInputs:
+    """Turn observations into model inputs: THE feature pipeline.
+
+    ``channel_priors`` overrides the spec's channel table per observation (``None`` entries fall
+    back to it). Training passes out-of-fold priors so a video never sees its own label; serving
+    may pass priors the store learned from Miles' own snapshots.
+    """
+    numeric = numeric_inputs(observations, spec, channel_priors)
     idf = np.asarray(spec.ngram_idf, dtype=np.float32)
     lexical = np.stack([lexical_vector(obs, idf) for obs in observations])
     encodings = tokenizer.encode_batch([encoder_text(obs) for obs in observations])
     return ModelInputs(
         input_ids=np.array([e.ids for e in encodings], dtype=np.int64),
         attention_mask=np.array([e.attention_mask for e in encodings], dtype=np.int64),
-        numeric=scale_numeric(raw, spec),
+        numeric=numeric,
         lexical=lexical,
     )

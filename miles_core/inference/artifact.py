@@ -2,7 +2,12 @@
 
 A serving artifact directory holds:
 
-* ``model.onnx``: encoder + fusion head + calibration, int8-quantized (built by ``make model``);
+* ``model.onnx``: encoder + fusion head + calibration, int8-quantized (built by ``make model``): the
+  one-graph export, kept as the reference the two serving graphs are cut from;
+* ``encoder.onnx``: the text encoder cut out of it (``input_ids``, ``attention_mask`` -> ``text_embedding``);
+* ``head.onnx``: the rest (``text_embedding``, ``numeric``, ``lexical`` -> the three outputs), so a text
+  is encoded once and its embedding reused when only the stats change (:mod:`miles_core.inference.embeddings`);
+* ``serving_graphs.json``: :class:`ServingGraphs`, the embedding's name and width and the encoder's sha256;
 * ``tokenizer.json``: the encoder's tokenizer;
 * ``feature_spec.json``: :class:`~miles_core.features.FeatureSpec`, the fitted statistics;
 * ``model_card.json``: :class:`ModelCard`, version, threshold, provenance and measured metrics;
@@ -27,9 +32,43 @@ SPEC_FILE = "feature_spec.json"
 CARD_FILE = "model_card.json"
 HEAD_WEIGHTS_FILE = "head.safetensors"
 SCORE_REFERENCE_FILE = "score_reference.json"
-ARTIFACT_FILES = (ONNX_FILE, TOKENIZER_FILE, SPEC_FILE, CARD_FILE, SCORE_REFERENCE_FILE)
+ENCODER_FILE = "encoder.onnx"
+HEAD_FILE = "head.onnx"
+SERVING_GRAPHS_FILE = "serving_graphs.json"
+ARTIFACT_FILES = (
+    ENCODER_FILE,
+    HEAD_FILE,
+    SERVING_GRAPHS_FILE,
+    TOKENIZER_FILE,
+    SPEC_FILE,
+    CARD_FILE,
+    SCORE_REFERENCE_FILE,
+)
+"""What serving reads (``model.onnx`` is the export's one-graph reference; serving does not load it)."""
 ONNX_INPUTS = ("input_ids", "attention_mask", "numeric", "lexical")
 ONNX_OUTPUTS = ("viral_logit", "log_velocity", "breakout_logit")
+TEXT_INPUTS = ("input_ids", "attention_mask")
+EMBEDDING = "text_embedding"
+"""The encoder graph's output and the head graph's input: the pooled, L2-normalised text embedding."""
+
+
+class ServingGraphs(BaseModel):
+    """How ``encoder.onnx`` and ``head.onnx`` fit together (written by the export's split step)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    embedding: str = EMBEDDING
+    embedding_dim: int = Field(gt=0, description="Width of the text embedding the head consumes.")
+    encoder_sha256: str = Field(
+        min_length=64, max_length=64, description="sha256 of encoder.onnx: the version of a cached text embedding."
+    )
+
+    @classmethod
+    def load(cls, path: Path) -> ServingGraphs:
+        return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.model_dump(mode="json"), indent=1) + "\n", encoding="utf-8")
 
 
 class ScoreReference(BaseModel):

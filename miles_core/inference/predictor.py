@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from collections.abc import Sequence
@@ -12,20 +13,25 @@ import numpy as np
 import onnxruntime as ort
 
 from miles_core.config import ConfigError, env_int, env_str
-from miles_core.features import ChannelPriorValue, FeatureSpec, build_model_inputs, load_tokenizer
+from miles_core.features import ChannelPriorValue, FeatureSpec, load_tokenizer
 from miles_core.features.groups import GROUPS, mask_numeric
-from miles_core.features.pipeline import ModelInputs
+from miles_core.features.pipeline import numeric_inputs
+from miles_core.features.text import encoder_text, lexical_vector
 from miles_core.inference.artifact import (
     CARD_FILE,
-    ONNX_FILE,
+    ENCODER_FILE,
+    HEAD_FILE,
     ONNX_OUTPUTS,
     SCORE_REFERENCE_FILE,
+    SERVING_GRAPHS_FILE,
     SPEC_FILE,
     TOKENIZER_FILE,
     ModelCard,
     ScoreReference,
+    ServingGraphs,
     check_artifact,
 )
+from miles_core.inference.embeddings import DEFAULT_CAPACITY, TextFeatureCache, TextFeatures
 from miles_core.observation import Observation, Regime
 
 DEFAULT_MODEL_DIR = "/opt/miles/model"
@@ -62,31 +68,80 @@ class ModelOutputs:
     """Calibrated (stacked) breakout logit."""
 
 
-def _session_options(threads: int) -> ort.SessionOptions:
-    """Deliberate threading: intra-op = the cores we own, no inter-op pool, no spinning waiters.
+def _session_options(threads: int, memory_arena: bool = True) -> ort.SessionOptions:
+    """Deliberate threading: intra-op = the CPUs we own, no inter-op pool, no spinning waiters.
 
-    Spinning threads burn Lambda CPU between requests and slow the cold start; a sequential
-    executor is right for a single small graph.
+    onnxruntime's default keeps idle intra-op threads spinning after each run
+    (``session.intra_op.allow_spinning`` = "1"): on Lambda that burns billed CPU between requests,
+    and at 1,024-1,769 MB (under one vCPU of quota while 2 are visible) it steals the quota the
+    handler's own thread needs. A sequential executor is right for two small linear graphs.
+    ``memory_arena`` (onnxruntime's CPU arena, on by default) stays on: measured with the bench's
+    session runs (ARCHITECTURE.md, "Serving"), turning it off made batch 32 slower and peak RSS
+    *higher* (every run allocates afresh from the system allocator, which keeps the freed pages).
     """
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.enable_cpu_mem_arena = memory_arena
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 
 
-def default_threads() -> int:
-    """``MILES_ORT_THREADS`` if set (> 0), else the CPUs this process may use (Lambda: by memory size).
+CGROUP_V2_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+CGROUP_V1_QUOTA = Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
+CGROUP_V1_PERIOD = Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
 
-    More threads than cores only adds contention: Lambda gives ~1 vCPU per 1,769 MB, and
-    ``sched_getaffinity`` reports exactly what the sandbox grants.
+
+def cgroup_cpu_limit(
+    cpu_max: Path = CGROUP_V2_CPU_MAX, quota: Path = CGROUP_V1_QUOTA, period: Path = CGROUP_V1_PERIOD
+) -> float | None:
+    """CPUs' worth of time the cgroup quota allows (``2.0`` for "200000 100000"), or None without a quota.
+
+    A container limited to 1 CPU of time still sees every host CPU in its affinity mask; threads
+    beyond the quota only get throttled together.
+    """
+    try:
+        if cpu_max.is_file():
+            limit, _, window = cpu_max.read_text(encoding="ascii").strip().partition(" ")
+            return None if limit == "max" else int(limit) / int(window or "100000")
+        if quota.is_file() and period.is_file():
+            microseconds = int(quota.read_text(encoding="ascii"))
+            return None if microseconds <= 0 else microseconds / int(period.read_text(encoding="ascii"))
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def visible_cpus() -> int:
+    """CPUs this process may use: its affinity mask, capped by a cgroup CPU quota (at least 1)."""
+    cpus = len(os.sched_getaffinity(0))
+    limit = cgroup_cpu_limit()
+    if limit is not None:
+        cpus = min(cpus, max(1, math.floor(limit)))
+    return max(1, cpus)
+
+
+def default_threads() -> int:
+    """``MILES_ORT_THREADS`` if set (> 0), else :func:`visible_cpus`.
+
+    Lambda shows 2 vCPUs up to 3,008 MB but grants CPU time in proportion to memory (1 vCPU at
+    1,769 MB), so the template sets ``MILES_ORT_THREADS`` from the memory size it chose (measured
+    CPU-seconds per item: ARCHITECTURE.md, "Serving").
     """
     configured = env_int("MILES_ORT_THREADS", 0)
     if configured > 0:
         return configured
-    return max(1, len(os.sched_getaffinity(0)))
+    return visible_cpus()
+
+
+def _text_version(model_dir: Path, graphs: ServingGraphs) -> str:
+    """What a cached text's features depend on: the encoder graph, the feature spec (n-gram IDF), the tokenizer."""
+    digest = hashlib.sha256(graphs.encoder_sha256.encode("ascii"))
+    for name in (SPEC_FILE, TOKENIZER_FILE):
+        digest.update((model_dir / name).read_bytes())
+    return digest.hexdigest()
 
 
 def _sigmoid(logits: np.ndarray) -> np.ndarray:
@@ -94,23 +149,44 @@ def _sigmoid(logits: np.ndarray) -> np.ndarray:
 
 
 class Predictor:
-    """The loaded artifact: tokenizer, feature spec, model card and an onnxruntime session."""
+    """The loaded artifact: tokenizer, feature spec, model card, the encoder and head sessions, a text cache.
 
-    def __init__(self, model_dir: Path, threads: int | None = None) -> None:
+    Scoring runs the encoder only for texts it has not seen (deduplicated within a batch, then
+    kept in :attr:`texts`, a bounded LRU) and the small head graph for every row, so re-scoring a
+    video whose stats changed, or explaining a prediction, costs a head call, not an encoder call.
+    """
+
+    def __init__(
+        self,
+        model_dir: Path,
+        threads: int | None = None,
+        cache_size: int = DEFAULT_CAPACITY,
+        memory_arena: bool = True,
+    ) -> None:
         check_artifact(model_dir)
         self.model_dir = model_dir
         self.card = ModelCard.load(model_dir / CARD_FILE)
         self.spec = FeatureSpec.load(model_dir / SPEC_FILE)
         self.tokenizer = load_tokenizer(model_dir / TOKENIZER_FILE, self.spec.max_tokens)
         self.score_reference = ScoreReference.load(model_dir / SCORE_REFERENCE_FILE)
-        # As arrays once per container: every prediction ranks against them.
+        self.graphs = ServingGraphs.load(model_dir / SERVING_GRAPHS_FILE)
+        # As arrays once per container: every prediction ranks against them / hashes n-grams with them.
         self._post_reference = np.asarray(self.score_reference.post_publish, dtype=np.float64)
         self._pre_reference = np.asarray(self.score_reference.pre_publish, dtype=np.float64)
-        self.session = ort.InferenceSession(
-            str(model_dir / ONNX_FILE),
-            sess_options=_session_options(threads or default_threads()),
+        self._idf = np.asarray(self.spec.ngram_idf, dtype=np.float32)
+        options = _session_options(threads or default_threads(), memory_arena)
+        self.encoder = ort.InferenceSession(
+            str(model_dir / ENCODER_FILE), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        # One thread for the head: ~1 ms for 50 rows, too little work per op to share; measured the
+        # same wall time at 1 and 2 threads (ARCHITECTURE.md, "Serving"), so the second thread would only cost.
+        self.head = ort.InferenceSession(
+            str(model_dir / HEAD_FILE),
+            sess_options=_session_options(1, memory_arena),
             providers=["CPUExecutionProvider"],
         )
+        self.texts = TextFeatureCache(_text_version(model_dir, self.graphs), capacity=cache_size)
+        self._empty_embedding: np.ndarray | None = None
 
     @property
     def version(self) -> str:
@@ -120,8 +196,60 @@ class Predictor:
     def threshold(self) -> float:
         return self.card.threshold
 
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Encoder embeddings of ``texts`` (float32 [len, dim]) in one encoder call."""
+        encodings = self.tokenizer.encode_batch(list(texts))
+        feeds = {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+        }
+        (embedding,) = self.encoder.run([self.graphs.embedding], feeds)
+        return np.asarray(embedding, dtype=np.float32)
+
+    def text_features(self, observations: Sequence[Observation]) -> list[TextFeatures]:
+        """Each row's text features: from the cache, else encoded once per distinct text in the batch."""
+        keys = [self.texts.key(obs) for obs in observations]
+        found: dict[str, TextFeatures] = {}
+        missing: dict[str, Observation] = {}
+        for key, obs in zip(keys, observations, strict=True):
+            if key in found or key in missing:
+                continue
+            entry = self.texts.get(key)
+            if entry is None:
+                missing[key] = obs
+            else:
+                found[key] = entry
+        if missing:
+            todo = list(missing.values())
+            embeddings = self._embed([encoder_text(obs) for obs in todo])
+            for key, obs, embedding in zip(missing, todo, embeddings, strict=True):
+                found[key] = TextFeatures.of(embedding, lexical_vector(obs, self._idf))
+                self.texts.put(key, found[key])
+            self.texts.stats.encoded += len(todo)
+        return [found[key] for key in keys]
+
+    def empty_text_embedding(self) -> np.ndarray:
+        """The embedding of the "unknown" text (``[CLS] [SEP]``), what explaining the text group feeds."""
+        if self._empty_embedding is None:
+            self._empty_embedding = self._embed([""])[0]
+        return self._empty_embedding
+
+    def _head_inputs(
+        self,
+        observations: Sequence[Observation],
+        channel_priors: Sequence[ChannelPriorValue | None] | None,
+    ) -> dict[str, np.ndarray]:
+        numeric = numeric_inputs(observations, self.spec, channel_priors)
+        features = self.text_features(observations)
+        width = self._idf.shape[0]
+        return {
+            self.graphs.embedding: np.stack([f.embedding for f in features]),
+            "numeric": numeric,
+            "lexical": np.stack([f.lexical(width) for f in features]),
+        }
+
     def _run(self, feeds: dict[str, np.ndarray]) -> ModelOutputs:
-        viral, velocity, breakout = self.session.run(list(ONNX_OUTPUTS), feeds)
+        viral, velocity, breakout = self.head.run(list(ONNX_OUTPUTS), feeds)
         return ModelOutputs(
             np.asarray(viral, dtype=np.float64),
             np.asarray(velocity, dtype=np.float64),
@@ -133,8 +261,8 @@ class Predictor:
         observations: Sequence[Observation],
         channel_priors: Sequence[ChannelPriorValue | None] | None = None,
     ) -> ModelOutputs:
-        """All three outputs (calibrated viral and breakout logits, log1p velocity) in one call."""
-        return self._run(build_model_inputs(observations, self.spec, self.tokenizer, channel_priors).as_feeds())
+        """All three outputs (calibrated viral and breakout logits, log1p velocity) in one head call."""
+        return self._run(self._head_inputs(observations, channel_priors))
 
     def raw_outputs(
         self,
@@ -156,25 +284,25 @@ class Predictor:
                 scores[mask] = 100.0 * ranks / max(len(reference), 1)
         return np.round(scores, 1)
 
-    def _masked_feeds(self, inputs: ModelInputs) -> dict[str, np.ndarray]:
-        """The batch followed by one copy per feature group with that group unknown: (1 + groups) x rows."""
-        rows, tokens = inputs.input_ids.shape
-        empty = self.tokenizer.encode("")
-        empty_ids = np.zeros((rows, tokens), dtype=np.int64)
-        empty_mask = np.zeros((rows, tokens), dtype=np.int64)
-        empty_ids[:, : len(empty.ids)] = empty.ids
-        empty_mask[:, : len(empty.attention_mask)] = empty.attention_mask
-        parts = [inputs.as_feeds()]
+    def _masked_feeds(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The batch followed by one copy per feature group with that group unknown: (1 + groups) x rows.
+
+        Only head inputs change: the text group's unknown value is the embedding of the empty text
+        (computed once), so explaining never re-runs the encoder for a row's own text.
+        """
+        embedding_name = self.graphs.embedding
+        rows = len(feeds["numeric"])
+        parts = [feeds]
         for group in GROUPS:
-            feeds = inputs.as_feeds()
+            masked = dict(feeds)
             if group == "text":
-                feeds["input_ids"], feeds["attention_mask"] = empty_ids, empty_mask
+                masked[embedding_name] = np.repeat(self.empty_text_embedding()[None, :], rows, axis=0)
             elif group == "lexical":
-                feeds["lexical"] = np.zeros_like(inputs.lexical)
+                masked["lexical"] = np.zeros_like(feeds["lexical"])
             else:
-                feeds["numeric"] = mask_numeric(inputs.numeric, self.spec, group)
-            parts.append(feeds)
-        return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+                masked["numeric"] = mask_numeric(feeds["numeric"], self.spec, group)
+            parts.append(masked)
+        return {name: np.concatenate([part[name] for part in parts]) for name in feeds}
 
     def explain(
         self,
@@ -184,12 +312,12 @@ class Predictor:
         """Outputs plus, per row, each group's contribution to the calibrated viral logit.
 
         A contribution is the full logit minus the logit with that group set to its unknown value
-        (:mod:`miles_core.features.groups`, the masking training uses), all in ONE onnxruntime call
-        on (1 + 6) x rows rows, so explaining costs about seven times a plain prediction.
+        (:mod:`miles_core.features.groups`, the masking training uses), all in ONE head call on
+        (1 + 6) x rows rows; the encoder runs only for texts not already cached, as in a plain
+        prediction, so explaining costs a plain prediction plus a head call on seven times the rows.
         """
-        inputs = build_model_inputs(observations, self.spec, self.tokenizer, channel_priors)
-        everything = self._run(self._masked_feeds(inputs))
-        rows = len(inputs)
+        everything = self._run(self._masked_feeds(self._head_inputs(observations, channel_priors)))
+        rows = len(observations)
         outputs = ModelOutputs(
             everything.viral_logit[:rows], everything.log_velocity[:rows], everything.breakout_logit[:rows]
         )
@@ -211,7 +339,7 @@ class Predictor:
     ) -> list[Prediction]:
         """Score a batch (padded to its longest title, not to a fixed length).
 
-        ``explain=True`` adds per-group ``contributions`` (one call of seven times the rows).
+        ``explain=True`` adds per-group ``contributions`` (one head call of seven times the rows).
         """
         contributions: list[dict[str, float]] | list[None]
         if explain:
@@ -256,4 +384,5 @@ def load_predictor(model_dir: Path | None = None, threads: int | None = None) ->
         raise ConfigError(f"MILES_MODEL_DIR={directory} is not a directory; build it with `make model`")
     predictor = Predictor(directory, threads=threads)
     predictor.predict([Observation(title="warm up")])
+    predictor.empty_text_embedding()  # the first "explain": true request must not pay for it either
     return predictor

@@ -29,6 +29,7 @@ from miles_core.inference.artifact import (
 from miles_core.observation import Observation
 from miles_core.training.model import ServingModel
 from miles_core.training.model_dir import CALIBRATION_FILE, QUANTIZATION_RANGES_FILE, load_calibration_observations
+from miles_core.training.split import split_serving_graphs
 from miles_core.training.trees import TREE_OUTPUT, TREE_TARGETS, TREES_FILE, TreeEnsemble, graft
 
 logger = logging.getLogger(__name__)
@@ -234,6 +235,7 @@ def write_serving_artifact(
     for name in (SPEC_FILE, CARD_FILE, TOKENIZER_FILE, SCORE_REFERENCE_FILE):
         if (model_dir / name).resolve() != (out_dir / name).resolve():
             shutil.copyfile(model_dir / name, out_dir / name)
+    split_serving_graphs(out_dir)  # encoder.onnx + head.onnx, what serving loads (miles_core/training/split.py)
     return out_dir / ONNX_FILE
 
 

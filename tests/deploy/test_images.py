@@ -99,6 +99,7 @@ def test_model_is_built_in_a_stage_and_copied_read_only(name: str) -> None:
     assert "miles_core.cli export" in build_text
     assert "--out /opt/miles/model" in build_text
     assert "a-w" in build_text, "model files must be read-only"
+    assert "rm /opt/miles/model/model.onnx" in build_text, "serving loads encoder.onnx + head.onnx only"
     copies = [arg for key, arg in dockerfile.final.instructions if key == "COPY" and "--from=model-build" in arg]
     assert copies == ["--from=model-build /opt/miles/model /opt/miles/model"]
 

@@ -19,6 +19,7 @@ import onnx
 from onnx import numpy_helper
 
 from miles_core.dataset import load_benchmark
+from miles_core.inference.artifact import ENCODER_FILE
 from miles_core.training.export import WEIGHT_RANGE
 from tests.conftest import REPO_ROOT
 from tests.e2e.test_shipped_model import DEV_CSV
@@ -42,7 +43,7 @@ def _int8_weights(model: onnx.ModelProto) -> list[np.ndarray]:
 
 
 def test_quantized_weights_use_seven_bits_and_activations_are_uint8(shipped_artifact: Path) -> None:
-    model = onnx.load(str(shipped_artifact / "model.onnx"))
+    model = onnx.load(str(shipped_artifact / ENCODER_FILE))  # what serving loads: every quantized MatMul is here
     weights = _int8_weights(model)
     assert len(weights) >= 36, "the encoder's MatMuls (6 layers x 6) should be quantized"
     low, high = WEIGHT_RANGE

@@ -62,6 +62,9 @@ def test_export_command_writes_an_artifact(tiny_trained: Path, tmp_path: Path) -
     assert main(["export", "--model", str(tiny_trained), "--out", str(tmp_path / "art")]) == 0
     assert {p.name for p in (tmp_path / "art").iterdir()} >= {
         "model.onnx",
+        "encoder.onnx",
+        "head.onnx",
+        "serving_graphs.json",
         "tokenizer.json",
         "feature_spec.json",
         "model_card.json",

@@ -329,12 +329,44 @@ def test_serving_path_imports_no_torch(tiny_artifact):
     assert result.stdout.strip() == ""
 
 
+def test_cold_start_leaves_the_openapi_models_unimported(tiny_artifact):
+    """Powertools' OpenAPI models (~75 ms to import) are needed only to build a schema (``make openapi``).
+
+    The predict function serves the committed document, so its init must not pay for them
+    (issue 13 item 4); a request through validation must not need them either.
+    """
+    code = (
+        "import sys, json; import functions.predict.app as app; "
+        "from infra.localstack.events import LocalLambdaContext, json_event; "
+        "loaded = 'aws_lambda_powertools.event_handler.openapi.models' in sys.modules; "
+        "answer = app.handler(json_event('POST', '/predict', {'title': 'a cat'}), "
+        "LocalLambdaContext.for_request('PredictFunction')); "
+        "print(json.dumps([loaded, answer['statusCode'], "
+        "'aws_lambda_powertools.event_handler.openapi.models' in sys.modules]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={
+            "MILES_MODEL_DIR": str(tiny_artifact),
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": ".",
+            "POWERTOOLS_METRICS_NAMESPACE": "MilesTest",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [False, 200, False]
+
+
 def test_predict_answers_a_readable_score_and_breakout_chance(predict_app):
     status, body = invoke(predict_app, json_event("POST", "/predict", POST_PUBLISH))
     assert status == 200, body
     assert 0.0 <= body["miles_score"] <= 100.0
     assert 0.0 <= body["breakout_probability"] <= 1.0
-    assert body["contributions"] is None  # only on request: explaining costs ~7x
+    assert body["contributions"] is None  # only on request: explaining adds a head call on 7x the rows
 
 
 def test_explain_is_opt_in_per_item_and_names_every_group(predict_app):

@@ -245,7 +245,9 @@ def test_stream_scorer_scores_each_new_or_changed_video_once(
     assert record.score.model_version == "tiny-test"
     assert record.score.stats["view_count"] == record.observation.view_count
 
-    # New stats for the videos (a later tick) -> each is re-scored exactly once more.
+    # New stats for the videos (a later tick) -> each is re-scored exactly once more, and their text,
+    # unchanged, does not go through the encoder again (issue 13 item 3).
+    encoded = handlers["scorer"].predictor().texts.stats.encoded
     later = schedule_event((NOW + timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M:%SZ"))
     run_schedule(handlers, aws, later)
     poller.poll_once()
@@ -253,6 +255,7 @@ def test_stream_scorer_scores_each_new_or_changed_video_once(
     assert Counter(v for v, o in writes if o is ScoreWriteOutcome.WRITTEN) == Counter(
         {v: 2 for v in snapshots_per_video(aws)}
     )
+    assert handlers["scorer"].predictor().texts.stats.encoded == encoded
 
     status, body = api_call(handlers["app"], "candidates.json")
     assert status == 200

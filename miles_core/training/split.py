@@ -1,0 +1,109 @@
+"""Cut the exported one-graph model into a text-encoder graph and a head graph (a post-step of export).
+
+Why: the encoder is ~all of the compute, and a video's text rarely changes while its stats do (the
+stream scorer re-scores a video each time a scrape refreshes its counts; ``explain`` re-scores a
+row six times with one group masked; a creator scores one title at many posting times). With the
+encoder in its own graph, serving computes each text's embedding once, keeps it
+(:mod:`miles_core.inference.embeddings`) and runs only the small head for everything else.
+
+The two graphs are *extracted* from ``model.onnx`` (``onnx.utils.Extractor``): the very same
+quantized nodes and initializers on each side of the cut, so outputs equal the one-graph model's
+(tested). The cut is the one tensor that (a) the head's nodes read and (b) depends on the token
+inputs: the pooled, L2-normalised embedding (``ServingModel.embed``). It is renamed
+:data:`~miles_core.inference.artifact.EMBEDDING` on both sides, a name that does not depend on how
+torch numbered the exporter's nodes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from miles_core.inference.artifact import (
+    EMBEDDING,
+    ENCODER_FILE,
+    HEAD_FILE,
+    ONNX_FILE,
+    ONNX_OUTPUTS,
+    SERVING_GRAPHS_FILE,
+    TEXT_INPUTS,
+    ServingGraphs,
+)
+
+if TYPE_CHECKING:
+    import onnx
+
+HEAD_SCOPE = "/head/"
+"""Node-name prefix of the fusion head in the traced graph (``ServingModel.head``)."""
+TABULAR_INPUTS = ("numeric", "lexical")
+
+
+def _embedding_tensor(graph: onnx.GraphProto) -> str:
+    """The one tensor computed from the token inputs that the head's nodes read (the cut)."""
+    nodes = list(graph.node)
+    text_dependent = set(TEXT_INPUTS)
+    for node in nodes:  # nodes are topologically sorted in a valid ONNX graph
+        if any(name in text_dependent for name in node.input):
+            text_dependent.update(node.output)
+    producers = {output: node for node in nodes for output in node.output}
+    cut = {
+        name
+        for node in nodes
+        if node.name.startswith(HEAD_SCOPE)
+        for name in node.input
+        if name in text_dependent and name in producers and not producers[name].name.startswith(HEAD_SCOPE)
+    }
+    if len(cut) != 1:
+        raise ValueError(f"expected one text-embedding tensor between encoder and head, found {sorted(cut)}")
+    return str(cut.pop())
+
+
+def _rename(model: onnx.ModelProto, old: str, new: str) -> None:
+    """Rename tensor ``old`` to ``new`` everywhere in ``model``'s graph (inputs, outputs, node ends)."""
+    graph = model.graph
+    for value in (*graph.input, *graph.output, *graph.value_info):
+        if value.name == old:
+            value.name = new
+    for node in graph.node:
+        for i, name in enumerate(node.input):
+            if name == old:
+                node.input[i] = new
+        for i, name in enumerate(node.output):
+            if name == old:
+                node.output[i] = new
+
+
+def split_serving_graphs(out_dir: Path) -> ServingGraphs:
+    """Write ``encoder.onnx``, ``head.onnx`` and ``serving_graphs.json`` next to ``out_dir/model.onnx``.
+
+    Deterministic (same ``model.onnx`` bytes in, same files out), so ``encoder_sha256`` changes
+    exactly when the encoder's computation does: it versions every cached embedding.
+    """
+    import onnx
+    from onnx.utils import Extractor
+
+    # Shape inference adds the value_info the extractor needs for the cut (the quantizer's output has
+    # it already, a plain fp32 export does not); it changes no node.
+    model = onnx.shape_inference.infer_shapes(onnx.load(str(out_dir / ONNX_FILE)))
+    embedding = _embedding_tensor(model.graph)
+    extractor = Extractor(model)
+    encoder = extractor.extract_model(list(TEXT_INPUTS), [embedding])
+    head = extractor.extract_model([embedding, *TABULAR_INPUTS], list(ONNX_OUTPUTS))
+    for part in (encoder, head):
+        _rename(part, embedding, EMBEDDING)
+        part.producer_name, part.producer_version = model.producer_name, model.producer_version
+        onnx.checker.check_model(part)
+    head_inputs = {value.name for value in head.graph.input}
+    if head_inputs & set(TEXT_INPUTS):
+        raise ValueError(f"the head graph still reads token inputs: {sorted(head_inputs)}")
+    (out_dir / ENCODER_FILE).write_bytes(encoder.SerializeToString())
+    (out_dir / HEAD_FILE).write_bytes(head.SerializeToString())
+    shape = next(value for value in encoder.graph.output if value.name == EMBEDDING).type.tensor_type.shape
+    graphs = ServingGraphs(
+        embedding=EMBEDDING,
+        embedding_dim=int(shape.dim[-1].dim_value),
+        encoder_sha256=hashlib.sha256((out_dir / ENCODER_FILE).read_bytes()).hexdigest(),
+    )
+    graphs.save(out_dir / SERVING_GRAPHS_FILE)
+    return graphs
