@@ -12,7 +12,8 @@ Three rules shape this module:
   raised as :class:`LLMGenerationError`, for which the caller substitutes the deterministic fallback.
 * **A hard time budget.** The openai client's own retries are off (``max_retries=0``): it would honour a
   ``Retry-After: 25`` and sleep past API Gateway's 29 s. This module's loop is the only retry layer and runs
-  inside one budget (at most 15 s, less when the caller's deadline is nearer): each attempt's timeout is what is left of it, enforced as a wall-clock deadline
+  inside one budget (at most 15 s, less when the caller's deadline is nearer): each attempt's timeout is
+  what is left of it, enforced as a wall-clock deadline
   by :class:`~miles_core.recommend.deadline_http.DeadlineTransport` (so a trickled answer is cut too), a
   429/5xx is retried only when its wait fits in the budget, and then the caller's fallback answers.
 """
