@@ -76,6 +76,8 @@ Rules for the ideas:
   posting hour), but do not copy any scraped title.
 - suggested_duration_seconds between 5 and 180; suggested_posting_hour_utc between 0 and 23.
 - Titles at most 100 characters. reasoning names the patterns each idea uses.
+- alternative_titles: 1-2 other titles for the same video (another hook or wording), each different from
+  the title and from each other; a model ranks every wording.
 - Answer only with JSON matching the response schema."""
 
 

@@ -84,6 +84,7 @@ def test_good_answer_is_parsed_and_request_is_structured(candidates: list[Candid
         ("truncated", "llm_incomplete"),
         ("refuse", "llm_refused"),
         ("injected", "llm_schema_invalid"),
+        ("same_variant", "llm_schema_invalid"),
     ],
 )
 def test_bad_answers_are_rejected_after_bounded_retries(candidates: list[Candidate], mode: str, reason: str) -> None:
@@ -256,3 +257,13 @@ def test_miles_base_url_wins_over_openai_base_url(monkeypatch: pytest.MonkeyPatc
     generator, _ = generator_from_config()
     assert generator is not None
     assert str(generator.client.base_url) == "http://127.0.0.1:8/v1/"
+
+
+def test_the_wire_schema_asks_for_alternative_titles() -> None:
+    schema = llm.idea_batch_json_schema(3)
+    idea = schema["$defs"]["IdeaDraft"]
+    assert "alternative_titles" in idea["required"]
+    assert (
+        idea["properties"]["alternative_titles"]["minItems"],
+        idea["properties"]["alternative_titles"]["maxItems"],
+    ) == (1, 2)
