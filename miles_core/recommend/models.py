@@ -261,7 +261,8 @@ class ScoredIdea(IdeaFields):
         "which hold it back (`reasoning` says which observed pattern it uses).",
     )
     contributions: dict[str, float] = Field(
-        description="Per feature group, how much it moved the viral logit (the model's explanation behind `reason`)."
+        description="Per feature group, and for `duration`, how much it moved the viral logit (the logit minus the "
+        "logit with that part unknown): the model's explanation behind `reason`."
     )
 
 

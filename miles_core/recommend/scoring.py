@@ -1,6 +1,6 @@
 """Scoring ideas with the pre-publish model: the best posting time of the coming week, the best wording, a reason.
 
-Three batched predictor calls per request, whatever ``count`` is:
+Four batched predictor calls per request, whatever ``count`` is:
 
 1. **The week scan.** The 168 hourly publish times of the coming week (every hour of every weekday, UTC)
    in one call, on one shared row per request: the topic as the title (a few tokens), the ideas' category
@@ -13,8 +13,9 @@ Three batched predictor calls per request, whatever ``count`` is:
    a request gets the same best slot. Once the Predictor encodes each text once, :func:`scan_rows`
    can return each idea's own row with no other change.
 2. **Every wording** of every idea (its title and 1-2 alternatives) at that best time, in one call.
-3. **The explanation** of each idea's best wording there (one call on 7x those rows), from which the
-   one-sentence reason is written.
+3. **The explanation** of each idea's best wording there (one call on 7x those rows), and
+4. the same rows with the length unknown (duration is in no group of the explanation, and the shipped
+   model weighs it heavily), from which the one-sentence reason is written.
 
 So an idea's ``miles_score``, its variants' scores and its reason all describe the same thing: that
 title, published at that hour of that weekday.
@@ -22,6 +23,7 @@ title, published at that hour of that weekday.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,9 +58,12 @@ GROUP_PHRASES = {
     "category": "its category",
     "channel": "the channel",
     "early_stats": "its early views",
+    "duration": "the {length} s length",
 }
 """How each feature group of the explanation (``miles_core.features.groups``) is named to a creator: the
-sentence encoder reads meaning (``text``), the hashed n-grams read words (``lexical``). Each is singular."""
+sentence encoder reads meaning (``text``), the hashed n-grams read words (``lexical``). Each is singular.
+``duration`` belongs to no group of the explanation; :func:`score_ideas` measures it the same way (the logit
+minus the logit with the length unknown), because the shipped model weighs a short length heavily."""
 
 
 @dataclass(frozen=True)
@@ -117,11 +122,11 @@ def best_slot(scorer: IdeaScorer, ideas: Sequence[IdeaDraft], context: IdeaConte
     return slots[max(range(len(slots)), key=lambda s: (totals[s], -s))]
 
 
-def reason_sentence(contributions: dict[str, float], when: datetime) -> str:
+def reason_sentence(contributions: dict[str, float], when: datetime, length_seconds: int | None = None) -> str:
     """One sentence from the explanation: the groups that lift the score most and the one that holds it back."""
 
     def name(group: str) -> str:
-        return GROUP_PHRASES.get(group, group).format(slot=slot_label(when))
+        return GROUP_PHRASES.get(group, group).format(slot=slot_label(when), length=length_seconds)
 
     ranked = sorted(contributions.items(), key=lambda item: (-item[1], item[0]))
     lifts = [name(group) for group, value in ranked if value >= REASON_MIN_LOGIT][:2]
@@ -136,6 +141,11 @@ def reason_sentence(contributions: dict[str, float], when: datetime) -> str:
     else:
         sentence = f"no single part moves it much: title, words and the {slot_label(when)} slot are near typical"
     return sentence[0].upper() + sentence[1:] + "."
+
+
+def _logit(probability: float) -> float:
+    clipped = min(max(probability, 1e-12), 1.0 - 1e-12)
+    return math.log(clipped / (1.0 - clipped))
 
 
 def _variant_key(item: tuple[str, Prediction]) -> tuple[float, float, str]:
@@ -159,11 +169,15 @@ def score_ideas(
         idea_observation(idea, titles[0][0], context, when) for idea, titles in zip(ideas, ranked_titles, strict=True)
     ]
     explained = scorer.predict(winners, explain=True)
+    lengthless = scorer.predict([winner.model_copy(update={"duration_seconds": None}) for winner in winners])
     order = sorted(range(len(ideas)), key=lambda i: _variant_key(ranked_titles[i][0]))
     scored = []
     for rank, i in enumerate(order, start=1):
         idea, (title, best) = ideas[i], ranked_titles[i][0]
-        contributions = explained[i].contributions or {}
+        contributions = {
+            **(explained[i].contributions or {}),
+            "duration": round(_logit(best.viral_probability) - _logit(lengthless[i].viral_probability), 6),
+        }
         scored.append(
             ScoredIdea(
                 **idea.model_dump(exclude={"title", "alternative_titles"}),
@@ -187,7 +201,7 @@ def score_ideas(
                     )
                     for variant, prediction in ranked_titles[i]
                 ],
-                reason=reason_sentence(contributions, when),
+                reason=reason_sentence(contributions, when, idea.suggested_duration_seconds),
                 contributions=contributions,
             )
         )
