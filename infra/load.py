@@ -244,6 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "MILES_MODEL_DIR": str(args.model_dir.resolve()),
         "MILES_SCRAPE_SOURCES": "none",  # no scrape source: nothing leaves the machine
         "MILES_OPENAI_SECRET_ID": None,  # the deterministic fallback answers recommendations
+        "OPENAI_API_KEY": None,  # nor the openai convention's key (a developer's shell may set it)
+        "OPENAI_BASE_URL": None,
     }
     server = start_stack_process(settings, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

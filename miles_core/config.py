@@ -2,8 +2,9 @@
 
 Every environment variable Miles reads goes through these helpers with a literal ``MILES_*``
 name, so a test can list them and check the SAM template sets exactly those (and vice versa).
-Secrets are never read from the environment: only the *id* of a Secrets Manager secret or SSM
-parameter is.
+Secrets are never read from the environment in AWS: only the *id* of a Secrets Manager secret or SSM
+parameter is. The one exception is local: without ``MILES_OPENAI_SECRET_ID`` the LLM key follows the
+``openai`` convention (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``), which the template never sets.
 """
 
 from __future__ import annotations

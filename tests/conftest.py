@@ -28,6 +28,13 @@ def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_REGION", "us-east-1")
 
 
+@pytest.fixture(autouse=True)
+def _no_openai_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may reach a real LLM: a developer's ``OPENAI_API_KEY``/``OPENAI_BASE_URL`` are not inherited."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+
+
 @pytest.fixture(scope="session")
 def sample_csv() -> Path:
     """The 200-row benchmark sample (real data)."""

@@ -74,7 +74,9 @@ def service() -> RecommendationService:
     description=(
         "Ideas from the topic's top-scored recent videos (LLM, or a deterministic fallback when no LLM key is "
         "configured or the LLM fails; `meta.generator` and `meta.generator_reason` say which and why), each scored "
-        "by the model in pre-publish mode and ranked by viral probability. Cached per (topic, vibe, count). "
+        "by the model in pre-publish mode at its best posting time of the coming week (all 168 weekday-hours "
+        "compared), titled by the best of its 2-3 ranked wordings, with a one-sentence reason from the model's "
+        "explanation, and ranked by viral probability. Cached per (topic, vibe, count). "
         "A topic without fresh candidates gets a scrape job (`meta.scrape_job_id`) and ideas from what exists."
     ),
     security=API_KEY_SECURITY,

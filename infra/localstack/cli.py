@@ -32,6 +32,7 @@ def _serve(port: int | None, catalog: bool) -> int:
             f"Miles local API on {stack.url}  (Ctrl-C to stop)",
             f"  API key (header x-api-key): {stack.api_key}",
             f"  docs: {stack.url}/docs   OpenAPI: {stack.url}/openapi.json",
+            f"  ideas: {_idea_generator_line()}",
             *(
                 f"  {route.method:5} {route.path:28} -> functions/{route.target.function}: {route.target.handler}"
                 f"{'' if route.api_key_required else '   (no key)'}"
@@ -42,6 +43,18 @@ def _serve(port: int | None, catalog: bool) -> int:
         stop.wait()
         logger.info("stopping")
     return 0
+
+
+def _idea_generator_line() -> str:
+    """Which generator recommendations will use, from the environment the handlers inherit."""
+    from miles_core.config import env_str
+
+    if env_str("MILES_OPENAI_SECRET_ID"):
+        return "LLM, key from the secret MILES_OPENAI_SECRET_ID names"
+    if env_str("OPENAI_API_KEY"):
+        endpoint = env_str("MILES_OPENAI_BASE_URL") or env_str("OPENAI_BASE_URL") or "the OpenAI API"
+        return f"LLM at {endpoint} (OPENAI_API_KEY)"
+    return "deterministic fallback (set OPENAI_API_KEY, and OPENAI_BASE_URL for another server, to use an LLM)"
 
 
 def attach_environment() -> None:

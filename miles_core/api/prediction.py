@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 MAX_BATCH_ITEMS = 64
 """Items per ``POST /predict/batch`` call: ~0.3 s of scoring on 2 vCPU, well inside the API's 29 s timeout."""
 MAX_COUNT = 10**13
+MAX_VARIANTS = 5
+"""Extra candidate titles per item: enough to compare wordings, few enough that a full batch stays fast."""
 CLOCK_SKEW = timedelta(minutes=5)
 """How far in the future ``observed_at`` may be (client clocks drift); later is refused."""
 
@@ -117,6 +119,15 @@ class PredictRequest(BaseModel):
     )
 
     title: Title = Field(description=f"Video title, 1-{MAX_TITLE_CHARS} characters after trimming whitespace.")
+    variants: list[Title] = Field(
+        default_factory=list,
+        max_length=MAX_VARIANTS,
+        description=(
+            f"Up to {MAX_VARIANTS} other candidate titles for the same video (same rules as `title`), scored with "
+            "everything else unchanged; the answer ranks them with `title` and names the best. Each must differ "
+            "from `title` and from each other, ignoring case and surrounding spaces."
+        ),
+    )
     description: Annotated[str, text(MAX_DESCRIPTION_CHARS, "Video description.")] = Field(
         default="", description=f"Video description, at most {MAX_DESCRIPTION_CHARS} characters."
     )
@@ -173,6 +184,17 @@ class PredictRequest(BaseModel):
     comment_count: Count | None = Field(
         default=None, description="Comments at `observed_at` (integer count). Needs `view_count`."
     )
+
+    @field_validator("variants")
+    @classmethod
+    def _distinct_variants(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        """A repeated wording would be ranked against itself; the schema cannot say "ignoring case", so it is a rule."""
+        seen = {str(info.data["title"]).casefold()} if "title" in info.data else set()
+        for variant in value:
+            if variant.casefold() in seen:
+                raise _rule(f"variant {variant!r} repeats the title or another variant")
+            seen.add(variant.casefold())
+        return value
 
     @field_validator("observed_at")
     @classmethod
@@ -235,6 +257,18 @@ class PredictRequest(BaseModel):
         )
 
 
+class VariantResult(BaseModel):
+    """The model's answer for one extra candidate title of an item (everything else as in the item)."""
+
+    title: str = Field(description="The variant title, as sent (trimmed).")
+    rank: int = Field(ge=1, description="Its place among the item's `title` and all its variants (1 = best).")
+    viral_probability: float = Field(ge=0, le=1, description="As `viral_probability`, for this title.")
+    is_viral: bool = Field(description="`viral_probability >= threshold`.")
+    predicted_velocity_views_per_hour: float = Field(ge=0, description="As the item's, for this title.")
+    breakout_probability: float | None = Field(default=None, ge=0, le=1, description="As the item's, for this title.")
+    miles_score: float | None = Field(default=None, ge=0, le=100, description="As the item's, for this title.")
+
+
 class BatchPredictRequest(BaseModel):
     """Up to :data:`MAX_BATCH_ITEMS` videos or ideas, scored together (one model call)."""
 
@@ -292,6 +326,13 @@ class PredictionResult(BaseModel):
     warnings: list[str] = Field(
         default_factory=list, description="Caveats, e.g. a language the model was not trained on."
     )
+    variants: list[VariantResult] | None = Field(
+        default=None, description="Only with `variants`: each variant's scores, in request order, ranked with `title`."
+    )
+    best_title: str | None = Field(
+        default=None,
+        description="Only with `variants`: the title (`title` or a variant) scored highest (`title` on a tie).",
+    )
 
 
 def caveats(spec: FeatureSpec, observation: Observation) -> list[str]:
@@ -310,17 +351,48 @@ def score_requests(predictor: Predictor, requests: Sequence[PredictRequest], now
     """Score every request in one model call (``now`` = their ``observed_at`` default); answers keep the order.
 
     When any item asks to ``explain``, the call explains the batch and only those items keep their
-    ``contributions`` (the others answer exactly as without it).
+    ``contributions`` (the others answer exactly as without it). Variant titles are scored in one more
+    call, never explained (a row scores the same alone or in any batch, so the two calls compare fairly).
     """
     observations = [request.to_observation(now) for request in requests]
     predictions = predictor.predict(observations, explain=any(request.explain for request in requests))
+    wordings = [(index, title) for index, request in enumerate(requests) for title in request.variants]
+    variant_predictions = (
+        predictor.predict([observations[i].model_copy(update={"title": title}) for i, title in wordings])
+        if wordings
+        else []
+    )
+    per_item: list[list[tuple[str, Prediction]]] = [[] for _ in requests]
+    for (index, title), prediction in zip(wordings, variant_predictions, strict=True):
+        per_item[index].append((title, prediction))
     return [
         result_of(
             prediction if request.explain else dataclasses.replace(prediction, contributions=None),
             caveats(predictor.spec, observation),
+        ).model_copy(update=_ranked_variants(request.title, prediction, variants) if variants else {})
+        for request, observation, prediction, variants in zip(
+            requests, observations, predictions, per_item, strict=True
         )
-        for request, observation, prediction in zip(requests, observations, predictions, strict=True)
     ]
+
+
+def _ranked_variants(title: str, prediction: Prediction, variants: list[tuple[str, Prediction]]) -> dict[str, Any]:
+    """``variants`` and ``best_title`` of one item: every wording ranked by viral probability (``title`` wins ties)."""
+    wordings = [(title, prediction), *variants]
+    order = sorted(range(len(wordings)), key=lambda i: (-wordings[i][1].viral_probability, i))
+    rank = {index: place for place, index in enumerate(order, start=1)}
+    return {
+        "variants": [
+            VariantResult(
+                title=variant,
+                rank=rank[i],
+                **{name: getattr(scores, name) for name in VariantResult.model_fields if name not in ("title", "rank")},
+            )
+            for i, (variant, scores) in enumerate(wordings)
+            if i > 0
+        ],
+        "best_title": wordings[order[0]][0],
+    }
 
 
 class PredictResponse(PredictionResult):

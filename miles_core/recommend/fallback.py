@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from miles_core.recommend.models import (
+    MAX_ALTERNATIVE_TITLES,
     MAX_HOOK_CHARS,
     MAX_IDEA_DESCRIPTION_CHARS,
     MAX_IDEA_DURATION_SECONDS,
@@ -32,10 +33,17 @@ STYLE_THRESHOLD = 0.3
 
 @dataclass(frozen=True)
 class Template:
+    """One idea shape: its title, hook and description, and other wordings of the same title.
+
+    ``variants`` are (hook kind, title) pairs for the same video, ordered by the data like the templates
+    (the hook most top titles use first); the model then ranks every wording.
+    """
+
     hook_kind: str
     title: str
     hook: str
     description: str
+    variants: tuple[tuple[str, str], ...]
 
 
 _TEMPLATES: dict[Vibe, tuple[Template, ...]] = {
@@ -48,30 +56,47 @@ _TEMPLATES: dict[Vibe, tuple[Template, ...]] = {
             "How to Get Better at {subject} in {n} Steps",
             "Show the finished result, then say: 'here's how in {n} steps'.",
             "A fast {n}-step guide to {subject} for anyone into {topic}.",
+            (
+                ("number", "{n} Steps to Get Better at {subject}"),
+                ("question", "Want to Get Better at {subject}? Do These {n} Things"),
+            ),
         ),
         Template(
             "number",
             "{n} Mistakes Everyone Makes With {subject}",
             "Open on the most common mistake, mid-action.",
             "{n} mistakes people make with {subject}, and the quick fix for each.",
+            (
+                ("you", "Stop Making These {n} Mistakes With {subject}"),
+                ("question", "Are You Making These {n} Mistakes With {subject}?"),
+            ),
         ),
         Template(
             "question",
             "{subject}: What Actually Works?",
             "Ask the question on screen, answer it in one sentence.",
             "The simple explanation behind {subject}, in under a minute.",
+            (
+                ("how_to", "What Actually Works for {subject}, Explained"),
+                ("you", "The Truth About {subject} Nobody Tells You"),
+            ),
         ),
         Template(
             "superlative",
             "The Best-Kept Secret of {subject}",
             "Do the trick in the first second, then rewind.",
             "One underrated trick for {subject}, from the world of {topic}.",
+            (
+                ("you", "The Secret of {subject} You Need to Know"),
+                ("question", "Why Does Nobody Talk About This Secret of {subject}?"),
+            ),
         ),
         Template(
             "you",
             "You're Doing {subject} Wrong",
             "Point at the camera: 'you're doing this wrong'.",
             "The fix most people miss about {subject}.",
+            (("question", "Are You Doing {subject} Wrong?"), ("how_to", "How to Stop Getting {subject} Wrong")),
         ),
     ),
     Vibe.FUNNY: (
@@ -80,24 +105,37 @@ _TEMPLATES: dict[Vibe, tuple[Template, ...]] = {
             "POV: You Just Discovered {subject}",
             "Exaggerated reaction shot, no intro.",
             "A relatable skit about {subject} that every {topic} fan knows.",
+            (
+                ("you", "When You Just Discovered {subject}"),
+                ("question", "Remember When You First Discovered {subject}?"),
+            ),
         ),
         Template(
             "you",
             "When You Try {subject} for the First Time",
             "Cut straight to the first failed attempt.",
             "Expectation vs reality: {subject} edition.",
+            (
+                ("pov", "POV: Trying {subject} for the First Time"),
+                ("question", "Who Else Failed at {subject} the First Time?"),
+            ),
         ),
         Template(
             "number",
             "{n} Types of People You Meet in {subject}",
             "Type #1 appears before the title card.",
             "{n} characters everyone meets around {subject}.",
+            (
+                ("pov", "POV: The {n} Types of People in {subject}"),
+                ("question", "Which of These {n} Types Are You in {subject}?"),
+            ),
         ),
         Template(
             "question",
             "Who Else Does This With {subject}?",
             "Show the weird habit first, ask the question after.",
             "The habit around {subject} nobody admits to.",
+            (("pov", "POV: You Do This With {subject} Too"), ("you", "You Do This With {subject} Too, Admit It")),
         ),
     ),
     Vibe.INSPIRING: (
@@ -106,24 +144,34 @@ _TEMPLATES: dict[Vibe, tuple[Template, ...]] = {
             "{n} Days of {subject}: Before vs After",
             "Flash the 'after' for one second, then go back to day 1.",
             "What {n} days of {subject} changed, shown honestly.",
+            (
+                ("superlative", "The Biggest Change From {n} Days of {subject}"),
+                ("you", "Try {n} Days of {subject} and See What Happens"),
+            ),
         ),
         Template(
             "you",
             "If You Think You Can't Do {subject}, Watch This",
             "Start on the hardest moment of the journey.",
             "A short story about {subject} for anyone starting out in {topic}.",
+            (
+                ("question", "Think You Can't Do {subject}?"),
+                ("superlative", "The Best Reason to Start With {subject} Today"),
+            ),
         ),
         Template(
             "superlative",
             "The Best Lesson I Learned From {subject}",
             "Say the lesson first, then show where it came from.",
             "One lesson from {subject} that sticks.",
+            (("number", "{n} Lessons I Learned From {subject}"), ("you", "You Can Learn This From {subject} Too")),
         ),
         Template(
             "question",
             "What Happens When You Never Skip {subject}?",
             "Show the streak counter on screen.",
             "Consistency with {subject}, one clip per day.",
+            (("number", "{n} Days Without Skipping {subject}"), ("you", "You Should Never Skip {subject}. Here's Why")),
         ),
     ),
     Vibe.DRAMATIC: (
@@ -132,24 +180,37 @@ _TEMPLATES: dict[Vibe, tuple[Template, ...]] = {
             "What Really Happened With {subject}?",
             "Open on the reveal shot, blurred.",
             "The story behind {subject}, told in order.",
+            (
+                ("superlative", "The Real Story Behind {subject}"),
+                ("you", "You Don't Know What Really Happened With {subject}"),
+            ),
         ),
         Template(
             "superlative",
             "My Biggest Mistake With {subject}",
             "Start with 'this cost me everything'.",
             "A storytime about {subject} with a twist at the end.",
+            (
+                ("question", "Was This My Biggest Mistake With {subject}?"),
+                ("number", "{n} Things I Got Wrong With {subject}"),
+            ),
         ),
         Template(
             "number",
             "{n} Seconds That Changed {subject} Forever",
             "A countdown timer on screen from frame one.",
             "The moment {subject} turned, second by second.",
+            (
+                ("question", "Did These {n} Seconds Change {subject} Forever?"),
+                ("superlative", "The Moment That Changed {subject} Forever"),
+            ),
         ),
         Template(
             "pov",
             "POV: Everything Goes Wrong With {subject}",
             "Begin mid-disaster.",
             "Everything that can go wrong with {subject}, in one take.",
+            (("you", "When Everything Goes Wrong With {subject}"), ("question", "What Could Go Wrong With {subject}?")),
         ),
     ),
     Vibe.CHILL: (
@@ -158,24 +219,31 @@ _TEMPLATES: dict[Vibe, tuple[Template, ...]] = {
             "A Slow, Cozy Hour of {subject}",
             "Ambient sound only; no talking for the first 3 seconds.",
             "A calm, satisfying routine around {subject} for {topic} lovers.",
+            (("pov", "POV: A Slow, Cozy Hour of {subject}"), ("number", "60 Cozy Minutes of {subject}")),
         ),
         Template(
             "number",
             "{n} Minutes of Satisfying {subject}",
             "Close-up, natural sound, no text.",
             "Relax with {n} minutes of {subject}.",
+            (
+                ("superlative", "The Most Satisfying {n} Minutes of {subject}"),
+                ("none", "Relax With {n} Minutes of {subject}"),
+            ),
         ),
         Template(
             "pov",
             "POV: A Quiet Morning of {subject}",
             "Soft light, one continuous shot.",
             "An aesthetic moment of {subject}.",
+            (("none", "A Quiet Morning of {subject}"), ("question", "Is This the Calmest Morning of {subject}?")),
         ),
         Template(
             "question",
             "Could This Be the Calmest Take on {subject}?",
             "Start on the most satisfying frame.",
             "Slow, cozy {topic} for winding down.",
+            (("superlative", "The Calmest Take on {subject}"), ("pov", "POV: The Calmest Take on {subject}")),
         ),
     ),
     Vibe.HYPE: (
@@ -184,24 +252,34 @@ _TEMPLATES: dict[Vibe, tuple[Template, ...]] = {
             "Challenge: Can You Beat Me at {subject}?",
             "Show the score to beat in the first frame.",
             "A challenge around {subject}: try it and post your result.",
+            (("you", "You Can't Beat Me at {subject}"), ("question", "Can Anyone Beat Me at {subject}?")),
         ),
         Template(
             "number",
             "{n} Insane Moments in {subject}",
             "Start with moment #1, loudest first.",
             "The {n} wildest moments of {subject} in {topic} right now.",
+            (
+                ("superlative", "The {n} Most Insane Moments in {subject}"),
+                ("question", "Can You Handle These {n} Moments in {subject}?"),
+            ),
         ),
         Template(
             "superlative",
             "The Craziest Thing I've Ever Seen in {subject}",
             "Timer on screen, go on frame one.",
             "The wildest clip of {subject} on the internet right now.",
+            (
+                ("question", "Is This the Craziest Thing in {subject}?"),
+                ("you", "You Won't Believe What I Saw in {subject}"),
+            ),
         ),
         Template(
             "you",
             "You Won't Believe What Happened in {subject}",
             "Reaction face first, then the clip.",
             "A moment of {subject} you have to see twice.",
+            (("question", "What Just Happened in {subject}?"), ("pov", "POV: The Wildest Moment in {subject}")),
         ),
     ),
 }
@@ -261,6 +339,43 @@ def _subjects(topic: str, patterns: Patterns) -> list[tuple[str, str]]:
     return [*related, (topic, "the topic itself"), *other]
 
 
+def _ordered_variants(template: Template, patterns: Patterns) -> list[tuple[str, str]]:
+    """The template's other wordings, most data-supported hook first (stable for equal shares)."""
+    return sorted(template.variants, key=lambda variant: -patterns.hooks.get(variant[0], 0.0))
+
+
+@dataclass(frozen=True)
+class _Style:
+    """What the top titles' style asks of every wording of an idea: one shouted word, an emoji, a part number."""
+
+    caps: bool
+    emoji: str
+    suffix: str
+
+    def apply(self, template: str, fields: dict[str, str]) -> str:
+        """``template`` filled in, styled and clipped to YouTube's title limit without cutting the suffix."""
+        title = template.format(**fields)
+        if self.caps:  # one shouted word, as the top titles do; a whole shouted phrase reads as spam
+            first, _, rest = fields["subject"].partition(" ")
+            title = title.replace(fields["subject"], " ".join(filter(None, (first.upper(), rest))), 1)
+        if self.emoji:
+            title = f"{title} {self.emoji}"
+        # The suffix is what makes a repeat distinct, so the clip must never cut it (a long topic
+        # clips every title to the same prefix: without the suffix this loop never ended).
+        return _clip(title, MAX_IDEA_TITLE_CHARS - len(self.suffix)) + self.suffix
+
+
+def _distinct_from(title: str, variants: list[str]) -> list[str]:
+    """``variants`` without repeats or the title itself, ignoring case (clipping can make two wordings equal)."""
+    seen = {title.casefold()}
+    distinct = []
+    for variant in variants:
+        if variant.casefold() not in seen:
+            seen.add(variant.casefold())
+            distinct.append(variant)
+    return distinct
+
+
 def _ordered_templates(vibe: Vibe, patterns: Patterns) -> list[Template]:
     """The vibe's templates, most data-supported hook first (stable for equal shares)."""
     templates = _TEMPLATES[vibe]
@@ -301,18 +416,12 @@ def generate_fallback_ideas(topic: str, vibe: Vibe, count: int, patterns: Patter
         number = _NUMBERS[attempt % len(_NUMBERS)]
         hour, hour_why = hours[len(ideas) % len(hours)]
         fields = {"subject": _title_case(subject), "topic": topic, "n": str(number)}
-        title = template.title.format(**fields)
-        if use_caps:  # one shouted word, as the top titles do; a whole shouted phrase reads as spam
-            first, _, rest = fields["subject"].partition(" ")
-            title = title.replace(fields["subject"], " ".join(filter(None, (first.upper(), rest))), 1)
-        if use_emoji:
-            title = f"{title} {_VIBE_EMOJI[vibe]}"
         suffix = ""
         if attempt >= len(templates) * len(subjects):
             suffix = f" (Part {attempt // (len(templates) * len(subjects)) + 1})"
-        # The suffix is what makes a repeat distinct, so the clip must never cut it (a long topic
-        # clips every title to the same prefix: without the suffix this loop never ended).
-        title = _clip(title, MAX_IDEA_TITLE_CHARS - len(suffix)) + suffix
+        style = _Style(use_caps, _VIBE_EMOJI[vibe] if use_emoji else "", suffix)
+        title = style.apply(template.title, fields)
+        variants = [style.apply(text, fields) for _, text in _ordered_variants(template, patterns)]
         attempt += 1
         if title.casefold() in seen:
             continue
@@ -330,6 +439,7 @@ def generate_fallback_ideas(topic: str, vibe: Vibe, count: int, patterns: Patter
         ideas.append(
             IdeaDraft(
                 title=title,
+                alternative_titles=_distinct_from(title, variants)[:MAX_ALTERNATIVE_TITLES],
                 hook=_clip(template.hook.format(**fields), MAX_HOOK_CHARS),
                 description=_clip(template.description.format(**fields), MAX_IDEA_DESCRIPTION_CHARS),
                 suggested_duration_seconds=duration,

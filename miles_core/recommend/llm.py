@@ -13,9 +13,9 @@ Three rules shape this module:
 * **A hard time budget.** The openai client's own retries are off (``max_retries=0``): it would honour a
   ``Retry-After: 25`` and sleep past API Gateway's 29 s. This module's loop is the only retry layer and runs
   inside one budget (at most 15 s, less when the caller's deadline is nearer): each attempt's timeout is
-  what is left of it, enforced as a wall-clock deadline
-  by :class:`~miles_core.recommend.deadline_http.DeadlineTransport` (so a trickled answer is cut too), a
-  429/5xx is retried only when its wait fits in the budget, and then the caller's fallback answers.
+  what is left of it, enforced as a wall-clock deadline by
+  :class:`~miles_core.recommend.deadline_http.DeadlineTransport` (so a trickled answer is cut too), a 429/5xx
+  is retried only when its wait fits in the budget, and then the caller's fallback answers.
 """
 
 from __future__ import annotations
@@ -76,6 +76,8 @@ Rules for the ideas:
   posting hour), but do not copy any scraped title.
 - suggested_duration_seconds between 5 and 180; suggested_posting_hour_utc between 0 and 23.
 - Titles at most 100 characters. reasoning names the patterns each idea uses.
+- alternative_titles: 1-2 other titles for the same video (another hook or wording), each different from
+  the title and from each other; a model ranks every wording.
 - Answer only with JSON matching the response schema."""
 
 
@@ -310,7 +312,7 @@ _generator_cache: dict[tuple[str, str | None, str], LLMIdeaGenerator] = {}
 def load_api_key(secret_id: str) -> str:
     """The OpenAI key from its secret (plain string, or JSON with ``api_key`` / ``OPENAI_API_KEY``).
 
-    The key never comes from code or plain environment variables; only the secret's id is configured.
+    In AWS the key never comes from code or environment variables; only the secret's id is configured.
     Read through :func:`miles_core.secrets.read_secret_fields`, so it is cached per container.
     """
     document = read_secret_fields(secret_id, plain_key="api_key")
@@ -325,21 +327,35 @@ def clear_generator_cache() -> None:
     _generator_cache.clear()
 
 
-def generator_from_config() -> tuple[LLMIdeaGenerator | None, ReasonCode]:
-    """The configured LLM generator, or ``None`` with the reason the fallback must answer.
+def api_key_from_config() -> tuple[str | None, ReasonCode]:
+    """The API key and, when there is none, why: the secret in AWS, ``OPENAI_API_KEY`` where no secret is named.
 
-    Reads ``MILES_OPENAI_SECRET_ID``, ``MILES_OPENAI_MODEL`` and ``MILES_OPENAI_BASE_URL``.
+    ``MILES_OPENAI_SECRET_ID`` wins (the deployed way: the template names a secret and never sets a key).
+    Without it, the ``openai`` convention's ``OPENAI_API_KEY`` is read, so ``make run`` (or any local
+    process) reaches an LLM without creating a secret in the embedded AWS by hand.
     """
     secret_id = config.env_str("MILES_OPENAI_SECRET_ID")
     if secret_id is None:
-        return None, "no_api_key"
+        key = config.env_str("OPENAI_API_KEY")
+        return key, ("llm_ok" if key else "no_api_key")
     try:
-        api_key = load_api_key(secret_id)
+        return load_api_key(secret_id), "llm_ok"
     except SecretUnavailableError as error:
         log.warning("LLM disabled: %s", error)
         return None, "secret_unavailable"
+
+
+def generator_from_config() -> tuple[LLMIdeaGenerator | None, ReasonCode]:
+    """The configured LLM generator, or ``None`` with the reason the fallback must answer.
+
+    Reads the key (:func:`api_key_from_config`), ``MILES_OPENAI_MODEL`` and the endpoint:
+    ``MILES_OPENAI_BASE_URL``, else the ``openai`` convention's ``OPENAI_BASE_URL``, else the OpenAI API.
+    """
+    api_key, reason = api_key_from_config()
+    if api_key is None:
+        return None, reason
     model = config.env_str("MILES_OPENAI_MODEL", DEFAULT_MODEL) or DEFAULT_MODEL
-    base_url = config.env_str("MILES_OPENAI_BASE_URL")
+    base_url = config.env_str("MILES_OPENAI_BASE_URL") or config.env_str("OPENAI_BASE_URL")
     cache_key = (api_key, base_url, model)
     generator = _generator_cache.get(cache_key)
     if generator is None:

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from miles_core.api.fields import Topic, integer
 
@@ -131,14 +131,13 @@ class Patterns(BaseModel):
 
 
 Title = Annotated[str, Field(min_length=3, max_length=MAX_IDEA_TITLE_CHARS)]
+MIN_ALTERNATIVE_TITLES = 1
+MAX_ALTERNATIVE_TITLES = 2
+"""Each idea brings 1-2 other titles for the same video, so the model ranks 2-3 wordings of it."""
 
 
-class IdeaDraft(BaseModel):
-    """One idea as a generator (LLM or fallback) proposes it, before scoring.
-
-    This is the schema the LLM's output is validated against: every field required, no extras,
-    bounded lengths and ranges. Anything else is rejected, never repaired or passed through.
-    """
+class IdeaFields(BaseModel):
+    """What every idea has, drafted or scored: the video to film and why."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -152,6 +151,36 @@ class IdeaDraft(BaseModel):
     )
 
 
+class IdeaDraft(IdeaFields):
+    """One idea as a generator (LLM or fallback) proposes it, before scoring.
+
+    This is the schema the LLM's output is validated against: every field required, no extras,
+    bounded lengths and ranges. Anything else is rejected, never repaired or passed through.
+    """
+
+    alternative_titles: list[Title] = Field(
+        min_length=MIN_ALTERNATIVE_TITLES,
+        max_length=MAX_ALTERNATIVE_TITLES,
+        description=(
+            f"{MIN_ALTERNATIVE_TITLES}-{MAX_ALTERNATIVE_TITLES} other titles for the same video, each different "
+            "from the title and from each other; the model ranks them all."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _distinct_titles(self) -> IdeaDraft:
+        """A variant equal to the title (ignoring case) would be ranked against itself: refused, not dropped."""
+        folded = [title.casefold() for title in (self.title, *self.alternative_titles)]
+        if len(set(folded)) != len(folded):
+            raise ValueError("alternative_titles must differ from the title and from each other")
+        return self
+
+    @property
+    def titles(self) -> list[str]:
+        """The title first, then its alternatives: every wording the model scores."""
+        return [self.title, *self.alternative_titles]
+
+
 class IdeaBatch(BaseModel):
     """The whole structured answer the LLM must return."""
 
@@ -160,8 +189,45 @@ class IdeaBatch(BaseModel):
     ideas: list[IdeaDraft] = Field(min_length=MIN_COUNT, max_length=MAX_COUNT)
 
 
-class ScoredIdea(IdeaDraft):
-    """An idea with the model's pre-publish prediction, as returned to the caller."""
+class Weekday(StrEnum):
+    """Day of the week, UTC (Python's ``datetime.weekday()`` order)."""
+
+    MONDAY = "monday"
+    TUESDAY = "tuesday"
+    WEDNESDAY = "wednesday"
+    THURSDAY = "thursday"
+    FRIDAY = "friday"
+    SATURDAY = "saturday"
+    SUNDAY = "sunday"
+
+
+class PostingTime(BaseModel):
+    """The publish slot of the coming week (weekday + hour, UTC) where the model scores the idea highest."""
+
+    weekday: Weekday = Field(description="Day of the week, UTC.")
+    hour_utc: int = Field(ge=0, le=23, description="Hour of the day, UTC (the page shows it in local time too).")
+    miles_score: float | None = Field(default=None, ge=0.0, le=100.0, description="The idea's miles_score there.")
+    viral_probability: float = Field(ge=0.0, le=1.0, description="The idea's viral probability there.")
+    slots_scanned: int = Field(
+        ge=1, description="How many hourly slots of the coming week were compared (168 = every hour of every day)."
+    )
+
+
+class TitleVariant(BaseModel):
+    """One wording of an idea's title, scored by the model at the idea's best posting time."""
+
+    title: str
+    miles_score: float | None = Field(default=None, ge=0.0, le=100.0)
+    viral_probability: float = Field(ge=0.0, le=1.0)
+    original: bool = Field(description="True for the generator's first title; the idea's `title` is the best one.")
+
+
+class ScoredIdea(IdeaFields):
+    """An idea with the model's pre-publish prediction, as returned to the caller.
+
+    ``title`` is the best-scoring of the idea's wordings and every score is the model's for that title
+    at ``best_posting_time`` (= ``planned_published_at``).
+    """
 
     rank: int = Field(ge=1)
     viral_probability: float = Field(ge=0.0, le=1.0)
@@ -182,7 +248,22 @@ class ScoredIdea(IdeaDraft):
         le=1.0,
         description="Chance (0-1) that a video like this at least ~2.3x its views in a day: size-independent.",
     )
-    planned_published_at: datetime = Field(description="Next occurrence of the suggested hour; what was scored.")
+    planned_published_at: datetime = Field(
+        description="Next occurrence of the best posting time (weekday + hour, UTC); what was scored."
+    )
+    best_posting_time: PostingTime = Field(description="Where in the coming week the model scores the idea highest.")
+    title_variants: list[TitleVariant] = Field(
+        description="Every wording of the title, best first (the first is `title`), scored at the best posting time."
+    )
+    reason: str = Field(
+        max_length=MAX_REASONING_CHARS,
+        description="One sentence from the model's explanation: which parts of the idea lift its score most and "
+        "which hold it back (`reasoning` says which observed pattern it uses).",
+    )
+    contributions: dict[str, float] = Field(
+        description="Per feature group, and for `duration`, how much it moved the viral logit (the logit minus the "
+        "logit with that part unknown): the model's explanation behind `reason`."
+    )
 
 
 class InspiredBy(BaseModel):

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from miles_core.observation import MAX_TAG_CHARS, MAX_TAGS, Observation
+from miles_core.observation import MAX_TAG_CHARS, MAX_TAGS
 from miles_core.recommend.fallback import generate_fallback_ideas
 from miles_core.recommend.llm import LLMGenerationError
 from miles_core.recommend.models import (
@@ -33,11 +33,12 @@ from miles_core.recommend.models import (
 )
 from miles_core.recommend.patterns import extract_patterns
 from miles_core.recommend.ports import CandidateSource, IdeaScorer, ResultCache, ScrapeRequester
+from miles_core.recommend.scoring import IdeaContext, score_ideas
 from miles_core.topics import normalize_topic
 
 log = logging.getLogger(__name__)
 
-CACHE_KEY_VERSION = "v1"
+CACHE_KEY_VERSION = "v2"
 """Bump when the cached response shape changes, so old entries are never read back."""
 CANDIDATE_FETCH_LIMIT = 50
 ANALYZED_CANDIDATES = 20
@@ -98,14 +99,6 @@ def cache_key(request: RecommendationRequest, model_version: str) -> str:
     """Key per normalized (topic, vibe, count) and model version (a new model must not serve old scores)."""
     topic_digest = hashlib.sha256(normalize_topic(request.topic).encode("utf-8")).hexdigest()[:32]
     return f"recommend:{CACHE_KEY_VERSION}:{model_version}:{topic_digest}:{request.vibe.value}:{request.count}"
-
-
-def next_posting_time(now: datetime, hour_utc: int) -> datetime:
-    """The next ``hour_utc``:00 at least one hour after ``now`` (what the idea is scored as)."""
-    candidate = now.astimezone(UTC).replace(hour=hour_utc, minute=0, second=0, microsecond=0)
-    while candidate < now + timedelta(hours=1):
-        candidate += timedelta(days=1)
-    return candidate
 
 
 def _probability_key(candidate: Candidate) -> tuple[float, str]:
@@ -209,43 +202,13 @@ class RecommendationService:
     def _score(
         self, request: RecommendationRequest, ideas: Sequence[IdeaDraft], patterns: Patterns, now: datetime
     ) -> list[ScoredIdea]:
-        """Score every idea in pre-publish mode (no counts) and rank by viral probability."""
+        """Score every idea in pre-publish mode (no counts) at its best time and wording, ranked best first."""
         all_tags = [normalize_topic(request.topic), *(t.text for t in patterns.top_tags)]
         tags = tuple(dict.fromkeys(tag[:MAX_TAG_CHARS] for tag in all_tags))[: min(IDEA_TAG_LIMIT, MAX_TAGS)]
-        planned = [next_posting_time(now, idea.suggested_posting_hour_utc) for idea in ideas]
-        observations = [
-            Observation(
-                title=idea.title,
-                description=idea.description,
-                tags=tags,
-                category_id=patterns.dominant_category_id,
-                published_at=when,
-                duration_seconds=float(idea.suggested_duration_seconds),
-            )
-            for idea, when in zip(ideas, planned, strict=True)
-        ]
-        predictions = self.scorer.predict(observations)
-        order = sorted(
-            range(len(ideas)),
-            key=lambda i: (
-                -predictions[i].viral_probability,
-                -predictions[i].predicted_velocity_views_per_hour,
-                ideas[i].title,
-            ),
+        context = IdeaContext(
+            topic=normalize_topic(request.topic), tags=tags, category_id=patterns.dominant_category_id
         )
-        return [
-            ScoredIdea(
-                **ideas[i].model_dump(),
-                rank=rank,
-                viral_probability=predictions[i].viral_probability,
-                is_viral=predictions[i].is_viral,
-                predicted_velocity_views_per_hour=predictions[i].predicted_velocity_views_per_hour,
-                miles_score=predictions[i].miles_score,
-                breakout_probability=predictions[i].breakout_probability,
-                planned_published_at=planned[i],
-            )
-            for rank, i in enumerate(order, start=1)
-        ]
+        return score_ideas(self.scorer, ideas, context, now)
 
     def _generate(self, request: RecommendationRequest, deadline: float | None) -> tuple[RecommendationResponse, bool]:
         now = self.clock()

@@ -192,6 +192,13 @@ def test_every_env_var_in_the_code_is_deployed_somewhere(template: dict[str, Any
     assert not undeployed, f"read by code, set by no function: {sorted(undeployed)}"
 
 
+def test_no_function_gets_an_api_key_in_its_environment(template: dict[str, Any]) -> None:
+    """``OPENAI_API_KEY`` is the local convention only; in AWS the key lives in Secrets Manager."""
+    for spec in functions(template).values():
+        keys = [name for name in spec.environment if "API_KEY" in name or name.startswith("OPENAI_")]
+        assert not keys, f"{spec.logical_id} sets {keys} in its environment: name a secret (*_SECRET_ID) instead"
+
+
 def test_secrets_reach_functions_only_as_ids(template: dict[str, Any]) -> None:
     for spec in functions(template).values():
         for name, value in spec.environment.items():

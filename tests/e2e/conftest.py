@@ -49,6 +49,8 @@ def running_stack(shipped_artifact: Path) -> Iterator[RunningStack]:
         "PORT": "0",
         "PYTHONUNBUFFERED": "1",
         "MILES_OPENAI_SECRET_ID": None,  # no LLM: the fallback answers
+        "OPENAI_API_KEY": None,  # nor the openai convention's key (a developer's shell may set it)
+        "OPENAI_BASE_URL": None,
         "AWS_ENDPOINT_URL": None,  # the stack starts its own moto endpoint
     }
     process = start_stack_process(settings, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

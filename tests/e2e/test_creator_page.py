@@ -7,6 +7,7 @@ browser download needs the network, the Debian build does not. The screenshot it
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from pathlib import Path
@@ -44,7 +45,8 @@ def test_page_gives_ideas_and_scores_a_title(running_stack: RunningStack, http: 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         try:
-            page = browser.new_page(viewport={"width": 420, "height": 900})  # a phone's width
+            # A phone's width, in a time zone other than UTC so the local posting time is checked.
+            page = browser.new_page(viewport={"width": 420, "height": 900}, timezone_id="America/New_York")
             page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
             page.goto(f"{running_stack.url}/")
             expect(page.get_by_role("heading", name="Miles", exact=True)).to_be_visible()
@@ -64,6 +66,18 @@ def test_page_gives_ideas_and_scores_a_title(running_stack: RunningStack, http: 
             expect(cards.first).to_be_visible(timeout=120_000)
             assert cards.count() >= 3
             assert "How to Minecraft in" not in page.locator("#ideas").inner_text()
+            first = cards.first
+            # Each idea: a reason from the explanation, the best weekday + hour (local time, UTC noted) and
+            # its title wordings ranked by the model, the card's title being the best.
+            expect(first.locator(".why")).to_have_text(re.compile(r"^Why: .+ (lifts?|holds) it"))
+            best_time = first.locator(".best-time")
+            expect(best_time).to_have_text(re.compile(r"^Best time: \w+ \d\d:\d\d your time \(\w+day \d\d:00 UTC\)$"))
+            local, utc = re.findall(r"(\d\d):(\d\d)", best_time.inner_text())
+            # The page runs in New York time (UTC-5 in winter, UTC-4 in summer): local is UTC shifted.
+            assert (int(utc[0]) - int(local[0])) % 24 in (4, 5), best_time.inner_text()
+            variants = first.get_by_role("list", name="Title variants, best first").locator("li")
+            assert 2 <= variants.count() <= 3
+            assert first.locator("h3").inner_text().split(". ", 1)[1] in variants.first.inner_text()
             links = page.locator("#inspired a")
             assert links.count() >= 3
             assert all(
@@ -72,8 +86,15 @@ def test_page_gives_ideas_and_scores_a_title(running_stack: RunningStack, http: 
             )
 
             page.get_by_label("Your title", exact=True).fill("I built the biggest Minecraft castle in 24 hours")
+            page.get_by_label("Other titles to compare").fill(
+                "Minecraft castle in 24 hours\n\n24 hours to build a castle"
+            )
             page.get_by_role("button", name="Score title").click()
             expect(page.locator("#score-result .card .meter").first).to_be_visible(timeout=60_000)
+            ranked = page.get_by_role("list", name="Your titles, best first").locator("li")
+            expect(ranked).to_have_count(3)  # the title and both variants (the blank line is not one)
+            expect(ranked.first).to_contain_text("(best)")
+            expect(page.locator("#score-result .why")).to_have_text(re.compile(r"^Why: "))
 
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)

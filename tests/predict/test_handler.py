@@ -16,7 +16,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from infra.localstack.routes import ROUTES
-from miles_core.api.prediction import MAX_BATCH_ITEMS
+from miles_core.api.prediction import MAX_BATCH_ITEMS, MAX_VARIANTS
 from miles_core.observation import MAX_TITLE_CHARS
 from tests.predict.conftest import invoke
 from tests.support.events import json_event, lambda_context
@@ -195,6 +195,13 @@ BAD_REQUESTS: list[tuple[str, Any, int, str]] = [
     ("too many tags", {"title": "x", "tags": ["t"] * 101}, 422, "tags"),
     ("bad language", {"title": "x", "language": "english please"}, 422, "language"),
     ("bad thumbnail", {"title": "x", "thumbnail_url": "javascript:alert(1)"}, 422, "thumbnail_url"),
+    ("too many variants", {"title": "x", "variants": [f"v{i}" for i in range(MAX_VARIANTS + 1)]}, 422, "variants"),
+    ("blank variant", {"title": "x", "variants": ["ok", "  "]}, 422, "variants[1]"),
+    ("variant too long", {"title": "x", "variants": ["v" * (MAX_TITLE_CHARS + 1)]}, 422, "variants[0]"),
+    ("variant not a string", {"title": "x", "variants": [3]}, 422, "variants[0]"),
+    ("variants not a list", {"title": "x", "variants": "a"}, 422, "variants"),
+    ("duplicate variants", {"title": "x", "variants": ["Same", " same "]}, 422, "variants"),
+    ("variant repeats the title", {"title": "My Title", "variants": ["my title"]}, 422, "variants"),
     ("body is a list", [{"title": "x"}], 422, "body"),
     ("body is a string", "title", 422, "body"),
     ("null body", None, 422, "body"),
@@ -391,3 +398,39 @@ def test_explain_must_be_a_json_boolean(predict_app, value):
     status, body = invoke(predict_app, json_event("POST", "/predict", {"title": "x", "explain": value}))
     assert status == 422, body
     assert "explain" in [error["field"] for error in body["errors"]]
+
+
+def test_variants_are_scored_ranked_with_the_title_and_the_best_is_named(predict_app):
+    titles = ["I tried the 5 AM routine for 30 days", "5 AM routine: day 30", "Why I wake up at 5 AM now"]
+    request = {**POST_PUBLISH, "title": titles[0], "variants": titles[1:]}
+    status, body = invoke(predict_app, json_event("POST", "/predict", request))
+    assert status == 200, body
+    assert [v["title"] for v in body["variants"]] == titles[1:]  # request order
+    # Each variant scores exactly as that title sent alone (the same item otherwise).
+    scores = {titles[0]: body["viral_probability"]}
+    for variant in body["variants"]:
+        status, alone = invoke(predict_app, json_event("POST", "/predict", {**POST_PUBLISH, "title": variant["title"]}))
+        assert variant["viral_probability"] == pytest.approx(alone["viral_probability"], abs=1e-6)
+        assert variant["miles_score"] == pytest.approx(alone["miles_score"], abs=0.1)
+        scores[variant["title"]] = variant["viral_probability"]
+    assert body["best_title"] == max(scores, key=lambda t: (scores[t], t == titles[0]))
+    ranks = sorted(v["rank"] for v in body["variants"])
+    assert len(set(ranks)) == 2
+    assert set(ranks) <= {1, 2, 3}
+    best_rank = next((v["rank"] for v in body["variants"] if v["title"] == body["best_title"]), 1)
+    assert best_rank == 1
+
+
+def test_batch_items_take_variants_each(predict_app):
+    items = [{"title": "cats vs cucumbers", "variants": ["cucumbers vs cats"]}, {"title": "no variants here"}]
+    status, batch = invoke(predict_app, json_event("POST", "/predict/batch", {"items": items}))
+    assert status == 200, batch
+    first, second = batch["items"]
+    assert [v["title"] for v in first["variants"]] == ["cucumbers vs cats"]
+    assert first["best_title"] in {"cats vs cucumbers", "cucumbers vs cats"}
+    assert (second["variants"], second["best_title"]) == (None, None)
+    status, body = invoke(
+        predict_app, json_event("POST", "/predict/batch", {"items": [items[0], {"title": "a", "variants": ["A"]}]})
+    )
+    assert status == 422
+    assert "items[1].variants" in _error_fields(body)

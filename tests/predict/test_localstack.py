@@ -19,6 +19,7 @@ from infra.localstack.handlers import HandlerRef
 from infra.localstack.routes import ROUTES, Route, find_route, route_for
 from infra.localstack.server import LocalApiServer, LocalStack
 from miles_core.api import PUBLIC_PATHS
+from tests.support.fake_llm import FakeLLMServer
 
 API_KEY = "test-key-123"
 
@@ -98,6 +99,20 @@ def test_protected_routes_reject_missing_or_wrong_key(client, method, path, key)
     assert [e["field"] for e in answer["errors"]] == ["x-api-key"]
     assert answer["request_id"]
     assert headers["x-amzn-errortype"] == "ForbiddenException"
+
+
+def test_recommendations_use_the_openai_convention_through_the_stack(client, monkeypatch):
+    """``make run`` hands ``OPENAI_API_KEY``/``OPENAI_BASE_URL`` to the recommend handler: the LLM answers."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-local")
+    with FakeLLMServer("good") as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        status, answer = client.json("POST", "/recommendations", {"topic": "stack llm", "vibe": "hype", "count": 2})
+    assert status == 200, answer
+    assert answer["meta"]["generator"] == "llm"
+    assert len(server.requests) == 1
+    monkeypatch.delenv("OPENAI_API_KEY")
+    status, answer = client.json("POST", "/recommendations", {"topic": "stack no llm", "vibe": "hype", "count": 2})
+    assert (status, answer["meta"]["generator"], answer["meta"]["generator_reason"]) == (200, "fallback", "no_api_key")
 
 
 def test_predict_routes_over_http(client):

@@ -53,24 +53,42 @@ def candidates() -> list[Candidate]:
     return make_candidates()
 
 
+BEST_WEEKDAY, BEST_HOUR = 1, 17
+"""The fake model's best publish slot: Tuesday 17:00 UTC."""
+SLOT_BONUS = 0.05
+
+
 class FakeScorer:
-    """Deterministic stand-in for the predictor: probability grows with title length (so ranking is checkable)."""
+    """Deterministic stand-in for the predictor, so ranking is checkable.
+
+    Probability grows with title length, plus :data:`SLOT_BONUS` at Tuesday 17:00 UTC; ``explain`` gives the
+    title +0.4, the timing the slot bonus and the category -0.2.
+    """
 
     version = "fake-1"
 
     def __init__(self) -> None:
         self.seen: list[Observation] = []
+        self.calls: list[tuple[int, bool]] = []
 
-    def predict(self, observations: Sequence[Observation]) -> list[Prediction]:
+    @staticmethod
+    def slot_bonus(observation: Observation) -> float:
+        when = observation.published_at
+        return SLOT_BONUS if when is not None and (when.weekday(), when.hour) == (BEST_WEEKDAY, BEST_HOUR) else 0.0
+
+    def predict(self, observations: Sequence[Observation], *, explain: bool = False) -> list[Prediction]:
         self.seen.extend(observations)
+        self.calls.append((len(observations), explain))
         return [
             Prediction(
-                viral_probability=min(len(o.title) / 100.0, 1.0),
+                viral_probability=min(len(o.title) / 100.0, 0.9) + self.slot_bonus(o),
                 is_viral=len(o.title) >= 50,
                 threshold=0.5,
                 predicted_velocity_views_per_hour=float(len(o.title)),
                 regime=o.regime,
                 model_version=self.version,
+                miles_score=min(float(len(o.title)), 100.0),
+                contributions={"text": 0.4, "timing": self.slot_bonus(o), "category": -0.2} if explain else None,
             )
             for o in observations
         ]

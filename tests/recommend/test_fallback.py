@@ -80,11 +80,23 @@ def _candidates_for(topic: str) -> list[Candidate]:
 def test_titles_are_grammatical_for_any_topic(topic: str, vibe: Vibe) -> None:
     for patterns in (extract_patterns(_candidates_for(topic)), extract_patterns([])):
         for idea in generate_fallback_ideas(topic, vibe, 5, patterns):
-            title = idea.title.casefold()
-            assert f"how to {topic}" not in title  # the topic is never used as a verb
-            assert not re.search(rf"\d+ {re.escape(topic)} (mistakes|moments|tips)", title)  # nor as a modifier
-            assert " funny wrong" not in title  # a bare adjective tag is never the subject
+            for wording in idea.titles:  # the title and its alternatives follow the same grammar
+                title = wording.casefold()
+                assert f"how to {topic}" not in title  # the topic is never used as a verb
+                assert not re.search(rf"\d+ {re.escape(topic)} (mistakes|moments|tips)", title)  # nor as a modifier
+                assert " funny wrong" not in title  # a bare adjective tag is never the subject
+                assert not set("{}") & set(title)  # every placeholder filled
             assert idea.reasoning.startswith("Observed pattern: ")
+
+
+@pytest.mark.parametrize("vibe", list(Vibe))
+def test_every_idea_has_distinct_alternative_titles_for_the_same_subject(vibe: Vibe, candidates) -> None:
+    patterns = extract_patterns(candidates)
+    for idea in generate_fallback_ideas("home workouts", vibe, 10, patterns):
+        assert 1 <= len(idea.alternative_titles) <= 2
+        assert len({t.casefold() for t in idea.titles}) == len(idea.titles)
+        # Wordings of the same video: every one names what the idea films (a phrase of the topic).
+        assert all("home" in t.casefold() or "workout" in t.casefold() for t in idea.titles), idea.titles
 
 
 @pytest.mark.parametrize("topic", TOPICS)

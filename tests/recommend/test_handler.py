@@ -150,6 +150,20 @@ def test_llm_configured_answers_with_schema_valid_llm_ideas(
     assert all(idea["title"].startswith("LLM idea") for idea in body["ideas"])
 
 
+def test_the_openai_convention_reaches_the_llm_without_a_secret(
+    app_module: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``make run``'s way: no secret id, ``OPENAI_API_KEY`` + ``OPENAI_BASE_URL`` in the environment."""
+    seed(MilesStore.from_env())
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-local")
+    with FakeLLMServer("good") as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        status, body = call(app_module, event({"topic": TOPIC, "vibe": "funny", "count": 2}))
+    assert status == 200, body
+    assert (body["meta"]["generator"], body["meta"]["generator_reason"]) == ("llm", "llm_ok")
+    assert server.headers[0]["authorization"] == "Bearer sk-local"
+
+
 @pytest.mark.parametrize("mode", ["rate_limited", "hang", "trickle"])
 def test_a_rate_limited_hung_or_trickling_llm_answers_with_the_fallback_within_16_s(
     app_module: ModuleType, monkeypatch: pytest.MonkeyPatch, mode: str

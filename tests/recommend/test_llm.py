@@ -84,6 +84,7 @@ def test_good_answer_is_parsed_and_request_is_structured(candidates: list[Candid
         ("truncated", "llm_incomplete"),
         ("refuse", "llm_refused"),
         ("injected", "llm_schema_invalid"),
+        ("same_variant", "llm_schema_invalid"),
     ],
 )
 def test_bad_answers_are_rejected_after_bounded_retries(candidates: list[Candidate], mode: str, reason: str) -> None:
@@ -223,3 +224,46 @@ def test_key_from_secrets_manager_and_model_from_config(
     assert server.headers[0]["authorization"] == "Bearer sk-from-secrets"
     assert llm.DEFAULT_DEADLINE_SECONDS <= 15.0
     assert generator.client.max_retries == 0  # this module's loop is the only retry layer
+
+
+def test_without_a_secret_id_the_openai_convention_configures_the_llm(
+    monkeypatch: pytest.MonkeyPatch, candidates: list[Candidate]
+) -> None:
+    """Locally (``make run``): ``OPENAI_API_KEY`` + ``OPENAI_BASE_URL`` reach the real client, no secret needed."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-local")
+    with FakeLLMServer("good") as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        generator, reason = generator_from_config()
+        assert (reason, generator is not None) == ("llm_ok", True)
+        assert generator is not None
+        ideas = generator.generate("home workouts", Vibe.CHILL, 2, extract_patterns(candidates), candidates)
+    assert len(ideas) == 2
+    assert server.headers[0]["authorization"] == "Bearer sk-local"
+    assert generator.client.max_retries == 0  # the same client settings as the deployed path
+
+
+def test_the_secret_id_wins_over_the_openai_convention(monkeypatch: pytest.MonkeyPatch, secrets: Any) -> None:
+    """A named secret is the deployed way: an unreadable one disables the LLM, a stray env key does not stand in."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-local")
+    monkeypatch.setenv("MILES_OPENAI_SECRET_ID", "miles/openai")
+    generator, reason = generator_from_config()
+    assert (generator, reason) == (None, "secret_unavailable")
+
+
+def test_miles_base_url_wins_over_openai_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-local")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("MILES_OPENAI_BASE_URL", "http://127.0.0.1:8/v1")
+    generator, _ = generator_from_config()
+    assert generator is not None
+    assert str(generator.client.base_url) == "http://127.0.0.1:8/v1/"
+
+
+def test_the_wire_schema_asks_for_alternative_titles() -> None:
+    schema = llm.idea_batch_json_schema(3)
+    idea = schema["$defs"]["IdeaDraft"]
+    assert "alternative_titles" in idea["required"]
+    assert (
+        idea["properties"]["alternative_titles"]["minItems"],
+        idea["properties"]["alternative_titles"]["maxItems"],
+    ) == (1, 2)

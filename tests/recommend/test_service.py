@@ -11,9 +11,10 @@ from miles_core.inference.predictor import Predictor
 from miles_core.observation import Regime
 from miles_core.recommend.llm import LLMIdeaGenerator, LLMSettings
 from miles_core.recommend.memory import InMemoryCache, InMemoryCandidates, InMemoryScrapeRequester
-from miles_core.recommend.models import Candidate, Generator, RecommendationRequest, Vibe
-from miles_core.recommend.service import RecommendationService, next_posting_time
-from tests.recommend.conftest import NOW, TOPIC, FakeScorer, make_candidates
+from miles_core.recommend.models import Candidate, Generator, RecommendationRequest, Vibe, Weekday
+from miles_core.recommend.scoring import HOURS_PER_WEEK
+from miles_core.recommend.service import RecommendationService
+from tests.recommend.conftest import BEST_HOUR, NOW, SLOT_BONUS, TOPIC, FakeScorer, make_candidates
 from tests.support.fake_llm import FakeLLMServer
 
 
@@ -57,7 +58,7 @@ def test_fallback_answers_without_a_key_and_says_why(fake_scorer: FakeScorer) ->
     assert response.patterns.top_phrases[0].text == "home workout"
 
 
-def test_ideas_are_scored_pre_publish_and_ranked_by_probability(fake_scorer: FakeScorer) -> None:
+def test_ideas_are_scored_pre_publish_at_the_best_slot_and_ranked_by_probability(fake_scorer: FakeScorer) -> None:
     service, _, _ = build(fake_scorer)
     response = service.recommend(request(count=6))
     probabilities = [idea.viral_probability for idea in response.ideas]
@@ -65,16 +66,47 @@ def test_ideas_are_scored_pre_publish_and_ranked_by_probability(fake_scorer: Fak
     assert len(set(probabilities)) > 1  # the order is not trivially the generation order
     assert [idea.rank for idea in response.ideas] == [1, 2, 3, 4, 5, 6]
     for idea in response.ideas:
-        assert idea.viral_probability == pytest.approx(len(idea.title) / 100.0)
-        assert idea.planned_published_at.hour == idea.suggested_posting_hour_utc
-        assert idea.planned_published_at >= NOW + timedelta(hours=1)
-    assert len(fake_scorer.seen) == 6
+        assert idea.viral_probability == pytest.approx(min(len(idea.title) / 100.0, 0.9) + SLOT_BONUS)
+        best = idea.best_posting_time
+        assert (best.weekday.value, best.hour_utc, best.slots_scanned) == ("tuesday", BEST_HOUR, HOURS_PER_WEEK)
+        assert idea.planned_published_at == NOW + timedelta(days=1, hours=5)  # NOW is Monday 12:00 UTC
+        assert best.viral_probability == idea.viral_probability
+    # Four batched calls whatever the count: the week scan, every wording, the winners explained, and
+    # the winners without a length.
+    assert fake_scorer.calls == [
+        (HOURS_PER_WEEK, False),
+        (sum(len(i.title_variants) for i in response.ideas), False),
+        (6, True),
+        (6, False),
+    ]
     for observation in fake_scorer.seen:
         assert observation.regime is Regime.PRE_PUBLISH
         assert observation.view_count is None
-        assert observation.duration_seconds is not None
         assert observation.category_id == 17
-        assert "home workouts" in observation.tags
+    assert all(observation.duration_seconds is not None for observation in fake_scorer.seen[:-6])
+    assert all("home workouts" in observation.tags for observation in fake_scorer.seen[HOURS_PER_WEEK:])
+
+
+def test_each_idea_is_titled_by_its_best_scoring_wording(fake_scorer: FakeScorer) -> None:
+    service, _, _ = build(fake_scorer)
+    for idea in service.recommend(request(count=5)).ideas:
+        variants = idea.title_variants
+        assert 2 <= len(variants) <= 3
+        assert variants[0].title == idea.title
+        assert [v.viral_probability for v in variants] == sorted((v.viral_probability for v in variants), reverse=True)
+        assert len({v.title.casefold() for v in variants}) == len(variants)
+        assert sum(v.original for v in variants) == 1
+        assert idea.miles_score == variants[0].miles_score
+
+
+def test_each_idea_has_a_reason_from_the_explanation(fake_scorer: FakeScorer) -> None:
+    service, _, _ = build(fake_scorer)
+    idea = service.recommend(request(count=1)).ideas[0]
+    assert idea.contributions == {"text": 0.4, "timing": SLOT_BONUS, "category": -0.2, "duration": 0.0}
+    assert idea.reason == "What the title says and the Tuesday 17:00 UTC slot lift it most; its category holds it back."
+    assert fake_scorer.calls[-1] == (1, False)
+    assert fake_scorer.seen[-1].duration_seconds is None  # the length's effect: the same row with it unknown
+    assert idea.reasoning.startswith("Observed pattern:")  # which pattern it uses, kept
 
 
 def test_fallback_response_is_deterministic(fake_scorer: FakeScorer) -> None:
@@ -91,7 +123,7 @@ def test_second_identical_call_is_served_from_cache(fake_scorer: FakeScorer) -> 
     assert second.meta.cached is True
     assert second.ideas == first.ideas
     assert cache.puts == 1
-    assert len(fake_scorer.seen) == 5  # scored once
+    assert len(fake_scorer.calls) == 4  # scored once
     other = service.recommend(request(count=4))
     assert other.meta.cached is False  # count is part of the key
 
@@ -138,6 +170,14 @@ def test_llm_ideas_are_scored_by_the_real_model(predictor: Predictor) -> None:
     probabilities = [idea.viral_probability for idea in response.ideas]
     assert probabilities == sorted(probabilities, reverse=True)
     assert all(0.0 <= p <= 1.0 for p in probabilities)
+    for idea in response.ideas:  # the real model's explanation and scores reach every idea
+        assert idea.miles_score is not None
+        assert 0.0 <= idea.miles_score <= 100.0
+        assert set(idea.contributions) >= {"text", "timing"}
+        assert idea.reason.endswith(".")
+        assert len(idea.title_variants) == 3
+        assert idea.title_variants[0].title == idea.title
+        assert idea.planned_published_at.weekday() == list(Weekday).index(idea.best_posting_time.weekday)
 
 
 @pytest.mark.parametrize(("mode", "reason"), [("malformed", "llm_malformed_json"), ("refuse", "llm_refused")])
@@ -153,7 +193,26 @@ def test_llm_failure_falls_back_and_says_why(fake_scorer: FakeScorer, mode: str,
     assert entry[0] - NOW.timestamp() <= 120  # a degraded answer is cached briefly
 
 
-def test_next_posting_time_is_in_the_future() -> None:
-    assert next_posting_time(NOW, 17) == NOW.replace(hour=17)
-    assert next_posting_time(NOW, 12) == NOW + timedelta(days=1)
-    assert next_posting_time(NOW, 3) == (NOW + timedelta(days=1)).replace(hour=3)
+def test_week_slots_hold_every_weekday_and_hour_once_at_their_next_occurrence() -> None:
+    from miles_core.recommend.scoring import week_slots
+
+    slots = week_slots(NOW + timedelta(minutes=20))
+    assert slots[0] == NOW + timedelta(hours=2)  # the first whole hour at least one hour away
+    assert len({(s.weekday(), s.hour) for s in slots}) == HOURS_PER_WEEK == len(slots)
+    assert slots[-1] - slots[0] == timedelta(hours=HOURS_PER_WEEK - 1)
+    assert week_slots(NOW)[0] == NOW + timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("contributions", "sentence"),
+    [
+        ({"text": -0.3, "lexical": 0.01}, "Nothing lifts it much; what the title says holds it back."),
+        ({"timing": 0.2, "text": 0.01}, "The Monday 13:00 UTC slot lifts it most."),
+        ({"text": 0.01}, "No single part moves it much"),
+        ({"timing": 0.3, "duration": -2.0}, "The Monday 13:00 UTC slot lifts it most; the 30 s length holds it back."),
+    ],
+)
+def test_the_reason_names_what_lifts_and_what_holds_back(contributions: dict[str, float], sentence: str) -> None:
+    from miles_core.recommend.scoring import reason_sentence
+
+    assert reason_sentence(contributions, NOW + timedelta(hours=1), 30).startswith(sentence)

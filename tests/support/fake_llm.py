@@ -15,6 +15,7 @@ request body, so tests can inspect the prompt. ``mode`` decides the answer:
 * ``rate_limited``: 429 with ``Retry-After: 25`` (the openai client's own retry would sleep 25 s)
 * ``hang``: sends nothing for ``delay`` seconds, then closes the connection
 * ``trickle``: headers at once, then a good body one byte every ``trickle_interval`` seconds
+* ``same_variant``: valid ideas whose alternative title repeats the title (in other case)
 * ``injected``: what a model that obeyed an injected instruction would say (off-schema JSON)
 * a list of modes: one per request, in order (the last one repeats), e.g. ``["malformed", "good"]``
 
@@ -37,6 +38,10 @@ def good_idea(index: int) -> dict[str, Any]:
     """One schema-valid idea."""
     return {
         "title": f"LLM idea {index + 1}: 3 home workout moves for small spaces",
+        "alternative_titles": [
+            f"LLM idea {index + 1}: no room? 3 home workout moves that fit anywhere",
+            f"LLM idea {index + 1}: the small-space home workout in 3 moves",
+        ],
         "hook": "Start mid-rep and say: nobody does this one.",
         "description": "Three quick moves you can do next to your bed, no equipment needed.",
         "suggested_duration_seconds": 25 + 5 * index,
@@ -105,6 +110,11 @@ class FakeLLMServer:
             broken["suggested_posting_hour_utc"] = 31
             broken["surprise"] = "extra field"
             content = json.dumps({"ideas": [broken] * count})
+        elif mode == "same_variant":
+            ideas = [good_idea(i) for i in range(count)]
+            for idea in ideas:
+                idea["alternative_titles"] = [idea["title"].upper()]
+            content = json.dumps({"ideas": ideas})
         elif mode == "partial":
             content = json.dumps({"ideas": [good_idea(0)]})
         elif mode == "truncated":

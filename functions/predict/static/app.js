@@ -63,26 +63,49 @@ function scoreMeter(result) {
   return meter("Viral probability", result.viral_probability, percent(result.viral_probability));
 }
 
-function explanationText(explanation) {
-  if (!explanation) return "";
-  if (typeof explanation === "string") return explanation;
-  if (typeof explanation.summary === "string") return explanation.summary;
-  if (Array.isArray(explanation)) {
-    return explanation.map((part) => (part.group || part.name) + ": " + (part.effect || part.contribution)).join("; ");
-  }
-  return "";
+const GROUP_NAMES = {
+  text: "what the title says", lexical: "choice of words", timing: "posting time",
+  category: "category", channel: "channel", early_stats: "early stats",
+};
+
+// The model's per-group contributions (viral logit) as words: what lifts the score, what holds it back.
+function contributionsText(contributions) {
+  if (!contributions || typeof contributions !== "object") return "";
+  const parts = Object.entries(contributions)
+    .filter(([, value]) => typeof value === "number" && Math.abs(value) >= 0.05)
+    .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]))
+    .slice(0, 3)
+    .map(([group, value]) => (GROUP_NAMES[group] || group) + (value > 0 ? " lifts it" : " holds it back"));
+  return parts.length ? parts.join("; ") + "." : "no single part moves it much.";
 }
 
+function hourText(hour) {
+  return String(hour).padStart(2, "0") + ":00";
+}
+
+// The best slot in the viewer's own time zone, with the UTC slot the API answered noted after it.
 function bestTime(idea) {
-  const best = idea.best_time;
-  if (best && typeof best.hour_utc === "number") {
-    const day = typeof best.weekday === "number" ? WEEKDAYS[best.weekday] + " " : "";
-    return day + String(best.hour_utc).padStart(2, "0") + ":00 UTC";
+  const best = idea.best_posting_time;
+  if (!best || typeof best.hour_utc !== "number") return "";
+  const utc = best.weekday.charAt(0).toUpperCase() + best.weekday.slice(1) + " " + hourText(best.hour_utc) + " UTC";
+  const when = new Date(idea.planned_published_at);
+  if (Number.isNaN(when.getTime())) return utc;
+  const local = when.toLocaleString(undefined, { weekday: "long", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  return local + " your time (" + utc + ")";
+}
+
+function scoreText(result) {
+  if (typeof result.miles_score === "number") return Math.round(result.miles_score) + "/100";
+  return typeof result.viral_probability === "number" ? percent(result.viral_probability) : "";
+}
+
+// Title wordings ranked by the model, best first; each [title, score, note].
+function rankedList(label, rows) {
+  const list = el("ol", { class: "variants", "aria-label": label });
+  for (const [title, score, note] of rows) {
+    list.append(el("li", { text: title + (score ? " (" + score + ")" : "") + (note ? " " + note : "") }));
   }
-  if (typeof idea.suggested_posting_hour_utc === "number") {
-    return String(idea.suggested_posting_hour_utc).padStart(2, "0") + ":00 UTC";
-  }
-  return "";
+  return list;
 }
 
 function ideaCard(idea, index) {
@@ -94,23 +117,19 @@ function ideaCard(idea, index) {
   }
   const facts = el("div", { class: "facts" });
   const time = bestTime(idea);
-  if (time) facts.append(el("span", { text: "Best time: " + time }));
+  if (time) facts.append(el("span", { class: "best-time", text: "Best time: " + time }));
   if (idea.suggested_duration_seconds) facts.append(el("span", { text: "Length: " + idea.suggested_duration_seconds + " s" }));
   if (typeof idea.predicted_velocity_views_per_hour === "number") {
     facts.append(el("span", { text: "≈ " + Math.round(idea.predicted_velocity_views_per_hour).toLocaleString() + " views/hour" }));
   }
   card.append(facts);
+  if (idea.reason) card.append(el("p", { class: "reason why", text: "Why: " + idea.reason }));
   if (idea.hook) card.append(el("p", { class: "reason", text: "Hook: " + idea.hook }));
-  const why = explanationText(idea.explanation) || idea.reason || idea.reasoning;
-  if (why) card.append(el("p", { class: "reason", text: "Why: " + why }));
-  if (Array.isArray(idea.title_variants) && idea.title_variants.length) {
-    const list = el("ol", { class: "variants", "aria-label": "Title variants, best first" });
-    for (const variant of idea.title_variants) {
-      const score = typeof variant.miles_score === "number" ? Math.round(variant.miles_score) + "/100"
-        : typeof variant.viral_probability === "number" ? percent(variant.viral_probability) : "";
-      list.append(el("li", { text: variant.title + (score ? " (" + score + ")" : "") }));
-    }
-    card.append(el("p", { class: "reason", text: "Title variants, ranked by the model:" }), list);
+  if (idea.reasoning) card.append(el("p", { class: "reason hint", text: idea.reasoning }));
+  if (Array.isArray(idea.title_variants) && idea.title_variants.length > 1) {
+    card.append(el("p", { class: "reason", text: "Title variants, ranked by the model:" }),
+      rankedList("Title variants, best first", idea.title_variants.map((variant) =>
+        [variant.title, scoreText(variant), variant.original ? "(first draft)" : ""])));
   }
   return card;
 }
@@ -213,7 +232,9 @@ async function scoreTitle(event) {
   const status = el("p", { class: "hint", text: "Scoring…" });
   out.append(status);
   if (needKey(status)) return;
-  const request = { title: $("own-title").value.trim() };
+  const request = { title: $("own-title").value.trim(), explain: true };
+  const variants = $("own-variants").value.split("\n").map((line) => line.trim()).filter(Boolean);
+  if (variants.length) request.variants = variants;
   const views = $("views").value;
   if (views !== "") {
     request.view_count = Number(views);
@@ -230,8 +251,18 @@ async function scoreTitle(event) {
     card.append(el("div", { class: "facts" },
       el("span", { text: "≈ " + Math.round(result.predicted_velocity_views_per_hour).toLocaleString() + " views/hour" }),
       el("span", { text: result.regime === "post_publish" ? "with your stats" : "as an idea (no stats)" })));
-    const why = explanationText(result.explanation);
-    if (why) card.append(el("p", { class: "reason", text: "Why: " + why }));
+    const why = contributionsText(result.contributions);
+    if (why) card.append(el("p", { class: "reason why", text: "Why: " + why.charAt(0).toUpperCase() + why.slice(1) }));
+    if (Array.isArray(result.variants) && result.variants.length) {
+      const taken = new Set(result.variants.map((v) => v.rank));
+      let titleRank = 1;
+      while (taken.has(titleRank)) titleRank++;  // the title holds the one rank no variant has
+      const rows = [[request.title, scoreText(result), titleRank], ...result.variants.map((v) => [v.title, scoreText(v), v.rank])]
+        .sort((a, b) => a[2] - b[2])
+        .map(([title, score]) => [title, score, title === result.best_title ? "(best)" : ""]);
+      card.append(el("p", { class: "reason", text: "Your titles, ranked by the model:" }),
+        rankedList("Your titles, best first", rows));
+    }
     for (const warning of result.warnings || []) card.append(el("p", { class: "hint", text: warning }));
     out.replaceChildren(card);
   } catch (error) {
