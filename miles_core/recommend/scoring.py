@@ -1,21 +1,13 @@
 """Scoring ideas with the pre-publish model: the best posting time of the coming week, the best wording, a reason.
 
-Four batched predictor calls per request, whatever ``count`` is:
+Three batched predictor calls per request, whatever ``count`` is:
 
-1. **The week scan.** The 168 hourly publish times of the coming week (every hour of every weekday, UTC)
-   in one call, on one shared row per request: the topic as the title (a few tokens), the ideas' category
-   and median duration. Why not each idea's own title at all 168 times: until the Predictor encodes each
-   distinct text once per batch, 168 x count title rows cost 4-8 s on this project's 2 shared cores,
-   past the 3 s the request keeps for everything after the LLM (``service.FINISH_RESERVE_SECONDS``).
-   The shared row is enough for the model this serves: its timing effect barely depends on the idea
-   (on the shipped model, 10 real-looking ideas scanned with their own titles gave per-slot scores
-   correlated 0.99 with the shared-row scan, and the same best slot within an hour), so every idea of
-   a request gets the same best slot. Once the Predictor encodes each text once, :func:`scan_rows`
-   can return each idea's own row with no other change.
-2. **Every wording** of every idea (its title and 1-2 alternatives) at that best time, in one call.
-3. **The explanation** of each idea's best wording there (one call on 7x those rows), and
-4. the same rows with the length unknown (duration is in no group of the explanation, and the shipped
-   model weighs it heavily), from which the one-sentence reason is written.
+1. **The week scan.** Each idea's own row at each of the 168 hourly publish times of the coming week (every
+   hour of every weekday, UTC), all ideas in one call. The Predictor encodes each distinct text once per
+   batch, so 168 x ``count`` rows cost ``count`` encoder rows plus the (cheap) head on every row.
+2. **Every wording** of every idea (its title and 1-2 alternatives) at that idea's best time, in one call.
+3. **The explanation** of each idea's best wording there (one call), from which the one-sentence reason is
+   written.
 
 So an idea's ``miles_score``, its variants' scores and its reason all describe the same thing: that
 title, published at that hour of that weekday.
@@ -23,8 +15,6 @@ title, published at that hour of that weekday.
 
 from __future__ import annotations
 
-import math
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -58,12 +48,9 @@ GROUP_PHRASES = {
     "category": "its category",
     "channel": "the channel",
     "early_stats": "its early views",
-    "duration": "the {length} s length",
 }
 """How each feature group of the explanation (``miles_core.features.groups``) is named to a creator: the
-sentence encoder reads meaning (``text``), the hashed n-grams read words (``lexical``). Each is singular.
-``duration`` belongs to no group of the explanation; :func:`score_ideas` measures it the same way (the logit
-minus the logit with the length unknown), because the shipped model weighs a short length heavily."""
+sentence encoder reads meaning (``text``), the hashed n-grams read words (``lexical``). Each is singular."""
 
 
 @dataclass(frozen=True)
@@ -104,29 +91,26 @@ def idea_observation(idea: IdeaDraft, title: str, context: IdeaContext, when: da
     )
 
 
-def scan_rows(ideas: Sequence[IdeaDraft], context: IdeaContext) -> list[Observation]:
-    """The rows scanned over the week (without a publish time): one shared row per request (see the module doc)."""
-    duration = statistics.median(idea.suggested_duration_seconds for idea in ideas)
-    return [Observation(title=context.topic, category_id=context.category_id, duration_seconds=float(duration))]
+def best_slots(scorer: IdeaScorer, ideas: Sequence[IdeaDraft], context: IdeaContext, now: datetime) -> list[datetime]:
+    """Each idea's publish time of the coming week that the model scores highest (earliest on a tie).
 
-
-def best_slot(scorer: IdeaScorer, ideas: Sequence[IdeaDraft], context: IdeaContext, now: datetime) -> datetime:
-    """The publish time of the coming week the model scores highest (earliest on a tie), in ONE predictor call."""
-    rows = scan_rows(ideas, context)
+    One predictor call for all ideas: every idea's draft title at each of the 168 slots.
+    """
     slots = week_slots(now)
-    batch = [row.model_copy(update={"published_at": when}) for row in rows for when in slots]
+    batch = [idea_observation(idea, idea.title, context, when) for idea in ideas for when in slots]
     predictions = scorer.predict(batch)
-    totals = [
-        sum(predictions[r * len(slots) + s].viral_probability for r in range(len(rows))) for s in range(len(slots))
-    ]
-    return slots[max(range(len(slots)), key=lambda s: (totals[s], -s))]
+    best = []
+    for index in range(len(ideas)):
+        row = predictions[index * len(slots) : (index + 1) * len(slots)]
+        best.append(slots[max(range(len(slots)), key=lambda s: (row[s].viral_probability, -s))])
+    return best
 
 
-def reason_sentence(contributions: dict[str, float], when: datetime, length_seconds: int | None = None) -> str:
+def reason_sentence(contributions: dict[str, float], when: datetime) -> str:
     """One sentence from the explanation: the groups that lift the score most and the one that holds it back."""
 
     def name(group: str) -> str:
-        return GROUP_PHRASES.get(group, group).format(slot=slot_label(when), length=length_seconds)
+        return GROUP_PHRASES.get(group, group).format(slot=slot_label(when))
 
     ranked = sorted(contributions.items(), key=lambda item: (-item[1], item[0]))
     lifts = [name(group) for group, value in ranked if value >= REASON_MIN_LOGIT][:2]
@@ -143,11 +127,6 @@ def reason_sentence(contributions: dict[str, float], when: datetime, length_seco
     return sentence[0].upper() + sentence[1:] + "."
 
 
-def _logit(probability: float) -> float:
-    clipped = min(max(probability, 1e-12), 1.0 - 1e-12)
-    return math.log(clipped / (1.0 - clipped))
-
-
 def _variant_key(item: tuple[str, Prediction]) -> tuple[float, float, str]:
     title, prediction = item
     return (-prediction.viral_probability, -prediction.predicted_velocity_views_per_hour, title)
@@ -156,28 +135,25 @@ def _variant_key(item: tuple[str, Prediction]) -> tuple[float, float, str]:
 def score_ideas(
     scorer: IdeaScorer, ideas: Sequence[IdeaDraft], context: IdeaContext, now: datetime
 ) -> list[ScoredIdea]:
-    """Every idea at the week's best slot, worded by its best title, explained, and ranked (best first)."""
-    when = best_slot(scorer, ideas, context, now)
+    """Every idea at its best slot of the week, worded by its best title, explained, and ranked (best first)."""
+    slots = best_slots(scorer, ideas, context, now)
     wordings = [(index, title) for index, idea in enumerate(ideas) for title in idea.titles]
-    predictions = scorer.predict([idea_observation(ideas[i], title, context, when) for i, title in wordings])
+    predictions = scorer.predict([idea_observation(ideas[i], title, context, slots[i]) for i, title in wordings])
     ranked_titles: list[list[tuple[str, Prediction]]] = [[] for _ in ideas]
     for (index, title), prediction in zip(wordings, predictions, strict=True):
         ranked_titles[index].append((title, prediction))
     for titles in ranked_titles:
         titles.sort(key=_variant_key)
     winners = [
-        idea_observation(idea, titles[0][0], context, when) for idea, titles in zip(ideas, ranked_titles, strict=True)
+        idea_observation(idea, titles[0][0], context, when)
+        for idea, titles, when in zip(ideas, ranked_titles, slots, strict=True)
     ]
     explained = scorer.predict(winners, explain=True)
-    lengthless = scorer.predict([winner.model_copy(update={"duration_seconds": None}) for winner in winners])
     order = sorted(range(len(ideas)), key=lambda i: _variant_key(ranked_titles[i][0]))
     scored = []
     for rank, i in enumerate(order, start=1):
-        idea, (title, best) = ideas[i], ranked_titles[i][0]
-        contributions = {
-            **(explained[i].contributions or {}),
-            "duration": round(_logit(best.viral_probability) - _logit(lengthless[i].viral_probability), 6),
-        }
+        idea, (title, best), when = ideas[i], ranked_titles[i][0], slots[i]
+        contributions = explained[i].contributions or {}
         scored.append(
             ScoredIdea(
                 **idea.model_dump(exclude={"title", "alternative_titles"}),
@@ -201,7 +177,7 @@ def score_ideas(
                     )
                     for variant, prediction in ranked_titles[i]
                 ],
-                reason=reason_sentence(contributions, when, idea.suggested_duration_seconds),
+                reason=reason_sentence(contributions, when),
                 contributions=contributions,
             )
         )

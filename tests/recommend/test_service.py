@@ -71,20 +71,20 @@ def test_ideas_are_scored_pre_publish_at_the_best_slot_and_ranked_by_probability
         assert (best.weekday.value, best.hour_utc, best.slots_scanned) == ("tuesday", BEST_HOUR, HOURS_PER_WEEK)
         assert idea.planned_published_at == NOW + timedelta(days=1, hours=5)  # NOW is Monday 12:00 UTC
         assert best.viral_probability == idea.viral_probability
-    # Four batched calls whatever the count: the week scan, every wording, the winners explained, and
-    # the winners without a length.
+    # Three batched calls whatever the count: every idea at every slot of the week, every wording at its
+    # idea's best slot, the winners explained.
     assert fake_scorer.calls == [
-        (HOURS_PER_WEEK, False),
+        (6 * HOURS_PER_WEEK, False),
         (sum(len(i.title_variants) for i in response.ideas), False),
         (6, True),
-        (6, False),
     ]
     for observation in fake_scorer.seen:
         assert observation.regime is Regime.PRE_PUBLISH
         assert observation.view_count is None
         assert observation.category_id == 17
-    assert all(observation.duration_seconds is not None for observation in fake_scorer.seen[:-6])
-    assert all("home workouts" in observation.tags for observation in fake_scorer.seen[HOURS_PER_WEEK:])
+    assert all("home workouts" in observation.tags for observation in fake_scorer.seen)
+    scanned_titles = [observation.title for observation in fake_scorer.seen[: 6 * HOURS_PER_WEEK]]
+    assert len(set(scanned_titles)) == 6  # each idea's own title, not a shared stand-in
 
 
 def test_each_idea_is_titled_by_its_best_scoring_wording(fake_scorer: FakeScorer) -> None:
@@ -102,10 +102,9 @@ def test_each_idea_is_titled_by_its_best_scoring_wording(fake_scorer: FakeScorer
 def test_each_idea_has_a_reason_from_the_explanation(fake_scorer: FakeScorer) -> None:
     service, _, _ = build(fake_scorer)
     idea = service.recommend(request(count=1)).ideas[0]
-    assert idea.contributions == {"text": 0.4, "timing": SLOT_BONUS, "category": -0.2, "duration": 0.0}
+    assert idea.contributions == {"text": 0.4, "timing": SLOT_BONUS, "category": -0.2}
     assert idea.reason == "What the title says and the Tuesday 17:00 UTC slot lift it most; its category holds it back."
-    assert fake_scorer.calls[-1] == (1, False)
-    assert fake_scorer.seen[-1].duration_seconds is None  # the length's effect: the same row with it unknown
+    assert fake_scorer.calls[-1] == (1, True)
     assert idea.reasoning.startswith("Observed pattern:")  # which pattern it uses, kept
 
 
@@ -123,7 +122,7 @@ def test_second_identical_call_is_served_from_cache(fake_scorer: FakeScorer) -> 
     assert second.meta.cached is True
     assert second.ideas == first.ideas
     assert cache.puts == 1
-    assert len(fake_scorer.calls) == 4  # scored once
+    assert len(fake_scorer.calls) == 3  # scored once (scan, wordings, explanation)
     other = service.recommend(request(count=4))
     assert other.meta.cached is False  # count is part of the key
 
@@ -209,10 +208,10 @@ def test_week_slots_hold_every_weekday_and_hour_once_at_their_next_occurrence() 
         ({"text": -0.3, "lexical": 0.01}, "Nothing lifts it much; what the title says holds it back."),
         ({"timing": 0.2, "text": 0.01}, "The Monday 13:00 UTC slot lifts it most."),
         ({"text": 0.01}, "No single part moves it much"),
-        ({"timing": 0.3, "duration": -2.0}, "The Monday 13:00 UTC slot lifts it most; the 30 s length holds it back."),
+        ({"timing": 0.3, "channel": -2.0}, "The Monday 13:00 UTC slot lifts it most; the channel holds it back."),
     ],
 )
 def test_the_reason_names_what_lifts_and_what_holds_back(contributions: dict[str, float], sentence: str) -> None:
     from miles_core.recommend.scoring import reason_sentence
 
-    assert reason_sentence(contributions, NOW + timedelta(hours=1), 30).startswith(sentence)
+    assert reason_sentence(contributions, NOW + timedelta(hours=1)).startswith(sentence)
