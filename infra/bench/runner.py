@@ -159,13 +159,10 @@ def _http_latencies(model_dir: Path, requests: list[dict[str, Any]], iterations:
 
 
 def _summarise(cold: list[float], report: dict[str, Any], batch_size: int) -> dict[str, float]:
-    batch_median_s = statistics.median(report["batch_ms"]) / 1000.0
     return {
         "cold_start_s": round(statistics.median(cold), 3),
         "cold_start_runs_s": [round(c, 3) for c in cold],
-        "warm_p50_ms": round(_percentile(report["latencies_ms"], 50), 2),
-        "warm_p99_ms": round(_percentile(report["latencies_ms"], 99), 2),
-        "batch32_items_per_s": round(batch_size / batch_median_s, 1),
+        **summarise_warm(report, batch_size),
         "peak_rss_mb": round(report["peak_rss_mb"], 1),
     }
 
@@ -218,22 +215,45 @@ def _table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def common_settings(threads: int) -> dict[str, Any]:
+    """What every worker gets: the same 200 real titles from the sample, batch size 32, thread count."""
+    return {"first_title": FIRST_TITLE, "requests": load_requests(SAMPLE_CSV), "batch_size": 32, "threads": threads}
+
+
+def miles_settings_for(model_dir: Path, common: dict[str, Any]) -> dict[str, Any]:
+    """A Miles worker's settings for the artifact in ``model_dir`` (also used by ``infra.bench.variants``)."""
+    return {
+        **common,
+        "model_dir": str(model_dir),
+        "repo_root": str(REPO_ROOT),
+        "requests_with_tags": load_requests(SAMPLE_CSV, with_tags=True),
+        "rescore_batch": RESCORE_BATCH,
+    }
+
+
+def summarise_warm(report: dict[str, Any], batch_size: int) -> dict[str, float]:
+    """Warm p50/p99 (ms) and batch throughput (items/s) of one worker report (and its title + tags workload)."""
+    summary = {
+        "warm_p50_ms": round(_percentile(report["latencies_ms"], 50), 2),
+        "warm_p99_ms": round(_percentile(report["latencies_ms"], 99), 2),
+        "batch32_items_per_s": round(batch_size / (statistics.median(report["batch_ms"]) / 1000.0), 1),
+    }
+    if "tagged_latencies_ms" in report:  # Miles only
+        summary["with_tags_warm_p50_ms"] = round(_percentile(report["tagged_latencies_ms"], 50), 2)
+        tagged_s = statistics.median(report["tagged_batch_ms"]) / 1000.0
+        summary["with_tags_batch32_items_per_s"] = round(batch_size / tagged_s, 1)
+    return summary
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Measure everything and return the results document."""
     model_dir = Path(args.model_dir).resolve()
     threads = default_threads()
-    requests = load_requests(SAMPLE_CSV)
-    requests_with_tags = load_requests(SAMPLE_CSV, with_tags=True)
     from miles_core.training.encoder import encoder_directory  # only for the baseline's tokenizer file
 
-    common = {"first_title": FIRST_TITLE, "requests": requests, "batch_size": 32, "threads": threads}
-    miles_settings = {
-        **common,
-        "model_dir": str(model_dir),
-        "repo_root": str(REPO_ROOT),
-        "requests_with_tags": requests_with_tags,
-        "rescore_batch": RESCORE_BATCH,
-    }
+    common = common_settings(threads)
+    requests = common["requests"]
+    miles_settings = miles_settings_for(model_dir, common)
     baseline_settings = {**common, "tokenizer_file": str(encoder_directory("all-MiniLM-L6-v2") / "tokenizer.json")}
     load_before = os.getloadavg()
 
@@ -243,8 +263,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "miles", {**miles_settings, "iterations": args.iterations, "batch_iterations": args.batch_iterations}
     )
     miles = _summarise([*miles_cold, cold], miles_report, 32)
-    miles["with_tags_warm_p50_ms"] = round(_percentile(miles_report["tagged_latencies_ms"], 50), 2)
-    miles["with_tags_batch32_items_per_s"] = round(32 / (statistics.median(miles_report["tagged_batch_ms"]) / 1000), 1)
     miles["explain_ms_per_item"] = round(statistics.median(miles_report["explain_batch_ms"]) / 32, 2)
     miles["plain_ms_per_item"] = round(statistics.median(miles_report["plain_batch_ms_beside_explain"]) / 32, 2)
     miles["rescore_items_per_s"] = miles_report["rescore"]["items_per_s"]

@@ -59,14 +59,14 @@ def out_of_fold_channel_priors(
 def _column_statistics(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Clip bounds, mean and std per column, ignoring NaN (unknown) values.
 
-    Columns never observed in train (e.g. follower counts) are all NaN: they get neutral values
+    Columns never observed in train are all NaN: they get neutral values
     (bounds 0, mean 0, std 1), so numpy's empty-slice warnings are expected and silenced.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         low = np.nan_to_num(np.nanquantile(raw, CLIP_QUANTILES[0], axis=0), nan=0.0)
         high = np.nan_to_num(np.nanquantile(raw, CLIP_QUANTILES[1], axis=0), nan=0.0)
-        # Binary flags are never clipped: a rare flag (say duration_known) must still reach the model.
+        # Binary flags are never clipped: a rare flag must still reach the model.
         binary = np.all(np.isnan(raw) | (raw == 0.0) | (raw == 1.0), axis=0)
         low = np.where(binary, 0.0, low)
         high = np.where(binary, 1.0, high)

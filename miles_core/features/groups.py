@@ -7,11 +7,11 @@ A group is *masked* by giving the model what it sees when that information is si
 * ``early_stats``: counts and age unknown, ``stats_known = 0`` -- exactly the pre-publish form;
 * ``timing``: publish hour and weekday unknown, ``publish_time_known = 0``;
 * ``category``: the ``category_unknown`` one-hot;
-* ``channel``: an unseen channel (global prior, ``n_videos = 0``) with no follower count.
+* ``channel``: an unseen channel (global prior, ``n_videos = 0``).
 
 Unknown numeric values go through the same clip-and-standardise step as real ones, so a masked row
 is exactly the row the pipeline builds for an observation that lacks that information. Title style
-statistics (length, punctuation, emoji), tag and description counts and duration belong to no group.
+statistics (length, punctuation, emoji), tag and description counts belong to no group.
 """
 
 from __future__ import annotations
@@ -47,8 +47,6 @@ def _unknown_raw(spec: FeatureSpec, group: str) -> dict[str, float]:
             "channel_prior": spec.channel_prior.global_mean,
             "log_channel_videos": 0.0,
             "channel_known": 0.0,
-            "log_followers": nan,
-            "followers_known": 0.0,
         }
     if group in ("text", "lexical"):
         return {}

@@ -17,8 +17,6 @@ from miles_core.observation import Observation, Regime
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
-SHORTS_MAX_SECONDS = 180.0
-
 STATS_FEATURES = (
     "log_views",
     "log_likes",
@@ -38,8 +36,6 @@ BASE_FEATURES = (
     "channel_prior",
     "log_channel_videos",
     "channel_known",
-    "log_followers",
-    "followers_known",
     "publish_hour_sin",
     "publish_hour_cos",
     "publish_weekday_sin",
@@ -55,10 +51,14 @@ BASE_FEATURES = (
     "log_tags",
     "log_description_chars",
     "mentions_shorts",
-    "log_duration",
-    "duration_known",
-    "is_short_duration",
 )
+"""What the model reads besides text, category and the channel prior.
+
+Duration and follower count are not in it although an ``Observation`` carries both: the training data has
+no follower counts and 24 durations in 4,588 rows (all but two longer than a Short). A model cannot learn
+what they mean from that; features-v1 had them, and a known 30 s duration alone moved an idea's
+miles_score from 36 to 0.1 (an artefact of those 24 rows). They come back when the data carries them.
+"""
 
 
 def category_feature_names(categories: Sequence[int]) -> list[str]:
@@ -130,9 +130,6 @@ def raw_numeric_features(observation: Observation, prior: ChannelPriorValue, cat
     features["channel_prior"] = prior.mean_log_velocity
     features["log_channel_videos"] = _log1p(prior.n_videos)
     features["channel_known"] = float(prior.n_videos > 0)
-    followers = observation.channel_follower_count
-    features["log_followers"] = nan if followers is None else _log1p(followers)
-    features["followers_known"] = float(followers is not None)
     published = observation.published_at
     if published is not None:
         hour = published.hour + published.minute / 60.0
@@ -149,10 +146,6 @@ def raw_numeric_features(observation: Observation, prior: ChannelPriorValue, cat
     features["log_description_chars"] = _log1p(len(observation.description))
     text = f"{observation.title} {observation.description[:2000]}".lower()
     features["mentions_shorts"] = float("#shorts" in text or "#short " in text)
-    duration = observation.duration_seconds
-    features["log_duration"] = nan if duration is None else _log1p(duration)
-    features["duration_known"] = float(duration is not None)
-    features["is_short_duration"] = float(duration is not None and duration <= SHORTS_MAX_SECONDS)
     values = [features[name] for name in BASE_FEATURES]
     category = observation.category_id
     one_hot = [0.0] * (len(categories) + 2)

@@ -8,7 +8,8 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FEATURE_VERSION = "features-v1"
+FEATURE_VERSION = "features-v2"
+"""v2: no duration or follower features (see ``pipeline.BASE_FEATURES``)."""
 
 
 class ChannelPriorValue(NamedTuple):

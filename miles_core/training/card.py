@@ -62,6 +62,7 @@ def code_commit() -> dict[str, Any]:
 def build_card(
     *,
     encoder: str,
+    encoder_layers: int,
     spec: FeatureSpec,
     threshold: float,
     data_sha256: str,
@@ -70,17 +71,22 @@ def build_card(
     metrics: dict[str, Any],
     training: dict[str, Any],
 ) -> ModelCard:
-    """The card written next to the trained head (and copied into every serving artifact)."""
+    """The card written next to the trained head (and copied into every serving artifact).
+
+    The encoder depth is part of the version: a different depth gives different scores, and the
+    stream scorer re-scores a video only when its stats or the model version change.
+    """
     code = code_commit()
     encoder_name = Path(encoder).name
     version = (
-        f"miles-{encoder_name}-{spec.version}-data.{data_sha256[:8]}-code.{code['commit'][:8]}-seed.{seed}"
+        f"miles-{encoder_name}-L{encoder_layers}-{spec.version}-data.{data_sha256[:8]}-code.{code['commit'][:8]}-seed.{seed}"
         f"-{QUANTIZATION_TAG}"
     )
     return ModelCard.model_validate(
         {
             "model_version": version,
             "encoder": encoder_name,
+            "encoder_layers": encoder_layers,
             "feature_version": spec.version,
             "threshold": threshold,
             "viral_definition": VIRAL_DEFINITION,

@@ -25,7 +25,9 @@ def _train(args: argparse.Namespace) -> int:
         out=args.out,
         encoder=args.encoder,
         seed=args.seed,
+        encoder_layers=args.encoder_layers,
         cache_dir=None if args.no_cache else args.cache_dir,
+        **({} if args.max_tokens is None else {"max_tokens": args.max_tokens}),
     )
     card = train(options)
     print(json.dumps({"model_version": card.model_version, "threshold": card.threshold, **card.metrics}, indent=1))
@@ -67,6 +69,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     train.add_argument("--out", type=Path, required=True, help="trained-model directory to write")
     train.add_argument("--encoder", default=DEFAULT_ENCODER, help="encoder name or local model directory")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--encoder-layers",
+        type=int,
+        default=None,
+        help="keep only the first K transformer layers of the encoder (default: all); the export keeps K too",
+    )
+    train.add_argument(
+        "--max-tokens", type=int, default=None, help="token budget of the encoder text (default: TrainOptions')"
+    )
     train.add_argument("--cache-dir", type=Path, default=Path(".cache/miles"), help="embedding cache")
     train.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     train.set_defaults(handler=_train)

@@ -46,13 +46,16 @@ class RegimeArrays:
 
 @dataclass(frozen=True)
 class EmbeddingSource:
-    """Where embeddings come from: encoder name, token budget, tokenizer, cache and loader."""
+    """Where embeddings come from: encoder name, token budget, tokenizer, cache, loader and depth."""
 
     encoder_name: str
     max_tokens: int
     tokenizer: Tokenizer
     cache_dir: Path | None
     load_encoder: Callable[[], nn.Module]
+    """Returns the FULL encoder: a cache miss computes every depth in one pass."""
+    layers: int
+    """Pool the output of the first ``layers`` transformer layers (what the exported graph keeps)."""
 
     def embed(self, observations: Sequence[Observation]) -> np.ndarray:
         """Cached frozen-encoder embeddings of each observation's encoder text."""
@@ -64,6 +67,7 @@ class EmbeddingSource:
             list(texts),
             encoder_name=self.encoder_name,
             max_tokens=self.max_tokens,
+            layers=self.layers,
             tokenizer=self.tokenizer,
             cache_dir=self.cache_dir,
             load_encoder=self.load_encoder,

@@ -31,10 +31,14 @@ def text_key(text: str, max_tokens: int) -> str:
     return hashlib.sha256(f"{max_tokens}\n{text}".encode()).hexdigest()
 
 
-def cache_path(cache_dir: Path, encoder_name: str, max_tokens: int) -> Path:
-    """One cache file per encoder and token budget, e.g. ``embeddings/all-MiniLM-L6-v2-48.npz``."""
+def cache_path(cache_dir: Path, encoder_name: str, max_tokens: int, layers: int) -> Path:
+    """One cache file per encoder, token budget and depth, e.g. ``embeddings/all-MiniLM-L6-v2-48-L6.npz``.
+
+    The depth (the first ``layers`` transformer layers) changes every embedding, so it is part of
+    the key like the token budget.
+    """
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", encoder_name.strip("/")).strip("_")[-80:]
-    return cache_dir / "embeddings" / f"{slug}-{max_tokens}.npz"
+    return cache_dir / "embeddings" / f"{slug}-{max_tokens}-L{layers}.npz"
 
 
 def _read_cache(path: Path) -> dict[str, np.ndarray]:
@@ -54,10 +58,14 @@ def _write_cache(path: Path, table: dict[str, np.ndarray]) -> None:
     scratch.replace(path)
 
 
-def compute_embeddings(encoder: nn.Module, tokenizer: Tokenizer, texts: Sequence[str]) -> np.ndarray:
-    """Mean-pooled, L2-normalised embeddings, exactly as :class:`ServingModel` computes them.
+def compute_embeddings(encoder: nn.Module, tokenizer: Tokenizer, texts: Sequence[str]) -> dict[int, np.ndarray]:
+    """Mean-pooled, L2-normalised embeddings after EVERY layer depth: ``{depth: [len(texts), dim]}``.
 
-    Texts are batched by token length so little padding is computed; the result is in input order.
+    Depth ``k`` pools ``hidden_states[k]``, which is exactly what the encoder truncated to its
+    first ``k`` layers outputs (:func:`~miles_core.training.encoder.truncate_encoder`) and what
+    :class:`ServingModel` pools, so one forward pass serves every ``--encoder-layers`` choice at the
+    cost of one. Texts are batched by token length so little padding is computed; rows are in
+    input order.
     """
     import torch
 
@@ -66,7 +74,7 @@ def compute_embeddings(encoder: nn.Module, tokenizer: Tokenizer, texts: Sequence
     encodings = tokenizer.encode_batch(list(texts))
     lengths = [sum(e.attention_mask) for e in encodings]
     order = sorted(range(len(texts)), key=lambda i: (lengths[i], i))
-    out: np.ndarray | None = None
+    out: dict[int, np.ndarray] = {}
     started = time.monotonic()
     with torch.no_grad():
         for start in range(0, len(order), BATCH_SIZE):
@@ -74,17 +82,17 @@ def compute_embeddings(encoder: nn.Module, tokenizer: Tokenizer, texts: Sequence
             width = max(lengths[i] for i in rows)
             ids = torch.tensor([encodings[i].ids[:width] for i in rows], dtype=torch.long)
             mask = torch.tensor([encodings[i].attention_mask[:width] for i in rows], dtype=torch.long)
-            hidden = encoder(input_ids=ids, attention_mask=mask).last_hidden_state
-            pooled = mean_pool(hidden, mask).numpy()
-            if out is None:
-                out = np.zeros((len(texts), pooled.shape[1]), dtype=np.float32)
-            out[rows] = pooled
+            hidden_states = encoder(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+            for depth in range(1, len(hidden_states)):  # [0] is the embedding layer: no transformer layer yet
+                pooled = mean_pool(hidden_states[depth], mask).numpy()
+                if depth not in out:
+                    out[depth] = np.zeros((len(texts), pooled.shape[1]), dtype=np.float32)
+                out[depth][rows] = pooled
             done = min(start + BATCH_SIZE, len(order))
             if (start // BATCH_SIZE) % 10 == 0 or done == len(order):
                 elapsed = time.monotonic() - started
                 eta = elapsed / done * (len(order) - done)
                 logger.info("embedded %d/%d texts (%.0fs elapsed, ETA %.0fs)", done, len(order), elapsed, eta)
-    assert out is not None
     return out
 
 
@@ -93,26 +101,37 @@ def cached_embeddings(
     *,
     encoder_name: str,
     max_tokens: int,
+    layers: int,
     tokenizer: Tokenizer,
     cache_dir: Path | None,
     load_encoder: Callable[[], nn.Module],
 ) -> np.ndarray:
-    """Embeddings for ``texts``, computing (and caching) only the ones not cached yet.
+    """Embeddings after the first ``layers`` encoder layers, computing (and caching) only those missing.
 
-    ``load_encoder`` is a zero-argument callable returning the encoder, called only on a miss, so
-    a fully cached run never loads the transformer at all.
+    ``load_encoder`` is a zero-argument callable returning the full encoder, called only on a miss,
+    so a fully cached run never loads the transformer at all. A miss computes every depth in the
+    same pass and caches them all, so trying another ``--encoder-layers`` later costs no encoding.
     """
-    path = cache_path(cache_dir, encoder_name, max_tokens) if cache_dir is not None else None
+    path = cache_path(cache_dir, encoder_name, max_tokens, layers) if cache_dir is not None else None
     table = _read_cache(path) if path is not None else {}
     keys = [text_key(t, max_tokens) for t in texts]
     missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in table}.items())
     unique = len(set(keys))
-    logger.info("embeddings: %d texts (%d distinct), %d cached, %d to compute", len(texts), unique,
-                unique - len(missing), len(missing))  # fmt: skip
+    logger.info("embeddings (%d layers): %d texts (%d distinct), %d cached, %d to compute", layers, len(texts),
+                unique, unique - len(missing), len(missing))  # fmt: skip
     if missing:
-        vectors = compute_embeddings(load_encoder(), tokenizer, [t for _, t in missing])
-        for (key, _), vector in zip(missing, vectors, strict=True):
-            table[key] = vector
-        if path is not None:
-            _write_cache(path, table)
+        by_depth = compute_embeddings(load_encoder(), tokenizer, [t for _, t in missing])
+        if layers not in by_depth:
+            raise ValueError(f"the encoder has {len(by_depth)} layers; cannot embed after {layers}")
+        for depth, vectors in by_depth.items():
+            if depth == layers:
+                depth_table = table
+            elif cache_dir is not None:
+                depth_table = _read_cache(cache_path(cache_dir, encoder_name, max_tokens, depth))
+            else:
+                continue  # nowhere to keep the other depths
+            for (key, _), vector in zip(missing, vectors, strict=True):
+                depth_table[key] = vector
+            if cache_dir is not None:
+                _write_cache(cache_path(cache_dir, encoder_name, max_tokens, depth), depth_table)
     return np.stack([table[k] for k in keys]).astype(np.float32)

@@ -258,14 +258,19 @@ def write_quantization_ranges(model_dir: Path, encoder: nn.Module | None = None)
 
 
 def serving_model(model_dir: Path, encoder: nn.Module | None = None) -> ServingModel:
-    """Encoder (frozen) + trained head + stacking from a trained-model directory."""
-    from miles_core.training.encoder import load_encoder
+    """Encoder (frozen, cut to the trained depth) + trained head + stacking from a trained-model directory.
+
+    The cut applies to a passed ``encoder`` too, so the graph holds only the layers the head was
+    trained on, whoever loaded the encoder.
+    """
+    from miles_core.training.encoder import load_encoder, truncate_encoder
     from miles_core.training.model_dir import load_head
 
     head, bundle = load_head(model_dir)
     spec = FeatureSpec.load(model_dir / SPEC_FILE)
     index, threshold = stats_known_split(spec)
-    frozen = freeze(encoder if encoder is not None else load_encoder(bundle.encoder))
+    full = encoder if encoder is not None else load_encoder(bundle.encoder)
+    frozen = freeze(truncate_encoder(full, bundle.encoder_layers))
     return ServingModel(frozen, head, index, threshold, bundle.stacking).eval()
 
 

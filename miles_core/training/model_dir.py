@@ -51,10 +51,14 @@ class HeadBundle:
     """regime -> target -> (network weight, tree weight, bias), fitted on val."""
     ensemble_size: int = 1
     """How many seeds of the head are averaged (:class:`HeadEnsemble`)."""
+    encoder_layers: int | None = None
+    """The first ``encoder_layers`` transformer layers of ``encoder`` feed the head (``None``: all, as
+    written before the option existed); the export keeps only those."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "encoder": self.encoder,
+            "encoder_layers": self.encoder_layers,
             "head": self.head.to_dict(),
             "ensemble_size": self.ensemble_size,
             "stacking": {
@@ -68,6 +72,7 @@ class HeadBundle:
         stacking = data["stacking"]
         return cls(
             encoder=str(data["encoder"]),
+            encoder_layers=None if data.get("encoder_layers") is None else int(data["encoder_layers"]),
             head=HeadConfig(**data["head"]),
             ensemble_size=int(data.get("ensemble_size", 1)),
             stacking={

@@ -27,7 +27,13 @@ from miles_core.training import baselines
 from miles_core.training.calibration import best_f1_threshold, fit_logistic
 from miles_core.training.card import build_card, file_sha256
 from miles_core.training.data import REGIMES, EmbeddingSource, RegimeArrays, concat, regime_arrays
-from miles_core.training.encoder import DEFAULT_ENCODER, encoder_fingerprint, load_encoder, tokenizer_path
+from miles_core.training.encoder import (
+    DEFAULT_ENCODER,
+    encoder_fingerprint,
+    load_encoder,
+    resolve_layers,
+    tokenizer_path,
+)
 from miles_core.training.evaluate import SERVED_SECTIONS
 from miles_core.training.export import write_quantization_ranges
 from miles_core.training.metrics import evaluation_report, sigmoid
@@ -63,6 +69,8 @@ class TrainOptions:
     out: Path
     encoder: str = DEFAULT_ENCODER
     seed: int = 0
+    encoder_layers: int | None = None
+    """Keep only the first k transformer layers of the encoder (``None``: all); the export keeps the same k."""
     max_tokens: int = 48
     ngram_buckets: int = 1024
     channel_smoothing: float = 3.0
@@ -226,17 +234,20 @@ def train(options: TrainOptions) -> ModelCard:
     tokenizer = load_tokenizer(tokenizer_file, spec.max_tokens)
     clock.step("fitted feature spec: %d numeric features, %d n-gram buckets", spec.n_numeric, spec.ngram_buckets)
 
+    layers = resolve_layers(options.encoder, options.encoder_layers)
     source = EmbeddingSource(
         encoder_name=f"{Path(options.encoder).name}-{encoder_fingerprint(options.encoder)}",
         max_tokens=spec.max_tokens,
         tokenizer=tokenizer,
         cache_dir=options.cache_dir,
         load_encoder=lambda: load_encoder(options.encoder),
+        layers=layers,
     )
     train_arrays = regime_arrays(train_rows, spec, source.embed(train_data.observations), tokenizer, priors)
     val_arrays = regime_arrays(val_rows, spec, source.embed(val_data.observations), tokenizer, None)
     masks = group_masks(spec, source)
-    clock.step("built inputs for both regimes (embeddings cached under %s)", options.cache_dir)
+    clock.step("built inputs for both regimes (%d encoder layers; embeddings cached under %s)", layers,
+               options.cache_dir)  # fmt: skip
 
     embedding_dim = int(train_arrays["post_publish"].embedding.shape[1])
     base = HeadConfig(embedding_dim=embedding_dim, n_numeric=spec.n_numeric, n_buckets=spec.ngram_buckets)
@@ -262,7 +273,7 @@ def train(options: TrainOptions) -> ModelCard:
     clock.step("references measured")
 
     options.out.mkdir(parents=True, exist_ok=True)
-    save_head(options.out, head, HeadBundle(options.encoder, best.config, stacking, len(members)))
+    save_head(options.out, head, HeadBundle(options.encoder, best.config, stacking, len(members), layers))
     trees.save(options.out / TREES_FILE)
     ScoreReference(
         post_publish=sorted(round(float(v), 6) for v in val_logits["post_publish"]),
@@ -276,6 +287,7 @@ def train(options: TrainOptions) -> ModelCard:
     copy_tokenizer(tokenizer_file, options.out)
     card = build_card(
         encoder=options.encoder,
+        encoder_layers=layers,
         spec=spec,
         threshold=threshold,
         data_sha256=file_sha256(options.data),

@@ -26,7 +26,7 @@ def test_cache_hit_skips_the_encoder(tiny_work: Path, tmp_path: Path) -> None:
     def never() -> nn.Module:
         raise AssertionError("encoder loaded on a cache hit")
 
-    kwargs = {"encoder_name": "tiny", "tokenizer": tokenizer, "cache_dir": tmp_path}
+    kwargs = {"encoder_name": "tiny", "tokenizer": tokenizer, "cache_dir": tmp_path, "layers": 2}
     first = cached_embeddings(texts, max_tokens=16, load_encoder=loader, **kwargs)  # type: ignore[arg-type]
     again = cached_embeddings(texts, max_tokens=16, load_encoder=never, **kwargs)  # type: ignore[arg-type]
     np.testing.assert_array_equal(first, again)

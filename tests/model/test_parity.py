@@ -25,7 +25,7 @@ from miles_core.features.fit import log_velocity_target, out_of_fold_channel_pri
 from miles_core.inference import Predictor
 from miles_core.observation import Observation
 from miles_core.training.data import EmbeddingSource, regime_arrays
-from miles_core.training.encoder import load_encoder
+from miles_core.training.encoder import encoder_depth, load_encoder
 from miles_core.training.export import export_trained, serving_model
 from miles_core.training.model_dir import load_head
 from miles_core.training.trainer import head_outputs
@@ -143,7 +143,10 @@ def test_training_inputs_equal_serving_inputs(
     assert spec == predictor.spec
     rows = load_benchmark(tiny_data, "val").rows
     tokenizer = load_tokenizer(tiny_trained / "tokenizer.json", spec.max_tokens)
-    source = EmbeddingSource("tiny", spec.max_tokens, tokenizer, None, lambda: load_encoder(str(tiny_work / "encoder")))
+    encoder = str(tiny_work / "encoder")
+    source = EmbeddingSource(
+        "tiny", spec.max_tokens, tokenizer, None, lambda: load_encoder(encoder), encoder_depth(encoder)
+    )
     arrays = regime_arrays(rows, spec, source.embed([r.observation for r in rows]), tokenizer, None)
     for regime, observations in (
         ("post_publish", [r.observation for r in rows]),
