@@ -146,13 +146,17 @@ class PredictRequest(BaseModel):
         default=None, description="YouTube channel id (e.g. `UC...`); known channels get their learned prior."
     )
     channel_follower_count: Count | None = Field(
-        default=None, description=f"Channel subscribers (integer count, 0-{MAX_COUNT})."
+        default=None,
+        description=f"Channel subscribers (integer count, 0-{MAX_COUNT}). Accepted and stored; not a model feature "
+        "yet: the training data has no subscriber counts, so a model cannot learn what one means.",
     )
     thumbnail_url: Annotated[str, Field(pattern=URL_PATTERN, max_length=2000, strict=True)] | None = Field(
         default=None, description="Thumbnail URL (http/https). Accepted for compatibility; not a model feature."
     )
     duration_seconds: Annotated[float, Field(ge=0, le=7 * 24 * 3600, strict=True, allow_inf_nan=False)] | None = Field(
-        default=None, description="Video length in seconds (0-604800). Shorts are <= 180 s."
+        default=None,
+        description="Video length in seconds (0-604800). Accepted and stored; not a model feature yet: 24 of "
+        "4,588 training videos carry a length, too few to learn what one means.",
     )
     published_at: Timestamp | None = Field(
         default=None,
