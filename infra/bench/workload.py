@@ -9,8 +9,11 @@ tags (``with_tags=True``) the encoder reads ``title | tag, tag, ...``, which fil
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
+
+from miles_core.api.fields import MULTI_LINE_PATTERN
 
 FALLBACK_TITLES = (
     "I tried the 5 AM routine for 30 days #shorts",
@@ -19,6 +22,15 @@ FALLBACK_TITLES = (
     "POV: your first day at a new job",
     "Why nobody talks about this iPhone setting",
 )
+
+
+def allowed_text(text: str) -> str:
+    """``text`` without the characters the API refuses in a multi-line field (control, bidirectional).
+
+    Some real descriptions in the sample hold them; the API answers such a request 422, so a client
+    strips them first, and so does the bench (the encoder never reads the description).
+    """
+    return "".join(char for char in text if re.fullmatch(MULTI_LINE_PATTERN, char))
 
 
 def load_requests(csv_path: Path | None, limit: int = 200, with_tags: bool = False) -> list[dict[str, Any]]:
@@ -54,6 +66,8 @@ def load_requests(csv_path: Path | None, limit: int = 200, with_tags: bool = Fal
         )
         if not with_tags:
             request.pop("tags", None)
+        if "description" in request:
+            request["description"] = allowed_text(request["description"])
         if request.get("like_count", 0) > request.get("view_count", 0):
             request.pop("like_count", None)
         try:  # a request the API would refuse (e.g. control characters in a scraped description) is no workload

@@ -17,3 +17,9 @@ def test_card_summary_and_table_of_an_artifact(tiny_artifact: Path) -> None:
     assert len(table) == 3
     assert table[2].startswith("| tiny | 2 | 32 | ")
     assert all(line.count("|") == 9 for line in table)
+
+
+def test_bench_requests_drop_the_characters_the_api_refuses() -> None:
+    from infra.bench.workload import allowed_text
+
+    assert allowed_text("line one\nline\u202e two\x00\tend") == "line one\nline two\tend"
