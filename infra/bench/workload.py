@@ -70,7 +70,7 @@ def load_requests(csv_path: Path | None, limit: int = 200, with_tags: bool = Fal
             request["description"] = allowed_text(request["description"])
         if request.get("like_count", 0) > request.get("view_count", 0):
             request.pop("like_count", None)
-        try:  # a request the API would refuse (e.g. control characters in a scraped description) is no workload
+        try:  # anything else the API would refuse (e.g. a too-long field) is no workload
             PredictRequest.model_validate(request)
         except ValidationError:
             continue

@@ -56,8 +56,9 @@ RESPONSE_MARGIN_SECONDS = 1.0
 """Kept back from the Lambda's own remaining time for serialising and returning the response."""
 FINISH_RESERVE_SECONDS = 4.0
 """Time kept back from the LLM for what follows it: fallback ideas, scoring, ranking, the cache write.
-That work measured 1.1 s on a 2-vCPU CI runner, and up to ~2.5 s here with the cores shared 3-fold
-(``python -m infra.bench.ideas`` times its scoring part); four seconds keeps a hung LLM inside the budget."""
+That work took 1.1 s on a 2-vCPU CI runner; with this project's 2 cores shared 3-fold, the hung-LLM handler
+test took 16.2 s in all against a 13 s LLM share (``python -m infra.bench.ideas`` times the scoring part
+alone: 0.06-0.16 s idle). Four seconds keeps a hung LLM inside the request budget."""
 
 
 class IdeaGenerator(Protocol):
