@@ -4,7 +4,8 @@ A serving artifact directory holds:
 
 * ``model.onnx``: encoder + fusion head + calibration, int8-quantized (built by ``make model``): the
   one-graph export, kept as the reference the two serving graphs are cut from;
-* ``encoder.onnx``: the text encoder cut out of it (``input_ids``, ``attention_mask`` -> ``text_embedding``);
+* ``encoder.onnx``: the text encoder cut out of it (``input_ids``, ``attention_mask`` -> ``text_embedding``),
+  already optimized by onnxruntime (so a cold start does not redo it), its weights in ``encoder.onnx.data``;
 * ``head.onnx``: the rest (``text_embedding``, ``numeric``, ``lexical`` -> the three outputs), so a text
   is encoded once and its embedding reused when only the stats change (:mod:`miles_core.inference.embeddings`);
 * ``serving_graphs.json``: :class:`ServingGraphs`, the embedding's name and width and the encoder's sha256;
@@ -33,10 +34,13 @@ CARD_FILE = "model_card.json"
 HEAD_WEIGHTS_FILE = "head.safetensors"
 SCORE_REFERENCE_FILE = "score_reference.json"
 ENCODER_FILE = "encoder.onnx"
+ENCODER_DATA_FILE = "encoder.onnx.data"
+"""The encoder graph's initializers (ONNX external data): loaded without parsing them as protobuf."""
 HEAD_FILE = "head.onnx"
 SERVING_GRAPHS_FILE = "serving_graphs.json"
 ARTIFACT_FILES = (
     ENCODER_FILE,
+    ENCODER_DATA_FILE,
     HEAD_FILE,
     SERVING_GRAPHS_FILE,
     TOKENIZER_FILE,
@@ -60,7 +64,9 @@ class ServingGraphs(BaseModel):
     embedding: str = EMBEDDING
     embedding_dim: int = Field(gt=0, description="Width of the text embedding the head consumes.")
     encoder_sha256: str = Field(
-        min_length=64, max_length=64, description="sha256 of encoder.onnx: the version of a cached text embedding."
+        min_length=64,
+        max_length=64,
+        description="sha256 of encoder.onnx and its weights: the version of a cached text embedding.",
     )
 
     @classmethod

@@ -12,16 +12,28 @@ quantized nodes and initializers on each side of the cut, so outputs equal the o
 inputs: the pooled, L2-normalised embedding (``ServingModel.embed``). It is renamed
 :data:`~miles_core.inference.artifact.EMBEDDING` on both sides, a name that does not depend on how
 torch numbered the exporter's nodes.
+
+The encoder is then optimized once, here, by onnxruntime itself at its "extended" level (the fusions
+it would otherwise redo in every cold start: QDQ pairs into ``QLinearMatMul``, skip layer norms, bias
+GELU) and stored with its weights as ONNX external data. Measured in ARCHITECTURE.md, "Serving": the
+encoder session loads ~3x faster, and the graph onnxruntime builds from the pre-optimized file runs
+faster than the one it built from the raw export; outputs are unchanged (tested equal to
+``model.onnx``'s, and the card's metrics reproduce within 1e-4). The extended level's choices are made
+per onnxruntime build, not per CPU (whether int8 activations may be fused is a compile-time switch,
+off on x86-64): a test optimizes the same graph natively and on an emulated AVX2-only CPU and gets
+the same bytes. The CPU-specific layout level still runs at load time.
 """
 
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from miles_core.inference.artifact import (
     EMBEDDING,
+    ENCODER_DATA_FILE,
     ENCODER_FILE,
     HEAD_FILE,
     ONNX_FILE,
@@ -74,8 +86,51 @@ def _rename(model: onnx.ModelProto, old: str, new: str) -> None:
                 node.output[i] = new
 
 
+def optimize_offline(model: onnx.ModelProto) -> onnx.ModelProto:
+    """``model`` as onnxruntime's CPU provider rewrites it at the "extended" optimization level."""
+    import onnx
+    import onnxruntime as ort
+
+    with tempfile.TemporaryDirectory() as scratch:
+        source, target = Path(scratch) / "source.onnx", Path(scratch) / "optimized.onnx"
+        source.write_bytes(model.SerializeToString())
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+        options.optimized_model_filepath = str(target)
+        ort.InferenceSession(str(source), sess_options=options, providers=["CPUExecutionProvider"])
+        return onnx.load(str(target))
+
+
+def save_with_external_weights(model: onnx.ModelProto, path: Path, data_name: str) -> None:
+    """Write ``model`` to ``path`` with every initializer over 1 KiB in ``path.parent / data_name``.
+
+    onnx appends to an existing data file, so it is removed first: the same model always gives the
+    same two files (the encoder's sha256 versions cached embeddings).
+    """
+    import onnx
+
+    (path.parent / data_name).unlink(missing_ok=True)
+    onnx.save_model(
+        model,
+        str(path),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location=data_name,
+        size_threshold=1024,
+    )
+    (path.parent / data_name).chmod(0o644)  # onnx creates it owner-only; readable like the graph file
+
+
+def encoder_digest(out_dir: Path) -> str:
+    """sha256 over the encoder graph and its weights file: what a cached embedding depends on."""
+    digest = hashlib.sha256()
+    for name in (ENCODER_FILE, ENCODER_DATA_FILE):
+        digest.update(hashlib.sha256((out_dir / name).read_bytes()).digest())
+    return digest.hexdigest()
+
+
 def split_serving_graphs(out_dir: Path) -> ServingGraphs:
-    """Write ``encoder.onnx``, ``head.onnx`` and ``serving_graphs.json`` next to ``out_dir/model.onnx``.
+    """Write ``encoder.onnx`` (+ ``.data``), ``head.onnx`` and ``serving_graphs.json`` next to ``model.onnx``.
 
     Deterministic (same ``model.onnx`` bytes in, same files out), so ``encoder_sha256`` changes
     exactly when the encoder's computation does: it versions every cached embedding.
@@ -97,13 +152,13 @@ def split_serving_graphs(out_dir: Path) -> ServingGraphs:
     head_inputs = {value.name for value in head.graph.input}
     if head_inputs & set(TEXT_INPUTS):
         raise ValueError(f"the head graph still reads token inputs: {sorted(head_inputs)}")
-    (out_dir / ENCODER_FILE).write_bytes(encoder.SerializeToString())
-    (out_dir / HEAD_FILE).write_bytes(head.SerializeToString())
     shape = next(value for value in encoder.graph.output if value.name == EMBEDDING).type.tensor_type.shape
+    save_with_external_weights(optimize_offline(encoder), out_dir / ENCODER_FILE, ENCODER_DATA_FILE)
+    (out_dir / HEAD_FILE).write_bytes(head.SerializeToString())
     graphs = ServingGraphs(
         embedding=EMBEDDING,
         embedding_dim=int(shape.dim[-1].dim_value),
-        encoder_sha256=hashlib.sha256((out_dir / ENCODER_FILE).read_bytes()).hexdigest(),
+        encoder_sha256=encoder_digest(out_dir),
     )
     graphs.save(out_dir / SERVING_GRAPHS_FILE)
     return graphs

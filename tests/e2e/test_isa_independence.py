@@ -20,7 +20,7 @@ import onnx
 from onnx import numpy_helper
 
 from miles_core.dataset import load_benchmark
-from miles_core.inference.artifact import ENCODER_FILE
+from miles_core.inference.artifact import ENCODER_DATA_FILE, ENCODER_FILE
 from miles_core.training.export import WEIGHT_RANGE
 from tests.conftest import REPO_ROOT
 from tests.e2e.test_shipped_model import DEV_CSV
@@ -32,12 +32,17 @@ TOLERANCE = 1e-5
 """Integer math is identical; what is left is fp32 rounding order in the float ops (observed ~2e-7)."""
 
 
+WEIGHT_INPUT = {"DequantizeLinear": 0, "QLinearMatMul": 3}
+"""Where a quantized weight enters: a QDQ pair (as exported) or a fused QLinearMatMul (as optimized)."""
+
+
 def _int8_weights(model: onnx.ModelProto) -> list[np.ndarray]:
     initializers = {t.name: t for t in model.graph.initializer}
     weights = []
     for node in model.graph.node:
-        if node.op_type == "DequantizeLinear" and node.input[0] in initializers:
-            values = numpy_helper.to_array(initializers[node.input[0]])
+        index = WEIGHT_INPUT.get(node.op_type)
+        if index is not None and node.input[index] in initializers:
+            values = numpy_helper.to_array(initializers[node.input[index]])
             if values.dtype == np.int8:
                 weights.append(values)
     return weights
@@ -52,13 +57,34 @@ def test_quantized_weights_use_seven_bits_and_activations_are_uint8(shipped_arti
     assert min(int(w.min()) for w in weights) >= low
     assert max(int(w.max()) for w in weights) <= high
     initializers = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
-    activation_zero_points = [
-        initializers[node.input[2]] for node in model.graph.node if node.op_type == "QuantizeLinear"
+    activation_zero_points = [  # QLinearMatMul: (a, a_scale, a_zero_point, b, b_scale, b_zero_point, ...)
+        initializers[node.input[2]] for node in model.graph.node if node.op_type in ("QuantizeLinear", "QLinearMatMul")
     ]
     assert activation_zero_points
     assert all(z.dtype == np.uint8 for z in activation_zero_points)
     # Worst u8 x s8 pair sum in VPMADDUBSW: must fit a signed int16.
     assert 2 * 255 * max(abs(low), abs(high)) <= np.iinfo(np.int16).max
+
+
+def _optimized_encoder(command: list[str], artifact: Path, out: Path) -> bytes:
+    """Run the export's split step (which optimizes the encoder) on a copy of ``artifact``; the encoder's bytes."""
+    shutil.copytree(artifact, out)
+    subprocess.run(
+        [*command, "-c", f"from pathlib import Path; from miles_core.training.split import split_serving_graphs; "
+         f"split_serving_graphs(Path({str(out)!r}))"],
+        check=True, cwd=REPO_ROOT, timeout=600, capture_output=True,
+    )  # fmt: skip
+    return (out / ENCODER_FILE).read_bytes() + (out / ENCODER_DATA_FILE).read_bytes()
+
+
+def test_the_offline_optimized_encoder_does_not_depend_on_the_cpu(tiny_artifact: Path, tmp_path: Path) -> None:
+    """``make model`` optimizes the encoder once; an AVX2-only build machine must write the same graph."""
+    qemu = shutil.which("qemu-x86_64")
+    assert qemu, "qemu-x86_64 is missing: `make test` installs it (Debian package qemu-user)"
+    native = _optimized_encoder([sys.executable], tiny_artifact, tmp_path / "native")
+    emulated = _optimized_encoder([qemu, "-cpu", EMULATED_CPU, sys.executable], tiny_artifact, tmp_path / "avx2")
+    assert native == (tiny_artifact / ENCODER_FILE).read_bytes() + (tiny_artifact / ENCODER_DATA_FILE).read_bytes()
+    assert emulated == native
 
 
 def _scores(command: list[str], model: Path, observations: Path, out: Path) -> dict[str, np.ndarray]:

@@ -63,6 +63,7 @@ def test_export_command_writes_an_artifact(tiny_trained: Path, tmp_path: Path) -
     assert {p.name for p in (tmp_path / "art").iterdir()} >= {
         "model.onnx",
         "encoder.onnx",
+        "encoder.onnx.data",
         "head.onnx",
         "serving_graphs.json",
         "tokenizer.json",

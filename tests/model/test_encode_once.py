@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from miles_core.inference.artifact import (
 )
 from miles_core.inference.embeddings import TextFeatureCache, TextFeatures, text_key
 from miles_core.observation import Observation
+from miles_core.training.split import encoder_digest
 
 CACHE_TOLERANCE = 1e-5
 """A text's embedding computed in a batch padded to another length: ~6e-8 measured on the shipped model."""
@@ -74,7 +74,7 @@ def test_the_cut_puts_every_quantized_weight_in_the_encoder(tiny_artifact: Path)
     assert _int8_initializers(tiny_artifact / HEAD_FILE) == 0
     assert _int8_initializers(tiny_artifact / ENCODER_FILE) == _int8_initializers(tiny_artifact / ONNX_FILE) > 0
     graphs = ServingGraphs.load(tiny_artifact / SERVING_GRAPHS_FILE)
-    assert graphs.encoder_sha256 == hashlib.sha256((tiny_artifact / ENCODER_FILE).read_bytes()).hexdigest()
+    assert graphs.encoder_sha256 == encoder_digest(tiny_artifact)
 
 
 def test_predictor_outputs_equal_the_one_graph_model(tiny_artifact: Path, observations: list[Observation]) -> None:
