@@ -23,6 +23,7 @@ from miles_core.dataset import load_benchmark
 from miles_core.features import FeatureSpec, build_model_inputs, load_tokenizer
 from miles_core.features.fit import log_velocity_target, out_of_fold_channel_priors
 from miles_core.inference import Predictor
+from miles_core.inference.predictor import ENCODER_CALL_ROWS
 from miles_core.observation import Observation
 from miles_core.training.data import EmbeddingSource, regime_arrays
 from miles_core.training.encoder import encoder_depth, load_encoder
@@ -132,6 +133,27 @@ def test_int8_score_does_not_depend_on_the_batch(
         singles = np.array([predictor.raw_outputs([obs])[output][0] for obs in batch])
         assert np.max(np.abs(together[output] - singles)) <= 1e-5
         assert np.max(np.abs(together[output] - backwards[output][::-1])) <= 1e-5
+
+
+def test_length_sorted_encoder_calls_keep_each_row_and_the_order(
+    observations: list[Observation], tiny_artifact: Path
+) -> None:
+    """A batch larger than one encoder call is encoded in length-sorted calls: same numbers, input order."""
+    predictor = Predictor(tiny_artifact, threads=1)
+    rows = 2 * ENCODER_CALL_ROWS + 3
+    batch = [  # distinct texts of many lengths (the Predictor encodes a repeated text once)
+        observations[i % len(observations)].model_copy(
+            update={"title": f"{observations[i % len(observations)].title} {' '.join(['again'] * (i % 9))} {i}"}
+        )
+        for i in range(rows)
+    ]
+    lengths = predictor.tokenizer.encode_batch([b.title for b in batch])
+    assert len({sum(e.attention_mask) for e in lengths}) > 5
+    together = predictor.raw_outputs(batch)
+    predictor.texts.clear()
+    for output in range(2):
+        singles = np.array([predictor.raw_outputs([obs])[output][0] for obs in batch])
+        assert np.max(np.abs(together[output] - singles)) <= 1e-5
 
 
 def test_training_inputs_equal_serving_inputs(
