@@ -157,7 +157,7 @@ def test_training_masks_write_the_unknown_values(predictor: Predictor, val_obser
     import torch
 
     from miles_core.features.groups import unknown_numeric
-    from miles_core.training.trainer import MASKED_GROUPS, GroupMasks
+    from miles_core.training.trainer import MASKED_GROUPS, GridPoint, GroupMasks
 
     spec = predictor.spec
     inputs = build_model_inputs(val_observations[:8], spec, predictor.tokenizer)
@@ -165,12 +165,18 @@ def test_training_masks_write_the_unknown_values(predictor: Predictor, val_obser
     masks = GroupMasks(empty, {g: unknown_numeric(spec, g) for g in MASKED_GROUPS if g not in ("text", "lexical")})
     embedding = torch.zeros((8, 4))
     tensors = [embedding, torch.from_numpy(inputs.numeric), torch.from_numpy(inputs.lexical)]
-    masked = masks.apply(tensors, 1.0, torch.Generator().manual_seed(0))
+    masked = masks.apply(tensors, dict.fromkeys(MASKED_GROUPS, 1.0), torch.Generator().manual_seed(0))
     assert torch.all(masked[0] == 7.0)
     assert torch.all(masked[2] == 0.0)
     expected = inputs.numeric
     for group in ("timing", "category", "channel"):
         expected = mask_numeric(expected, spec, group)
     np.testing.assert_array_equal(masked[1].numpy(), expected)
-    untouched = masks.apply(tensors, 0.0, torch.Generator().manual_seed(0))
+    untouched = masks.apply(tensors, dict.fromkeys(MASKED_GROUPS, 0.0), torch.Generator().manual_seed(0))
     np.testing.assert_array_equal(untouched[1].numpy(), inputs.numeric)
+    channel_only = masks.apply(
+        tensors, GridPoint(8, 0.1, 0.0, channel_mask_probability=1.0).mask_probabilities(), torch.Generator()
+    )
+    np.testing.assert_array_equal(channel_only[1].numpy(), mask_numeric(inputs.numeric, spec, "channel"))
+    assert torch.all(channel_only[0] == 0.0)  # text untouched
+    np.testing.assert_array_equal(channel_only[2].numpy(), inputs.lexical)
