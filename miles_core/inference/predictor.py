@@ -35,9 +35,9 @@ from miles_core.inference.embeddings import DEFAULT_CAPACITY, TextFeatureCache, 
 from miles_core.observation import Observation, Regime
 
 ENCODER_CALL_ROWS = 16
-"""Most rows per encoder call (length-sorted): measured on batches of 32 titles, 16 gave 507 items/s against
-386 for one call padded to the longest title; title + tags batches (28 of 32 tokens on average) gain nothing
-and lose nothing (ARCHITECTURE.md, "Serving")."""
+"""Most rows per encoder call (length-sorted). On batches of 32 benchmark titles (encoder alone, two threads,
+one throwaway run) 16 and 8 rows per call were alike and 32% faster than one call padded to the longest
+title; 4 was slower on title + tags. In `make bench`: ARCHITECTURE.md, "Serving"."""
 DEFAULT_MODEL_DIR = "/opt/miles/model"
 """Where the predict image puts the artifact; ``MILES_MODEL_DIR`` overrides it."""
 

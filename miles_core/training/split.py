@@ -16,12 +16,11 @@ torch numbered the exporter's nodes.
 The encoder is then optimized once, here, by onnxruntime itself at its "extended" level (the fusions
 it would otherwise redo in every cold start: QDQ pairs into ``QLinearMatMul``, skip layer norms, bias
 GELU) and stored with its weights as ONNX external data. Measured in ARCHITECTURE.md, "Serving": the
-encoder session loads ~3x faster, and the graph onnxruntime builds from the pre-optimized file runs
-faster than the one it built from the raw export; outputs are unchanged (tested equal to
-``model.onnx``'s, and the card's metrics reproduce within 1e-4). The extended level's choices are made
-per onnxruntime build, not per CPU (whether int8 activations may be fused is a compile-time switch,
-off on x86-64): a test optimizes the same graph natively and on an emulated AVX2-only CPU and gets
-the same bytes. The CPU-specific layout level still runs at load time.
+encoder session loads ~3x faster and the process's RSS is lower; run time is about the same; outputs
+are unchanged (tested equal to ``model.onnx``'s, and the card's metrics reproduce within 1e-4). The
+extended level's choices are made per onnxruntime build, not per CPU (whether int8 activations may
+be fused is a compile-time switch, off on x86-64): a test optimizes the same graph natively and on an
+emulated AVX2-only CPU and gets the same bytes. The CPU-specific layout level still runs at load time.
 """
 
 from __future__ import annotations
