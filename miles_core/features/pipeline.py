@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +15,7 @@ from miles_core.features.text import encoder_text, lexical_vector, title_statist
 from miles_core.observation import Observation, Regime
 
 if TYPE_CHECKING:
-    from tokenizers import Tokenizer
+    from tokenizers import Encoding, Tokenizer
 
 STATS_FEATURES = (
     "log_views",
@@ -101,6 +101,28 @@ def load_tokenizer(path: Path, max_tokens: int) -> Tokenizer:
     pad_id = tokenizer.token_to_id("[PAD]")
     tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token="[PAD]")  # noqa: S106 - a token, not a password
     return tokenizer
+
+
+def length_sorted_batches(
+    encodings: Sequence[Encoding], rows_per_batch: int
+) -> Iterator[tuple[list[int], np.ndarray, np.ndarray]]:
+    """Rows sorted by token count, in batches of up to ``rows_per_batch``, each cut to its own longest row.
+
+    Yields (the rows' indices into ``encodings``, ``input_ids``, ``attention_mask``), both int64 [rows, width].
+    A row's encoder output depends neither on its neighbours nor on its padding, so this changes what
+    encoding a set of texts costs, not the numbers: training's embedding cache and serving both encode
+    through it.
+    """
+    lengths = [sum(e.attention_mask) for e in encodings]
+    order = sorted(range(len(encodings)), key=lambda i: lengths[i])
+    for start in range(0, len(order), rows_per_batch):
+        rows = order[start : start + rows_per_batch]
+        width = max(lengths[i] for i in rows)
+        yield (
+            rows,
+            np.array([encodings[i].ids[:width] for i in rows], dtype=np.int64),
+            np.array([encodings[i].attention_mask[:width] for i in rows], dtype=np.int64),
+        )
 
 
 def _log1p(value: float) -> float:

@@ -15,7 +15,7 @@ import onnxruntime as ort
 from miles_core.config import ConfigError, env_int, env_str
 from miles_core.features import ChannelPriorValue, FeatureSpec, load_tokenizer
 from miles_core.features.groups import GROUPS, mask_numeric
-from miles_core.features.pipeline import numeric_inputs
+from miles_core.features.pipeline import length_sorted_batches, numeric_inputs
 from miles_core.features.text import encoder_text, lexical_vector
 from miles_core.inference.artifact import (
     CARD_FILE,
@@ -210,16 +210,9 @@ class Predictor:
         attention; tested), so this changes the cost, not the numbers.
         """
         encodings = self.tokenizer.encode_batch(list(texts))
-        lengths = [sum(e.attention_mask) for e in encodings]
-        order = sorted(range(len(texts)), key=lambda i: lengths[i])
         out: np.ndarray | None = None
-        for start in range(0, len(order), ENCODER_CALL_ROWS):
-            rows = order[start : start + ENCODER_CALL_ROWS]
-            width = max(lengths[i] for i in rows)
-            feeds = {
-                "input_ids": np.array([encodings[i].ids[:width] for i in rows], dtype=np.int64),
-                "attention_mask": np.array([encodings[i].attention_mask[:width] for i in rows], dtype=np.int64),
-            }
+        for rows, input_ids, attention_mask in length_sorted_batches(encodings, ENCODER_CALL_ROWS):
+            feeds = {"input_ids": input_ids, "attention_mask": attention_mask}
             (embedding,) = self.encoder.run([self.graphs.embedding], feeds)
             if out is None:
                 out = np.empty((len(texts), embedding.shape[1]), dtype=np.float32)

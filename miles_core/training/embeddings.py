@@ -69,30 +69,27 @@ def compute_embeddings(encoder: nn.Module, tokenizer: Tokenizer, texts: Sequence
     """
     import torch
 
+    from miles_core.features.pipeline import length_sorted_batches
     from miles_core.training.model import mean_pool
 
     encodings = tokenizer.encode_batch(list(texts))
-    lengths = [sum(e.attention_mask) for e in encodings]
-    order = sorted(range(len(texts)), key=lambda i: (lengths[i], i))
     out: dict[int, np.ndarray] = {}
     started = time.monotonic()
+    done = 0
     with torch.no_grad():
-        for start in range(0, len(order), BATCH_SIZE):
-            rows = order[start : start + BATCH_SIZE]
-            width = max(lengths[i] for i in rows)
-            ids = torch.tensor([encodings[i].ids[:width] for i in rows], dtype=torch.long)
-            mask = torch.tensor([encodings[i].attention_mask[:width] for i in rows], dtype=torch.long)
+        for batch, (rows, input_ids, attention_mask) in enumerate(length_sorted_batches(encodings, BATCH_SIZE)):
+            ids, mask = torch.from_numpy(input_ids), torch.from_numpy(attention_mask)
             hidden_states = encoder(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
             for depth in range(1, len(hidden_states)):  # [0] is the embedding layer: no transformer layer yet
                 pooled = mean_pool(hidden_states[depth], mask).numpy()
                 if depth not in out:
                     out[depth] = np.zeros((len(texts), pooled.shape[1]), dtype=np.float32)
                 out[depth][rows] = pooled
-            done = min(start + BATCH_SIZE, len(order))
-            if (start // BATCH_SIZE) % 10 == 0 or done == len(order):
+            done += len(rows)
+            if batch % 10 == 0 or done == len(texts):
                 elapsed = time.monotonic() - started
-                eta = elapsed / done * (len(order) - done)
-                logger.info("embedded %d/%d texts (%.0fs elapsed, ETA %.0fs)", done, len(order), elapsed, eta)
+                eta = elapsed / done * (len(texts) - done)
+                logger.info("embedded %d/%d texts (%.0fs elapsed, ETA %.0fs)", done, len(texts), elapsed, eta)
     return out
 
 
