@@ -28,6 +28,7 @@ def _train(args: argparse.Namespace) -> int:
         encoder_layers=args.encoder_layers,
         cache_dir=None if args.no_cache else args.cache_dir,
         **({} if args.max_tokens is None else {"max_tokens": args.max_tokens}),
+        **({} if args.text_neighbours is None else {"text_neighbours": args.text_neighbours}),
     )
     card = train(options)
     print(json.dumps({"model_version": card.model_version, "threshold": card.threshold, **card.metrics}, indent=1))
@@ -77,6 +78,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     train.add_argument(
         "--max-tokens", type=int, default=None, help="token budget of the encoder text (default: TrainOptions')"
+    )
+    train.add_argument(
+        "--text-neighbours",
+        type=int,
+        default=None,
+        help="how many most-alike training videos the pre-publish text-neighbour prior averages (default: 30)",
     )
     train.add_argument("--cache-dir", type=Path, default=Path(".cache/miles"), help="embedding cache")
     train.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")

@@ -29,6 +29,7 @@ from miles_core.inference.artifact import (
 from miles_core.observation import Observation
 from miles_core.training.model import ServingModel
 from miles_core.training.model_dir import CALIBRATION_FILE, QUANTIZATION_RANGES_FILE, load_calibration_observations
+from miles_core.training.neighbours import NEIGHBOURS_FILE, TextNeighbours
 from miles_core.training.split import split_serving_graphs
 from miles_core.training.trees import TREE_OUTPUT, TREE_TARGETS, TREES_FILE, TreeEnsemble, graft
 
@@ -258,7 +259,7 @@ def write_quantization_ranges(model_dir: Path, encoder: nn.Module | None = None)
 
 
 def serving_model(model_dir: Path, encoder: nn.Module | None = None) -> ServingModel:
-    """Encoder (frozen, cut to the trained depth) + trained head + stacking from a trained-model directory.
+    """Encoder (frozen, cut to the trained depth) + head + text neighbours + stacking from a trained-model directory.
 
     The cut applies to a passed ``encoder`` too, so the graph holds only the layers the head was
     trained on, whoever loaded the encoder.
@@ -271,7 +272,8 @@ def serving_model(model_dir: Path, encoder: nn.Module | None = None) -> ServingM
     index, threshold = stats_known_split(spec)
     full = encoder if encoder is not None else load_encoder(bundle.encoder)
     frozen = freeze(truncate_encoder(full, bundle.encoder_layers))
-    return ServingModel(frozen, head, index, threshold, bundle.stacking).eval()
+    neighbours = TextNeighbours.load(model_dir / NEIGHBOURS_FILE)
+    return ServingModel(frozen, head, index, threshold, bundle.stacking, neighbours).eval()
 
 
 def export_trained(model_dir: Path, out_dir: Path, quantize: bool = True) -> Path:

@@ -4,7 +4,8 @@ Training fits :class:`FusionHead` on cached encoder embeddings (the encoder is f
 exact and fast). :class:`ServingModel` wraps encoder + head + per-regime calibration into the
 single graph that is exported to ONNX: ``(input_ids, attention_mask, numeric, lexical, tree_scores) ->
 (viral_logit, log_velocity, breakout_logit)``; the export then feeds ``tree_scores`` from a boosted-tree
-ensemble node grafted into the same graph (see :mod:`miles_core.training.trees`).
+ensemble node grafted into the same graph (see :mod:`miles_core.training.trees`). The text-neighbour
+prior (:mod:`miles_core.training.neighbours`) is computed in the graph from the pooled embedding.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
+
+from miles_core.training.neighbours import TextNeighbours
 
 HEAD_OUTPUTS = 3
 """Viral logit, log1p velocity, breakout logit."""
@@ -117,16 +120,20 @@ def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
     return nn.functional.normalize(pooled, p=2.0, dim=-1)
 
 
-Stacking = dict[str, dict[str, tuple[float, float, float]]]
-"""regime -> target -> (weight of the network logit, weight of the tree score, bias), fitted on val."""
+StackWeights = tuple[float, float, float, float]
+"""(weight of the network logit, of the tree score, of the text-neighbour prior, bias)."""
+Stacking = dict[str, dict[str, StackWeights]]
+"""regime -> target -> :data:`StackWeights`, fitted on val."""
 
 
 class ServingModel(nn.Module):
     """Encoder + head + per-regime stacking with the tree scores: the computation that ships as ONNX.
 
     ``tree_scores`` [batch, 2] are the boosted trees' raw scores (viral, breakout); in the exported
-    artifact they come from a tree-ensemble node inside the same graph. The stacking weights
-    replace Platt calibration: ``z = a_net * z_net + a_tree * z_tree + b`` per regime and target.
+    artifact they come from a tree-ensemble node inside the same graph. The text-neighbour prior is
+    the mean of ``neighbour_log_velocity`` over the ``neighbour_k`` rows of ``neighbour_table`` most
+    similar to the pooled embedding. The stacking weights replace Platt calibration:
+    ``z = a_net * z_net + a_tree * z_tree + a_neighbours * neighbours + b`` per regime and target.
     """
 
     def __init__(
@@ -136,15 +143,27 @@ class ServingModel(nn.Module):
         stats_known_index: int,
         stats_known_threshold: float,
         stacking: Stacking,
+        neighbours: TextNeighbours,
     ) -> None:
         super().__init__()
         self.encoder = encoder
         self.head = head
         self.stats_known_index = stats_known_index
         self.register_buffer("stats_known_threshold", torch.tensor(stats_known_threshold))
-        # [regime (pre, post), target (viral, breakout), (a_net, a_tree, bias)]
+        # [regime (pre, post), target (viral, breakout), (a_net, a_tree, a_neighbours, bias)]
         weights = [[list(stacking[regime][target]) for target in STACK_TARGETS] for regime in STACK_REGIMES]
         self.register_buffer("stacking", torch.tensor(weights, dtype=torch.float32))
+        self.neighbour_k = neighbours.k
+        self.register_buffer("neighbour_table", torch.from_numpy(neighbours.table.T.copy()))
+        self.register_buffer("neighbour_log_velocity", torch.from_numpy(neighbours.log_velocity.copy()))
+
+    def neighbour_prior(self, embedding: torch.Tensor) -> torch.Tensor:
+        """Mean log1p velocity of the ``neighbour_k`` most similar training videos [batch]."""
+        table, values = self.neighbour_table, self.neighbour_log_velocity
+        assert isinstance(table, torch.Tensor)
+        assert isinstance(values, torch.Tensor)
+        nearest = torch.topk(embedding @ table, self.neighbour_k, dim=1).indices
+        return values[nearest].mean(dim=1)
 
     def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Pooled sentence embedding."""
@@ -160,7 +179,9 @@ class ServingModel(nn.Module):
         tree_scores: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Calibrated viral logit, log1p(views/hour) and calibrated breakout logit, each [batch]."""
-        raw_viral, log_velocity, raw_breakout = self.head(self.embed(input_ids, attention_mask), numeric, lexical)
+        embedding = self.embed(input_ids, attention_mask)
+        raw_viral, log_velocity, raw_breakout = self.head(embedding, numeric, lexical)
+        neighbours = self.neighbour_prior(embedding)
         # torch.where, not indexing by regime: it exports to a plain ONNX Where with no index ops.
         threshold, weights = self.stats_known_threshold, self.stacking
         assert isinstance(threshold, torch.Tensor)
@@ -173,8 +194,8 @@ class ServingModel(nn.Module):
             stacked.append(
                 torch.where(
                     post,
-                    post_w[0] * raw + post_w[1] * tree + post_w[2],
-                    pre_w[0] * raw + pre_w[1] * tree + pre_w[2],
+                    post_w[0] * raw + post_w[1] * tree + post_w[2] * neighbours + post_w[3],
+                    pre_w[0] * raw + pre_w[1] * tree + pre_w[2] * neighbours + pre_w[3],
                 )
             )
         return stacked[0], log_velocity, stacked[1]

@@ -1,7 +1,9 @@
 """The trained-model directory (``miles train`` output, committed as ``miles_core/models/default``).
 
-It holds only what is small and not derivable from the encoder: ``head.safetensors`` (fusion
-head weights), ``head_config.json`` (head shape, per-regime calibration, encoder name),
+It holds what training learned, not the encoder: ``head.safetensors`` (fusion head weights),
+``head_config.json`` (head shape, per-regime stacking, encoder name), ``trees.safetensors``,
+``text_neighbours.safetensors`` (the training embeddings as float16: derivable from the encoder
+and the data, but stored so an export never depends on the build machine's float rounding),
 ``feature_spec.json``, ``model_card.json`` and ``tokenizer.json``. ``miles export`` turns it into
 a serving artifact by adding the frozen encoder back and writing ONNX.
 """
@@ -18,7 +20,8 @@ from typing import Any
 
 from miles_core.inference.artifact import CARD_FILE, HEAD_WEIGHTS_FILE, SCORE_REFERENCE_FILE, SPEC_FILE, TOKENIZER_FILE
 from miles_core.observation import Observation
-from miles_core.training.model import STACK_REGIMES, STACK_TARGETS, HeadConfig, HeadEnsemble, Stacking
+from miles_core.training.model import STACK_REGIMES, STACK_TARGETS, HeadConfig, HeadEnsemble, Stacking, StackWeights
+from miles_core.training.neighbours import NEIGHBOURS_FILE
 from miles_core.training.trees import TREES_FILE
 
 HEAD_CONFIG_FILE = "head_config.json"
@@ -32,6 +35,7 @@ TRAINED_FILES = (
     HEAD_WEIGHTS_FILE,
     HEAD_CONFIG_FILE,
     TREES_FILE,
+    NEIGHBOURS_FILE,
     SPEC_FILE,
     CARD_FILE,
     TOKENIZER_FILE,
@@ -48,7 +52,7 @@ class HeadBundle:
     encoder: str
     head: HeadConfig
     stacking: Stacking
-    """regime -> target -> (network weight, tree weight, bias), fitted on val."""
+    """regime -> target -> (network, tree, text-neighbour weights, bias), fitted on val."""
     ensemble_size: int = 1
     """How many seeds of the head are averaged (:class:`HeadEnsemble`)."""
     encoder_layers: int | None = None
@@ -76,14 +80,19 @@ class HeadBundle:
             head=HeadConfig(**data["head"]),
             ensemble_size=int(data.get("ensemble_size", 1)),
             stacking={
-                regime: {target: _triple(stacking[regime][target]) for target in STACK_TARGETS}
+                regime: {target: _stack_weights(stacking[regime][target]) for target in STACK_TARGETS}
                 for regime in STACK_REGIMES
             },
         )
 
 
-def _triple(values: list[float]) -> tuple[float, float, float]:
-    return float(values[0]), float(values[1]), float(values[2])
+def _stack_weights(values: list[float]) -> StackWeights:
+    if len(values) != 4:
+        raise ValueError(
+            f"stacking weights {values} are not (network, trees, text neighbours, bias): "
+            "the model predates the text-neighbour prior; retrain with `miles train`"
+        )
+    return float(values[0]), float(values[1]), float(values[2]), float(values[3])
 
 
 def save_head(directory: Path, head: HeadEnsemble, bundle: HeadBundle) -> None:

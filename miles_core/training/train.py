@@ -2,7 +2,7 @@
 
 Steps (each logged with timings): load rows -> out-of-fold channel priors -> fit the feature spec
 -> cached encoder embeddings -> grid search (epochs by early stopping, random group masking) ->
-boosted trees (post-publish, viral and breakout) -> per-regime stacking of network and trees on val
+boosted trees (post-publish, viral and breakout) -> text neighbours -> per-regime stacking on val
 (= calibration) and decision threshold -> references -> write the trained-model directory.
 """
 
@@ -46,6 +46,7 @@ from miles_core.training.model_dir import (
     save_calibration_observations,
     save_head,
 )
+from miles_core.training.neighbours import DEFAULT_NEIGHBOURS, NEIGHBOURS_FILE, TextNeighbours
 from miles_core.training.trainer import (
     DEFAULT_GRID,
     MASKED_GROUPS,
@@ -81,6 +82,8 @@ class TrainOptions:
     settings: FitSettings = field(default_factory=FitSettings)
     ensemble_size: int = 5
     """Seeds of the chosen grid point whose heads are averaged."""
+    text_neighbours: int = DEFAULT_NEIGHBOURS
+    """How many most-alike training videos the pre-publish text-neighbour prior averages."""
     train_split: str = "train"
     val_split: str = "val"
     measure_served: bool = True
@@ -108,19 +111,24 @@ def _languages(rows: Sequence[LabelledObservation]) -> list[str]:
 
 @dataclass(frozen=True)
 class StackedModel:
-    """The trained network, the boosted trees and the per-regime stacking: what the artifact computes."""
+    """Network, boosted trees, text neighbours and the per-regime stacking: what the artifact computes."""
 
     head: Head
     trees: TreeEnsemble
+    neighbours: TextNeighbours
     stacking: Stacking
 
     def outputs(self, arrays: RegimeArrays, regime: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Calibrated viral logits, log1p velocity and calibrated breakout logits of ``regime`` rows."""
         viral, velocity, breakout = all_head_outputs(self.head, arrays)
         tree = self.trees.decision(arrays.numeric)
+        neighbours = self.neighbours.score(arrays.embedding)
         weights = self.stacking[regime]
         stacked = [
-            weights[target][0] * raw + weights[target][1] * tree[:, index] + weights[target][2]
+            weights[target][0] * raw
+            + weights[target][1] * tree[:, index]
+            + weights[target][2] * neighbours
+            + weights[target][3]
             for index, (target, raw) in enumerate(zip(STACK_TARGETS, (viral, breakout), strict=True))
         ]
         return stacked[0], velocity, stacked[1]
@@ -152,26 +160,29 @@ def fit_trees(
     return ensemble, summary
 
 
-def fit_stacking(head: Head, trees: TreeEnsemble, val: dict[str, RegimeArrays]) -> Stacking:
-    """Per regime and target, a logistic regression on val: (network logit, tree score) -> label.
+def fit_stacking(head: Head, trees: TreeEnsemble, neighbours: TextNeighbours, val: dict[str, RegimeArrays]) -> Stacking:
+    """Per regime and target, a logistic regression on val: (network logit, side score) -> label.
 
-    This is stacking and calibration in one (it replaces per-regime Platt scaling). Pre-publish the
-    trees get no weight (they are fitted on post-publish rows), so it is Platt scaling there.
+    This is stacking and calibration in one (it replaces per-regime Platt scaling). The side score
+    is what the network lacks in that regime: post-publish the boosted trees' score (fitted on
+    post-publish rows, they trail the network pre-publish), pre-publish the text-neighbour prior
+    (no counts exist there; see :mod:`miles_core.training.neighbours`). The other weight is 0.
     """
     stacking: Stacking = {}
     for regime in REGIMES:
         viral, _, breakout = all_head_outputs(head, val[regime])
         tree = trees.decision(val[regime].numeric)
+        prior = neighbours.score(val[regime].embedding)
         stacking[regime] = {}
         for index, (target, raw, labels) in enumerate(
             zip(STACK_TARGETS, (viral, breakout), (val[regime].is_viral, val[regime].breakout), strict=True)
         ):
             if regime == "post_publish":
                 a_net, a_tree, bias = fit_logistic(np.stack([raw, tree[:, index]], axis=1), labels)
+                stacking[regime][target] = (a_net, a_tree, 0.0, bias)
             else:
-                a_net, bias = fit_logistic(raw[:, None], labels)
-                a_tree = 0.0
-            stacking[regime][target] = (a_net, a_tree, bias)
+                a_net, a_neighbours, bias = fit_logistic(np.stack([raw, prior], axis=1), labels)
+                stacking[regime][target] = (a_net, 0.0, a_neighbours, bias)
     return stacking
 
 
@@ -261,8 +272,11 @@ def train(options: TrainOptions) -> ModelCard:
     clock.step("trained %d seeds of the chosen head (epochs %s)", len(members), [m.epoch for m in members])
 
     trees, tree_summary = fit_trees(train_arrays, val_arrays, options.seed)
-    stacking = fit_stacking(head, trees, val_arrays)
-    model = StackedModel(head, trees, stacking)
+    neighbours = TextNeighbours.fit(
+        train_arrays["post_publish"].embedding, train_arrays["post_publish"].log_velocity, options.text_neighbours
+    )
+    stacking = fit_stacking(head, trees, neighbours, val_arrays)
+    model = StackedModel(head, trees, neighbours, stacking)
     known_channel = known_channels(val_rows, spec)
     val_metrics, val_logits = model_report(model, val_arrays, known_channel)
     threshold = best_f1_threshold(
@@ -277,6 +291,7 @@ def train(options: TrainOptions) -> ModelCard:
     options.out.mkdir(parents=True, exist_ok=True)
     save_head(options.out, head, HeadBundle(options.encoder, best.config, stacking, len(members), layers))
     trees.save(options.out / TREES_FILE)
+    neighbours.save(options.out / NEIGHBOURS_FILE)
     ScoreReference(
         post_publish=sorted(round(float(v), 6) for v in val_logits["post_publish"]),
         pre_publish=sorted(round(float(v), 6) for v in val_logits["pre_publish"]),
@@ -316,10 +331,12 @@ def train(options: TrainOptions) -> ModelCard:
                 for r in results
             ],
             "boosted_trees": tree_summary,
+            "text_neighbours": {"k": neighbours.k, "videos": len(neighbours.log_velocity)},
             "stacking": {r: {t: list(stacking[r][t]) for t in STACK_TARGETS} for r in REGIMES},
             "selection": (
                 "network: mean of post- and pre-publish val AUROC; trees: n_iter by val AUROC; stacking "
-                "(network logit, tree score) -> label by logistic regression on val per regime and target; "
+                "(network logit, tree score) post-publish and (network logit, text-neighbour prior) pre-publish "
+                "-> label by logistic regression on val per regime and target; "
                 "threshold = best F1 on pooled calibrated val"
             ),
             "train_seconds": round(clock.total, 1),

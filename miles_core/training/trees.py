@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from miles_core.training.arrays import load_arrays, save_arrays
 from miles_core.training.metrics import auroc
 
 if TYPE_CHECKING:
@@ -68,8 +69,6 @@ class TreeEnsemble:
 
     def save(self, path: Path) -> None:
         """One safetensors file (byte-stable for the same trees)."""
-        from safetensors.numpy import save_file
-
         arrays: dict[str, np.ndarray] = {
             "n_features": np.array([self.n_features], dtype=np.int64),
             "base_values": self.base_values.astype(np.float64),
@@ -82,16 +81,11 @@ class TreeEnsemble:
             "is_leaf": self.is_leaf.astype(np.uint8),
             "value": self.value.astype(np.float64),
         }
-        save_file(arrays, str(path))
-        path.chmod(0o644)
+        save_arrays(path, arrays)
 
     @classmethod
     def load(cls, path: Path) -> TreeEnsemble:
-        from safetensors.numpy import load_file
-
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} is missing: retrain with `miles train` (it writes the boosted trees)")
-        a = load_file(str(path))
+        a = load_arrays(path, "boosted trees")
         return cls(
             n_features=int(a["n_features"][0]),
             base_values=a["base_values"],

@@ -2,8 +2,9 @@
 
 Tolerances (stated here, checked below), on the tiny random-init encoder:
 * fp32 ONNX vs torch: max |difference| <= 1e-4 on both outputs (observed ~1e-6);
-* int8 ONNX vs torch: max |difference| <= 0.25 on the viral logit and the log1p velocity
-  (static int8 quantization of every MatMul/Gemm; the shipped MiniLM model is measured in the README).
+* int8 ONNX vs torch: max |difference| <= 0.25 on every output (static int8 quantization of the
+  encoder's MatMuls; the shipped MiniLM model is measured in the README), plus, on the stacked logits,
+  the jump of the text-neighbour prior where the int8 embedding picks other nearest videos.
 * int8: a row's score does not depend on the rest of its batch (<= 1e-5): activation ranges are fixed
   at export (static quantization), not taken from each batch.
 * one row alone vs the same row padded inside a longer batch: <= 1e-4 (fp32), which proves the
@@ -24,11 +25,12 @@ from miles_core.features import FeatureSpec, build_model_inputs, load_tokenizer
 from miles_core.features.fit import log_velocity_target, out_of_fold_channel_priors
 from miles_core.inference import Predictor
 from miles_core.inference.predictor import ENCODER_CALL_ROWS
-from miles_core.observation import Observation
+from miles_core.observation import Observation, Regime
 from miles_core.training.data import EmbeddingSource, regime_arrays
 from miles_core.training.encoder import encoder_depth, load_encoder
 from miles_core.training.export import export_trained, serving_model
 from miles_core.training.model_dir import load_head
+from miles_core.training.neighbours import NEIGHBOURS_FILE, TextNeighbours
 from miles_core.training.trainer import head_outputs
 from miles_core.training.trees import TREES_FILE, TreeEnsemble
 
@@ -101,8 +103,35 @@ def test_int8_onnx_is_close_to_torch(
     predictor = Predictor(tiny_artifact, threads=1)
     feeds = build_model_inputs(observations, predictor.spec, predictor.tokenizer).as_feeds()
     expected = _torch_outputs(tiny_trained, tiny_work / "encoder", feeds)
-    for got, want in zip(_onnx_outputs(tiny_artifact, feeds), expected, strict=True):
-        assert np.max(np.abs(got - want)) <= INT8_TOLERANCE
+    shift = _neighbour_prior_shift(predictor, observations, tiny_trained, tiny_work / "encoder", feeds)
+    for got, want, allowed in zip(_onnx_outputs(tiny_artifact, feeds), expected, shift, strict=True):
+        assert np.all(np.abs(got - want) <= INT8_TOLERANCE + allowed)
+
+
+def _neighbour_prior_shift(
+    predictor: Predictor,
+    observations: list[Observation],
+    model_dir: Path,
+    encoder_dir: Path,
+    feeds: dict[str, np.ndarray],
+) -> list[np.ndarray]:
+    """Per output, how far the text-neighbour prior alone may move each row between fp32 and int8.
+
+    The prior averages the k training videos nearest to the embedding: the int8 encoder's slightly
+    different embedding can pick another neighbour, a discrete jump the network path never makes.
+    The allowance is exactly that jump times the row's stacking weight (zero when the same
+    neighbours are picked), so everything else is still held to ``INT8_TOLERANCE``.
+    """
+    neighbours = TextNeighbours.load(model_dir / NEIGHBOURS_FILE)
+    model = serving_model(model_dir, load_encoder(str(encoder_dir)))
+    with torch.no_grad():
+        fp32 = model.embed(torch.from_numpy(feeds["input_ids"]), torch.from_numpy(feeds["attention_mask"])).numpy()
+    int8 = np.stack([features.embedding for features in predictor.text_features(observations)])
+    jump = np.abs(neighbours.score(int8) - neighbours.score(fp32))
+    stacking = load_head(model_dir)[1].stacking
+    regimes = ["post_publish" if obs.regime is Regime.POST_PUBLISH else "pre_publish" for obs in observations]
+    weight = {target: np.array([abs(stacking[r][target][2]) for r in regimes]) for target in ("viral", "breakout")}
+    return [weight["viral"] * jump, np.zeros(len(observations)), weight["breakout"] * jump]
 
 
 @pytest.mark.parametrize("batch_size", [1, 3, 10])

@@ -11,6 +11,7 @@ import pytest
 from miles_core.inference.artifact import ARTIFACT_FILES, ModelCard
 from miles_core.training.export import export_trained
 from miles_core.training.model_dir import QUANTIZATION_RANGES_FILE, TRAINED_FILES
+from miles_core.training.neighbours import NEIGHBOURS_FILE
 from miles_core.training.train import train
 from tests.support.tiny_artifact import tiny_train_options
 
@@ -44,7 +45,11 @@ def test_trained_directory_has_small_files_and_a_full_card(tiny_trained: Path) -
     assert {"pre_publish_known_channel", "pre_publish_unknown_channel"} <= set(card.metrics["val_torch"])
     bundle = json.loads((tiny_trained / "head_config.json").read_text())
     assert set(bundle["stacking"]) == {"pre_publish", "post_publish"}
-    assert bundle["stacking"]["pre_publish"]["viral"][1] == 0.0  # trees are post-publish only
+    for target in ("viral", "breakout"):
+        assert len(bundle["stacking"]["pre_publish"][target]) == 4
+        assert bundle["stacking"]["pre_publish"][target][1] == 0.0  # trees are post-publish only
+        assert bundle["stacking"]["post_publish"][target][2] == 0.0  # text neighbours are pre-publish only
+    assert card.model_dump()["training"]["text_neighbours"]["videos"] > 0
     reference = json.loads((tiny_trained / "score_reference.json").read_text())
     assert reference["post_publish"] == sorted(reference["post_publish"])
     assert len(reference["pre_publish"]) == card.model_dump()["training"]["val_rows"]
@@ -59,6 +64,7 @@ def test_training_and_export_are_reproducible(
     assert (again / "head.safetensors").read_bytes() == (tiny_trained / "head.safetensors").read_bytes()
     assert (again / "feature_spec.json").read_bytes() == (tiny_trained / "feature_spec.json").read_bytes()
     assert (again / "trees.safetensors").read_bytes() == (tiny_trained / "trees.safetensors").read_bytes()
+    assert (again / NEIGHBOURS_FILE).read_bytes() == (tiny_trained / NEIGHBOURS_FILE).read_bytes()
     exported = export_trained(tiny_trained, tmp_path / "artifact")
     assert exported.read_bytes() == (tiny_artifact / "model.onnx").read_bytes()
     assert all((tmp_path / "artifact" / name).is_file() for name in ARTIFACT_FILES)
