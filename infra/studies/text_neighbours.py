@@ -19,7 +19,7 @@ from miles_core.dataset import load_benchmark
 from miles_core.features import FeatureSpec, load_tokenizer
 from miles_core.training.calibration import fit_logistic
 from miles_core.training.data import EmbeddingSource, RegimeArrays, regime_arrays
-from miles_core.training.encoder import encoder_fingerprint, load_encoder, tokenizer_path
+from miles_core.training.encoder import resolve_layers, tokenizer_path
 from miles_core.training.metrics import auroc
 from miles_core.training.model_dir import load_head
 from miles_core.training.neighbours import TextNeighbours
@@ -59,14 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     head, bundle = load_head(args.model)
     spec = FeatureSpec.load(args.model / "feature_spec.json")
     tokenizer = load_tokenizer(tokenizer_path(bundle.encoder), spec.max_tokens)
-    source = EmbeddingSource(
-        encoder_name=f"{Path(bundle.encoder).name}-{encoder_fingerprint(bundle.encoder)}",
-        max_tokens=spec.max_tokens,
-        tokenizer=tokenizer,
-        cache_dir=args.cache_dir,
-        load_encoder=lambda: load_encoder(bundle.encoder),
-        layers=bundle.encoder_layers or 6,
-    )
+    layers = resolve_layers(bundle.encoder, bundle.encoder_layers)
+    source = EmbeddingSource.of_encoder(bundle.encoder, spec.max_tokens, tokenizer, args.cache_dir, layers)
     train_rows = load_benchmark(args.data, "train").rows
     val_rows = load_benchmark(args.data, "val", supported_languages=spec.languages).rows
     train_embedding = source.embed([r.observation for r in train_rows])

@@ -57,6 +57,22 @@ class EmbeddingSource:
     layers: int
     """Pool the output of the first ``layers`` transformer layers (what the exported graph keeps)."""
 
+    @classmethod
+    def of_encoder(
+        cls, encoder: str, max_tokens: int, tokenizer: Tokenizer, cache_dir: Path | None, layers: int
+    ) -> EmbeddingSource:
+        """The source for a named (or local-directory) encoder, its cache keyed by the encoder's fingerprint."""
+        from miles_core.training.encoder import encoder_fingerprint, load_encoder
+
+        return cls(
+            encoder_name=f"{Path(encoder).name}-{encoder_fingerprint(encoder)}",
+            max_tokens=max_tokens,
+            tokenizer=tokenizer,
+            cache_dir=cache_dir,
+            load_encoder=lambda: load_encoder(encoder),
+            layers=layers,
+        )
+
     def embed(self, observations: Sequence[Observation]) -> np.ndarray:
         """Cached frozen-encoder embeddings of each observation's encoder text."""
         return self.embed_texts([encoder_text(o) for o in observations])

@@ -29,8 +29,6 @@ from miles_core.training.card import build_card, file_sha256
 from miles_core.training.data import REGIMES, EmbeddingSource, RegimeArrays, concat, regime_arrays
 from miles_core.training.encoder import (
     DEFAULT_ENCODER,
-    encoder_fingerprint,
-    load_encoder,
     resolve_layers,
     tokenizer_path,
 )
@@ -248,14 +246,7 @@ def train(options: TrainOptions) -> ModelCard:
     clock.step("fitted feature spec: %d numeric features, %d n-gram buckets", spec.n_numeric, spec.ngram_buckets)
 
     layers = resolve_layers(options.encoder, options.encoder_layers)
-    source = EmbeddingSource(
-        encoder_name=f"{Path(options.encoder).name}-{encoder_fingerprint(options.encoder)}",
-        max_tokens=spec.max_tokens,
-        tokenizer=tokenizer,
-        cache_dir=options.cache_dir,
-        load_encoder=lambda: load_encoder(options.encoder),
-        layers=layers,
-    )
+    source = EmbeddingSource.of_encoder(options.encoder, spec.max_tokens, tokenizer, options.cache_dir, layers)
     train_arrays = regime_arrays(train_rows, spec, source.embed(train_data.observations), tokenizer, priors)
     val_arrays = regime_arrays(val_rows, spec, source.embed(val_data.observations), tokenizer, None)
     masks = group_masks(spec, source)
