@@ -54,6 +54,8 @@ ONNX_OUTPUTS = ("viral_logit", "log_velocity", "breakout_logit")
 TEXT_INPUTS = ("input_ids", "attention_mask")
 EMBEDDING = "text_embedding"
 """The encoder graph's output and the head graph's input: the pooled, L2-normalised text embedding."""
+NEIGHBOUR_PRIOR = "text_neighbour_prior"
+"""The encoder graph's second output and the head's input: the text-neighbour prior [B] (training/neighbours.py)."""
 
 
 class ServingGraphs(BaseModel):
@@ -63,10 +65,13 @@ class ServingGraphs(BaseModel):
 
     embedding: str = EMBEDDING
     embedding_dim: int = Field(gt=0, description="Width of the text embedding the head consumes.")
+    neighbour_prior: str = NEIGHBOUR_PRIOR
     encoder_sha256: str = Field(
         min_length=64,
         max_length=64,
-        description="sha256 of encoder.onnx and its weights: the version of a cached text embedding.",
+        description=(
+            "sha256 of encoder.onnx and its weights (neighbour table included): the version of cached text features."
+        ),
     )
 
     @classmethod

@@ -1,11 +1,12 @@
-"""Encode once: a bounded in-memory LRU of each text's features (encoder embedding + hashed n-grams).
+"""Encode once: a bounded in-memory LRU of each text's features (encoder embedding, neighbour prior, n-grams).
 
 Why: the encoder is ~all of a prediction's compute, and the text of a video rarely changes while
 its stats do. The stream scorer re-scores a video every time a scrape refreshes its counts, a
 creator scores one title at many posting times in one batch, and ``explain`` scores every row six
 more times with one group masked. Everything in a row that depends only on the text (the pooled
-encoder embedding and the TF-IDF n-gram vector, which costs more than the numeric features) is
-therefore computed once per (text, artifact) and reused.
+encoder embedding, the text-neighbour prior computed from it in the encoder graph, and the TF-IDF
+n-gram vector, which costs more than the numeric features) is therefore computed once per
+(text, artifact) and reused.
 
 The key is the sha256 of the text fields the pipeline reads (title, tags, description) plus a
 ``version`` that names the artifact: the encoder graph's sha256, the feature spec (n-gram IDF) and
@@ -32,20 +33,25 @@ DEFAULT_CAPACITY = 4096
 
 @dataclass(frozen=True)
 class TextFeatures:
-    """What a row's text contributes to the head: its embedding and its n-gram vector (sparse)."""
+    """What a row's text contributes to the head: its embedding, neighbour prior and n-gram vector (sparse)."""
 
     embedding: np.ndarray
     """float32 [embedding_dim]."""
+    neighbour_prior: float
+    """Mean log1p velocity of the training videos nearest the embedding (``training/neighbours.py``)."""
     lexical_buckets: np.ndarray
     """int32: the non-zero buckets of the n-gram vector."""
     lexical_values: np.ndarray
     """float32: their values."""
 
     @classmethod
-    def of(cls, embedding: np.ndarray, lexical: np.ndarray) -> TextFeatures:
+    def of(cls, embedding: np.ndarray, neighbour_prior: float, lexical: np.ndarray) -> TextFeatures:
         buckets = np.flatnonzero(lexical).astype(np.int32)
         return cls(
-            np.array(embedding, dtype=np.float32), buckets, np.asarray(lexical[buckets], dtype=np.float32).copy()
+            np.array(embedding, dtype=np.float32),
+            float(neighbour_prior),
+            buckets,
+            np.asarray(lexical[buckets], dtype=np.float32).copy(),
         )
 
     def lexical(self, width: int) -> np.ndarray:

@@ -190,7 +190,7 @@ class Predictor:
             providers=["CPUExecutionProvider"],
         )
         self.texts = TextFeatureCache(_text_version(model_dir, self.graphs), capacity=cache_size)
-        self._empty_embedding: np.ndarray | None = None
+        self._empty_text: tuple[np.ndarray, float] | None = None
 
     @property
     def version(self) -> str:
@@ -200,8 +200,8 @@ class Predictor:
     def threshold(self) -> float:
         return self.card.threshold
 
-    def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Encoder embeddings of ``texts`` (float32 [len, dim]), rows in input order.
+    def _embed(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Encoder embeddings (float32 [len, dim]) and neighbour priors (float32 [len]) of ``texts``, in input order.
 
         Texts are sorted by token count and encoded in calls of up to :data:`ENCODER_CALL_ROWS`,
         each padded only to its own longest text: a batch of titles (15 tokens on average, up to
@@ -210,15 +210,13 @@ class Predictor:
         attention; tested), so this changes the cost, not the numbers.
         """
         encodings = self.tokenizer.encode_batch(list(texts))
-        out: np.ndarray | None = None
+        embeddings = np.empty((len(texts), self.graphs.embedding_dim), dtype=np.float32)
+        priors = np.empty(len(texts), dtype=np.float32)
+        outputs = [self.graphs.embedding, self.graphs.neighbour_prior]
         for rows, input_ids, attention_mask in length_sorted_batches(encodings, ENCODER_CALL_ROWS):
-            feeds = {"input_ids": input_ids, "attention_mask": attention_mask}
-            (embedding,) = self.encoder.run([self.graphs.embedding], feeds)
-            if out is None:
-                out = np.empty((len(texts), embedding.shape[1]), dtype=np.float32)
-            out[rows] = embedding
-        assert out is not None  # texts is never empty: callers encode at least one text
-        return out
+            embedding, prior = self.encoder.run(outputs, {"input_ids": input_ids, "attention_mask": attention_mask})
+            embeddings[rows], priors[rows] = embedding, prior
+        return embeddings, priors
 
     def text_features(self, observations: Sequence[Observation]) -> list[TextFeatures]:
         """Each row's text features: from the cache, else encoded once per distinct text in the batch."""
@@ -235,18 +233,19 @@ class Predictor:
                 found[key] = entry
         if missing:
             todo = list(missing.values())
-            embeddings = self._embed([encoder_text(obs) for obs in todo])
-            for key, obs, embedding in zip(missing, todo, embeddings, strict=True):
-                found[key] = TextFeatures.of(embedding, lexical_vector(obs, self._idf))
+            embeddings, priors = self._embed([encoder_text(obs) for obs in todo])
+            for key, obs, embedding, prior in zip(missing, todo, embeddings, priors, strict=True):
+                found[key] = TextFeatures.of(embedding, float(prior), lexical_vector(obs, self._idf))
                 self.texts.put(key, found[key])
             self.texts.stats.encoded += len(todo)
         return [found[key] for key in keys]
 
-    def empty_text_embedding(self) -> np.ndarray:
-        """The embedding of the "unknown" text (``[CLS] [SEP]``), what explaining the text group feeds."""
-        if self._empty_embedding is None:
-            self._empty_embedding = self._embed([""])[0]
-        return self._empty_embedding
+    def empty_text(self) -> tuple[np.ndarray, float]:
+        """Embedding and neighbour prior of the "unknown" text (``[CLS] [SEP]``): what explaining text feeds."""
+        if self._empty_text is None:
+            embeddings, priors = self._embed([""])
+            self._empty_text = (embeddings[0], float(priors[0]))
+        return self._empty_text
 
     def _head_inputs(
         self,
@@ -258,6 +257,7 @@ class Predictor:
         width = self._idf.shape[0]
         return {
             self.graphs.embedding: np.stack([f.embedding for f in features]),
+            self.graphs.neighbour_prior: np.array([f.neighbour_prior for f in features], dtype=np.float32),
             "numeric": numeric,
             "lexical": np.stack([f.lexical(width) for f in features]),
         }
@@ -301,16 +301,17 @@ class Predictor:
     def _masked_feeds(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The batch followed by one copy per feature group with that group unknown: (1 + groups) x rows.
 
-        Only head inputs change: the text group's unknown value is the embedding of the empty text
-        (computed once), so explaining never re-runs the encoder for a row's own text.
+        Only head inputs change: the text group's unknown value is the empty text's embedding and
+        neighbour prior (computed once), so explaining never re-runs the encoder for a row's own text.
         """
-        embedding_name = self.graphs.embedding
         rows = len(feeds["numeric"])
         parts = [feeds]
         for group in GROUPS:
             masked = dict(feeds)
             if group == "text":
-                masked[embedding_name] = np.repeat(self.empty_text_embedding()[None, :], rows, axis=0)
+                embedding, prior = self.empty_text()
+                masked[self.graphs.embedding] = np.repeat(embedding[None, :], rows, axis=0)
+                masked[self.graphs.neighbour_prior] = np.full(rows, prior, dtype=np.float32)
             elif group == "lexical":
                 masked["lexical"] = np.zeros_like(feeds["lexical"])
             else:
@@ -398,5 +399,5 @@ def load_predictor(model_dir: Path | None = None, threads: int | None = None) ->
         raise ConfigError(f"MILES_MODEL_DIR={directory} is not a directory; build it with `make model`")
     predictor = Predictor(directory, threads=threads)
     predictor.predict([Observation(title="warm up")])
-    predictor.empty_text_embedding()  # the first "explain": true request must not pay for it either
+    predictor.empty_text()  # the first "explain": true request must not pay for it either
     return predictor

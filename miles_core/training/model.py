@@ -126,13 +126,36 @@ Stacking = dict[str, dict[str, StackWeights]]
 """regime -> target -> :data:`StackWeights`, fitted on val."""
 
 
+class NeighbourPrior(nn.Module):
+    """The text-neighbour prior in the graph: mean log1p velocity of the ``k`` training videos nearest the embedding.
+
+    Its own module so its nodes carry the ``/neighbours/`` scope: the export's split puts them on the
+    text side of the cut (they depend on the text alone), so a text's prior is computed with its
+    embedding, once, and cached with it (:mod:`miles_core.training.split`).
+    """
+
+    def __init__(self, neighbours: TextNeighbours) -> None:
+        super().__init__()
+        self.k = neighbours.k
+        self.register_buffer("table", torch.from_numpy(neighbours.table.T.copy()))
+        self.register_buffer("log_velocity", torch.from_numpy(neighbours.log_velocity.copy()))
+
+    def forward(self, embedding: torch.Tensor) -> torch.Tensor:
+        """[batch, dim] L2-normalised embeddings -> [batch] priors."""
+        table, values = self.table, self.log_velocity
+        assert isinstance(table, torch.Tensor)
+        assert isinstance(values, torch.Tensor)
+        nearest = torch.topk(embedding @ table, self.k, dim=1).indices
+        return values[nearest].mean(dim=1)
+
+
 class ServingModel(nn.Module):
     """Encoder + head + per-regime stacking with the tree scores: the computation that ships as ONNX.
 
     ``tree_scores`` [batch, 2] are the boosted trees' raw scores (viral, breakout); in the exported
-    artifact they come from a tree-ensemble node inside the same graph. The text-neighbour prior is
-    the mean of ``neighbour_log_velocity`` over the ``neighbour_k`` rows of ``neighbour_table`` most
-    similar to the pooled embedding. The stacking weights replace Platt calibration:
+    artifact they come from a tree-ensemble node inside the same graph. The text-neighbour prior
+    (:class:`NeighbourPrior`) is computed from the pooled embedding. The stacking weights replace
+    Platt calibration:
     ``z = a_net * z_net + a_tree * z_tree + a_neighbours * neighbours + b`` per regime and target.
     """
 
@@ -153,17 +176,7 @@ class ServingModel(nn.Module):
         # [regime (pre, post), target (viral, breakout), (a_net, a_tree, a_neighbours, bias)]
         weights = [[list(stacking[regime][target]) for target in STACK_TARGETS] for regime in STACK_REGIMES]
         self.register_buffer("stacking", torch.tensor(weights, dtype=torch.float32))
-        self.neighbour_k = neighbours.k
-        self.register_buffer("neighbour_table", torch.from_numpy(neighbours.table.T.copy()))
-        self.register_buffer("neighbour_log_velocity", torch.from_numpy(neighbours.log_velocity.copy()))
-
-    def neighbour_prior(self, embedding: torch.Tensor) -> torch.Tensor:
-        """Mean log1p velocity of the ``neighbour_k`` most similar training videos [batch]."""
-        table, values = self.neighbour_table, self.neighbour_log_velocity
-        assert isinstance(table, torch.Tensor)
-        assert isinstance(values, torch.Tensor)
-        nearest = torch.topk(embedding @ table, self.neighbour_k, dim=1).indices
-        return values[nearest].mean(dim=1)
+        self.neighbours = NeighbourPrior(neighbours)
 
     def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Pooled sentence embedding."""
@@ -181,7 +194,7 @@ class ServingModel(nn.Module):
         """Calibrated viral logit, log1p(views/hour) and calibrated breakout logit, each [batch]."""
         embedding = self.embed(input_ids, attention_mask)
         raw_viral, log_velocity, raw_breakout = self.head(embedding, numeric, lexical)
-        neighbours = self.neighbour_prior(embedding)
+        neighbours = self.neighbours(embedding)
         # torch.where, not indexing by regime: it exports to a plain ONNX Where with no index ops.
         threshold, weights = self.stats_known_threshold, self.stacking
         assert isinstance(threshold, torch.Tensor)

@@ -8,10 +8,13 @@ encoder in its own graph, serving computes each text's embedding once, keeps it
 
 The two graphs are *extracted* from ``model.onnx`` (``onnx.utils.Extractor``): the very same
 quantized nodes and initializers on each side of the cut, so outputs equal the one-graph model's
-(tested). The cut is the one tensor that (a) the head's nodes read and (b) depends on the token
-inputs: the pooled, L2-normalised embedding (``ServingModel.embed``). It is renamed
-:data:`~miles_core.inference.artifact.EMBEDDING` on both sides, a name that does not depend on how
-torch numbered the exporter's nodes.
+(tested). The cut is two tensors that depend on the text alone: the pooled, L2-normalised embedding
+(``ServingModel.embed``; the one token-dependent tensor the head's nodes read) and the text-neighbour
+prior (the output of the ``/neighbours/`` nodes, :class:`~miles_core.training.model.NeighbourPrior`).
+So the prior's similarity search runs in the encoder graph, once per text, and is cached with the
+embedding; re-scores, explanations and posting-time scans never repeat it. The two are renamed
+:data:`~miles_core.inference.artifact.EMBEDDING` and :data:`~miles_core.inference.artifact.NEIGHBOUR_PRIOR`
+on both sides, names that do not depend on how torch numbered the exporter's nodes.
 
 The encoder is then optimized once, here, by onnxruntime itself at its "extended" level (the fusions
 it would otherwise redo in every cold start: QDQ pairs into ``QLinearMatMul``, skip layer norms, bias
@@ -35,6 +38,7 @@ from miles_core.inference.artifact import (
     ENCODER_DATA_FILE,
     ENCODER_FILE,
     HEAD_FILE,
+    NEIGHBOUR_PRIOR,
     ONNX_FILE,
     ONNX_OUTPUTS,
     SERVING_GRAPHS_FILE,
@@ -47,11 +51,13 @@ if TYPE_CHECKING:
 
 HEAD_SCOPE = "/head/"
 """Node-name prefix of the fusion head in the traced graph (``ServingModel.head``)."""
+NEIGHBOURS_SCOPE = "/neighbours/"
+"""Node-name prefix of the text-neighbour prior in the traced graph (``ServingModel.neighbours``)."""
 TABULAR_INPUTS = ("numeric", "lexical")
 
 
-def _embedding_tensor(graph: onnx.GraphProto) -> str:
-    """The one tensor computed from the token inputs that the head's nodes read (the cut)."""
+def _scope_input(graph: onnx.GraphProto, scope: str) -> str:
+    """The one token-dependent tensor that nodes of ``scope`` read from outside it."""
     nodes = list(graph.node)
     text_dependent = set(TEXT_INPUTS)
     for node in nodes:  # nodes are topologically sorted in a valid ONNX graph
@@ -61,13 +67,23 @@ def _embedding_tensor(graph: onnx.GraphProto) -> str:
     cut = {
         name
         for node in nodes
-        if node.name.startswith(HEAD_SCOPE)
+        if node.name.startswith(scope)
         for name in node.input
-        if name in text_dependent and name in producers and not producers[name].name.startswith(HEAD_SCOPE)
+        if name in text_dependent and name in producers and not producers[name].name.startswith(scope)
     }
     if len(cut) != 1:
-        raise ValueError(f"expected one text-embedding tensor between encoder and head, found {sorted(cut)}")
+        raise ValueError(f"expected one text tensor read by {scope} nodes, found {sorted(cut)}")
     return str(cut.pop())
+
+
+def _scope_output(graph: onnx.GraphProto, scope: str) -> str:
+    """The one tensor that nodes of ``scope`` produce and nodes outside it read."""
+    nodes = list(graph.node)
+    produced = {output for node in nodes if node.name.startswith(scope) for output in node.output}
+    read = {name for node in nodes if not node.name.startswith(scope) for name in node.input if name in produced}
+    if len(read) != 1:
+        raise ValueError(f"expected one output of the {scope} nodes, found {sorted(read)}")
+    return str(read.pop())
 
 
 def _rename(model: onnx.ModelProto, old: str, new: str) -> None:
@@ -140,12 +156,14 @@ def split_serving_graphs(out_dir: Path) -> ServingGraphs:
     # Shape inference adds the value_info the extractor needs for the cut (the quantizer's output has
     # it already, a plain fp32 export does not); it changes no node.
     model = onnx.shape_inference.infer_shapes(onnx.load(str(out_dir / ONNX_FILE)))
-    embedding = _embedding_tensor(model.graph)
+    embedding = _scope_input(model.graph, HEAD_SCOPE)
+    prior = _scope_output(model.graph, NEIGHBOURS_SCOPE)
     extractor = Extractor(model)
-    encoder = extractor.extract_model(list(TEXT_INPUTS), [embedding])
-    head = extractor.extract_model([embedding, *TABULAR_INPUTS], list(ONNX_OUTPUTS))
+    encoder = extractor.extract_model(list(TEXT_INPUTS), [embedding, prior])
+    head = extractor.extract_model([embedding, prior, *TABULAR_INPUTS], list(ONNX_OUTPUTS))
     for part in (encoder, head):
         _rename(part, embedding, EMBEDDING)
+        _rename(part, prior, NEIGHBOUR_PRIOR)
         part.producer_name, part.producer_version = model.producer_name, model.producer_version
         onnx.checker.check_model(part)
     head_inputs = {value.name for value in head.graph.input}

@@ -27,6 +27,7 @@ from miles_core.inference.artifact import (
     EMBEDDING,
     ENCODER_FILE,
     HEAD_FILE,
+    NEIGHBOUR_PRIOR,
     ONNX_FILE,
     SERVING_GRAPHS_FILE,
     ServingGraphs,
@@ -58,11 +59,11 @@ def test_split_graphs_equal_the_one_graph_model(tiny_artifact: Path, observation
     predictor = Predictor(tiny_artifact, threads=1)
     feeds = build_model_inputs(observations, predictor.spec, predictor.tokenizer).as_feeds()
     whole = _session(tiny_artifact / ONNX_FILE).run(None, feeds)
-    (embedding,) = _session(tiny_artifact / ENCODER_FILE).run(
-        None, {"input_ids": feeds["input_ids"], "attention_mask": feeds["attention_mask"]}
+    embedding, prior = _session(tiny_artifact / ENCODER_FILE).run(
+        [EMBEDDING, NEIGHBOUR_PRIOR], {"input_ids": feeds["input_ids"], "attention_mask": feeds["attention_mask"]}
     )
     split = _session(tiny_artifact / HEAD_FILE).run(
-        None, {EMBEDDING: embedding, "numeric": feeds["numeric"], "lexical": feeds["lexical"]}
+        None, {EMBEDDING: embedding, NEIGHBOUR_PRIOR: prior, "numeric": feeds["numeric"], "lexical": feeds["lexical"]}
     )
     for got, want in zip(split, whole, strict=True):
         np.testing.assert_array_equal(got, want)
@@ -70,7 +71,10 @@ def test_split_graphs_equal_the_one_graph_model(tiny_artifact: Path, observation
 
 def test_the_cut_puts_every_quantized_weight_in_the_encoder(tiny_artifact: Path) -> None:
     head = onnx.load(str(tiny_artifact / HEAD_FILE))
-    assert {i.name for i in head.graph.input} == {EMBEDDING, "numeric", "lexical"}
+    assert {i.name for i in head.graph.input} == {EMBEDDING, NEIGHBOUR_PRIOR, "numeric", "lexical"}
+    # The neighbour search (its table, TopK) runs once per text, on the encoder's side of the cut.
+    assert "TopK" not in {node.op_type for node in head.graph.node}
+    assert "TopK" in {node.op_type for node in onnx.load(str(tiny_artifact / ENCODER_FILE)).graph.node}
     assert _int8_initializers(tiny_artifact / HEAD_FILE) == 0
     assert _int8_initializers(tiny_artifact / ENCODER_FILE) == _int8_initializers(tiny_artifact / ONNX_FILE) > 0
     graphs = ServingGraphs.load(tiny_artifact / SERVING_GRAPHS_FILE)
@@ -121,7 +125,7 @@ def test_explain_reuses_cached_embeddings_and_matches_the_one_graph_masking(
     tiny_artifact: Path, observations: list[Observation]
 ) -> None:
     predictor = Predictor(tiny_artifact, threads=1)
-    predictor.empty_text_embedding()
+    predictor.empty_text()
     predictor.outputs(observations)
     encoded = predictor.texts.stats.encoded
     _, contributions = predictor.explain(observations)
@@ -153,7 +157,7 @@ def test_explain_reuses_cached_embeddings_and_matches_the_one_graph_masking(
 
 def test_the_cache_is_a_bounded_lru() -> None:
     cache = TextFeatureCache("v1", capacity=2)
-    entry = TextFeatures.of(np.ones(4, np.float32), np.array([0.0, 0.5, 0.0], np.float32))
+    entry = TextFeatures.of(np.ones(4, np.float32), 7.5, np.array([0.0, 0.5, 0.0], np.float32))
     for key in ("a", "b"):
         cache.put(key, entry)
     assert cache.get("a") is entry  # "a" is now the most recently used

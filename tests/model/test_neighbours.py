@@ -51,6 +51,6 @@ def test_the_serving_graph_computes_the_reference_prior(tiny_trained: Path, tiny
     neighbours = TextNeighbours.load(tiny_trained / NEIGHBOURS_FILE)
     queries = _unit(np.random.default_rng(1).normal(size=(16, neighbours.table.shape[1])).astype(np.float32))
     with torch.no_grad():
-        served = model.neighbour_prior(torch.from_numpy(queries)).numpy()
+        served = model.neighbours(torch.from_numpy(queries)).numpy()
     np.testing.assert_allclose(served, neighbours.score(queries), atol=1e-6)
     assert np.ptp(served) > 0  # the prior varies with the text, so the check above can fail
