@@ -4,7 +4,8 @@
 network (its head, not its stacking), builds val inputs through THE feature pipeline and the
 embedding cache, and for each variant fits the stacking logistic regression on four fifths of val and
 scores the fifth (five folds, ten fold seeds, averaged), so no weight sees the rows it scores.
-Printed: AUROC overall / on channels unseen in training / on seen channels, per regime and target.
+Printed: AUROC overall / on channels unseen in training / on seen channels, per regime and target,
+for several k and search ranks.
 """
 
 from __future__ import annotations
@@ -22,13 +23,16 @@ from miles_core.training.data import EmbeddingSource, RegimeArrays, regime_array
 from miles_core.training.encoder import resolve_layers, tokenizer_path
 from miles_core.training.metrics import auroc
 from miles_core.training.model_dir import load_head
-from miles_core.training.neighbours import TextNeighbours
+from miles_core.training.neighbours import DEFAULT_NEIGHBOURS, TextNeighbours
 from miles_core.training.train import known_channels
 from miles_core.training.trainer import all_head_outputs
 
 FOLDS = 5
 FOLD_SEEDS = 10
 NEIGHBOUR_COUNTS = (10, 20, 30, 50, 100)
+"""k at the shipped search rank (``SEARCH_RANK``)."""
+SEARCH_RANKS = (384, 96, 64)
+"""Other ranks at the shipped k: 384 is the full embedding (exact cosine)."""
 
 
 def cross_validated_stack(features: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -73,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         f"prior, k = {k}": TextNeighbours.fit(train_embedding, train_arrays.log_velocity, k).score
         for k in NEIGHBOUR_COUNTS
     }
+    for rank in SEARCH_RANKS:
+        neighbours = TextNeighbours.fit(train_embedding, train_arrays.log_velocity, DEFAULT_NEIGHBOURS, rank)
+        priors[f"prior, k = {DEFAULT_NEIGHBOURS}, searched in {rank} dimensions"] = neighbours.score
     print(f"{len(val_rows)} val videos, {int(unseen.sum())} from channels unseen in training")
     print("| regime, target | stacked with the network logit | overall | unseen channels | seen channels |")
     print("|---|---|---|---|---|")

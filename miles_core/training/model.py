@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -137,15 +138,17 @@ class NeighbourPrior(nn.Module):
     def __init__(self, neighbours: TextNeighbours) -> None:
         super().__init__()
         self.k = neighbours.k
-        self.register_buffer("table", torch.from_numpy(neighbours.table.T.copy()))
+        self.register_buffer("projection", torch.from_numpy(neighbours.projection.astype(np.float32)))
+        self.register_buffer("table", torch.from_numpy(neighbours.table.astype(np.float32).T.copy()))
         self.register_buffer("log_velocity", torch.from_numpy(neighbours.log_velocity.copy()))
 
     def forward(self, embedding: torch.Tensor) -> torch.Tensor:
-        """[batch, dim] L2-normalised embeddings -> [batch] priors."""
-        table, values = self.table, self.log_velocity
+        """[batch, dim] L2-normalised embeddings -> [batch] priors (as :meth:`TextNeighbours.score`)."""
+        projection, table, values = self.projection, self.table, self.log_velocity
+        assert isinstance(projection, torch.Tensor)
         assert isinstance(table, torch.Tensor)
         assert isinstance(values, torch.Tensor)
-        nearest = torch.topk(embedding @ table, self.k, dim=1).indices
+        nearest = torch.topk((embedding @ projection) @ table, self.k, dim=1).indices
         return values[nearest].mean(dim=1)
 
 
