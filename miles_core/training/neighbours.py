@@ -34,8 +34,8 @@ SEARCH_RANK = 128
 
 Serving reads the whole table for every new text, and the encoder's 58 MB of weights push it out of
 the cache in between, so the search costs what it reads: the full 384-d float32 table (7 MB) added
-0.47 ms to a single title (paired ``python -m infra.bench.graphs_ab``), 128 axes read a third of
-that. Measured by ``python -m infra.studies.text_neighbours`` (README): the same AUROC within noise.
+0.38-0.47 ms to a single title, 128 axes 0.18-0.28 ms (paired ``python -m infra.bench.graphs_ab``),
+at the same val AUROC within noise (``python -m infra.studies.text_neighbours``; 96 axes lose 0.006).
 """
 
 
