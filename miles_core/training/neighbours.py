@@ -7,8 +7,8 @@ nearest by cosine, like a channel prior for "videos that look like this one". It
 the network's pre-publish logits on val (the boosted trees play that part post-publish).
 
 Measured on val by ``python -m infra.studies.text_neighbours`` (five-fold stacking of the network's
-logits with the prior): pre-publish AUROC on channels unseen in training 0.7205 -> 0.7373 at
-``k = 30`` (0.7312 at 20, 0.7332 at 50), overall pre-publish unchanged, no gain post-publish or for
+logits with the prior): pre-publish AUROC on channels unseen in training 0.7205 -> 0.7368 at
+``k = 30`` (0.7329 at 20, 0.7337 at 50), overall pre-publish unchanged, no gain post-publish or for
 breakout.
 
 The table is the normalised training embeddings projected on their top 128 principal axes, stored
