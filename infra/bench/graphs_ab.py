@@ -19,16 +19,15 @@ import numpy as np
 import onnxruntime as ort
 
 from miles_core.inference.artifact import EMBEDDING, ENCODER_FILE, HEAD_FILE
+from miles_core.inference.predictor import session_options
 
 TITLE_TOKENS = 18
 CALLS_PER_ROUND = 150
 
 
 def _session(path: Path, threads: int) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    """A session configured exactly as the Predictor configures its own."""
+    return ort.InferenceSession(str(path), session_options(threads), providers=["CPUExecutionProvider"])
 
 
 def single_title_call(model_dir: Path) -> Callable[[], object]:

@@ -72,7 +72,7 @@ class ModelOutputs:
     """Calibrated (stacked) breakout logit."""
 
 
-def _session_options(threads: int, memory_arena: bool = True) -> ort.SessionOptions:
+def session_options(threads: int, memory_arena: bool = True) -> ort.SessionOptions:
     """Deliberate threading: intra-op = the CPUs we own, no inter-op pool, no spinning waiters.
 
     onnxruntime's default keeps idle intra-op threads spinning after each run
@@ -178,7 +178,7 @@ class Predictor:
         self._post_reference = np.asarray(self.score_reference.post_publish, dtype=np.float64)
         self._pre_reference = np.asarray(self.score_reference.pre_publish, dtype=np.float64)
         self._idf = np.asarray(self.spec.ngram_idf, dtype=np.float32)
-        options = _session_options(threads or default_threads(), memory_arena)
+        options = session_options(threads or default_threads(), memory_arena)
         self.encoder = ort.InferenceSession(
             str(model_dir / ENCODER_FILE), sess_options=options, providers=["CPUExecutionProvider"]
         )
@@ -186,7 +186,7 @@ class Predictor:
         # same wall time at 1 and 2 threads (ARCHITECTURE.md, "Serving"), so the second thread would only cost.
         self.head = ort.InferenceSession(
             str(model_dir / HEAD_FILE),
-            sess_options=_session_options(1, memory_arena),
+            sess_options=session_options(1, memory_arena),
             providers=["CPUExecutionProvider"],
         )
         self.texts = TextFeatureCache(_text_version(model_dir, self.graphs), capacity=cache_size)

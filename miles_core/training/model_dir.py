@@ -2,8 +2,9 @@
 
 It holds what training learned, not the encoder: ``head.safetensors`` (fusion head weights),
 ``head_config.json`` (head shape, per-regime stacking, encoder name), ``trees.safetensors``,
-``text_neighbours.safetensors`` (the training embeddings as float16: derivable from the encoder
-and the data, but stored so an export never depends on the build machine's float rounding),
+``text_neighbours.safetensors`` (the training embeddings' principal axes and the embeddings projected
+on them, float16: derivable from the encoder and the data, but stored so an export never depends on
+the build machine's float rounding),
 ``feature_spec.json``, ``model_card.json`` and ``tokenizer.json``. ``miles export`` turns it into
 a serving artifact by adding the frozen encoder back and writing ONNX.
 """

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from miles_core.inference.predictor import _session_options, cgroup_cpu_limit, default_threads, visible_cpus
+from miles_core.inference.predictor import cgroup_cpu_limit, default_threads, session_options, visible_cpus
 
 
 def test_cgroup_v2_quota_is_read(tmp_path: Path) -> None:
@@ -49,9 +49,9 @@ def test_a_quota_below_the_mask_caps_the_threads(monkeypatch: pytest.MonkeyPatch
 
 
 def test_session_options_do_not_spin() -> None:
-    options = _session_options(2)
+    options = session_options(2)
     assert options.intra_op_num_threads == 2
     assert options.inter_op_num_threads == 1
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
     assert options.enable_cpu_mem_arena is True
-    assert _session_options(1, memory_arena=False).enable_cpu_mem_arena is False
+    assert session_options(1, memory_arena=False).enable_cpu_mem_arena is False
