@@ -16,7 +16,7 @@ from tests.deploy.contract import functions
 # DynamoDB actions each function may use, and why. Anything else (Scan, DeleteItem, BatchWriteItem, ...)
 # is refused: no function needs it, so none may have it.
 TABLE_ACTIONS = {
-    "ScorerFunction": {"GetItem", "Query", "UpdateItem"},
+    "ScorerFunction": {"GetItem", "PutItem", "Query", "UpdateItem"},
     "ScrapeApiFunction": {"GetItem", "PutItem", "UpdateItem", "Query"},
     "ScrapeWorkerFunction": {"GetItem", "PutItem", "UpdateItem", "Query"},
     "RecommendFunction": {"GetItem", "PutItem", "UpdateItem", "Query"},
@@ -83,6 +83,22 @@ def test_the_worker_consumes_the_scrape_job_dlq(template: dict[str, Any]) -> Non
     assert worker.environment["MILES_SCRAPE_DLQ_ARN"] == {"Fn::GetAtt": ["ScrapeJobDLQ", "Arn"]}
     redrive = template["Resources"]["ScrapeJobQueue"]["Properties"]["RedrivePolicy"]
     assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["ScrapeJobDLQ", "Arn"]}
+
+
+def test_sqs_event_sources_outlast_their_consumer(translated_template: dict[str, Any]) -> None:
+    """Lambda refuses an SQS event source mapping whose queue visibility timeout is below the function's
+    timeout (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html); SQS's default is 30 s."""
+    resources = translated_template["Resources"]
+    for mapping in resources.values():
+        if mapping["Type"] != "AWS::Lambda::EventSourceMapping":
+            continue
+        source = mapping["Properties"]["EventSourceArn"]
+        if "Fn::GetAtt" not in source or resources[source["Fn::GetAtt"][0]]["Type"] != "AWS::SQS::Queue":
+            continue
+        queue = source["Fn::GetAtt"][0]
+        function = resources[mapping["Properties"]["FunctionName"]["Ref"]]["Properties"]
+        visibility = resources[queue]["Properties"].get("VisibilityTimeout", 30)
+        assert visibility >= function["Timeout"], f"{queue} visibility {visibility} s < consumer timeout"
 
 
 def _alarm_metrics(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
