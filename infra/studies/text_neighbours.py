@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from miles_core.accuracy.metrics import auroc
 from miles_core.dataset import load_benchmark
 from miles_core.features import FeatureSpec, load_tokenizer
 from miles_core.training.calibration import fit_logistic
 from miles_core.training.data import EmbeddingSource, RegimeArrays, regime_arrays
 from miles_core.training.encoder import resolve_layers, tokenizer_path
-from miles_core.training.metrics import auroc
 from miles_core.training.model_dir import load_head
 from miles_core.training.neighbours import DEFAULT_NEIGHBOURS, TextNeighbours
 from miles_core.training.train import known_channels

@@ -43,10 +43,11 @@ def _scrape(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     _apply_overrides(args)
-    from miles_core.scraping.export import ExportWindow, write_csv
+    from miles_core.accuracy.outcomes import OutcomeWindow
+    from miles_core.scraping.export import write_csv
     from miles_core.store import MilesStore
 
-    window = ExportWindow(min_hours=args.min_hours, max_hours=args.max_hours)
+    window = OutcomeWindow(min_hours=args.min_hours, max_hours=args.max_hours)
     count = write_csv(args.out, MilesStore.from_env().iter_video_histories(), window)
     print(f"wrote {count} rows to {args.out}")
     return 0 if count else 1

@@ -8,39 +8,25 @@ targets come from the snapshot closest to 24 h after it (within a window), never
 from __future__ import annotations
 
 import csv
-import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
+from miles_core.accuracy.outcomes import OutcomeWindow, hours_between, outcome
 from miles_core.dataset import BENCHMARK_COLUMNS
 from miles_core.store import Snapshot, VideoRecord, iso
 
-VIRAL_VELOCITY_THRESHOLD = 26247.7
-"""Views/hour: the benchmark's ``is_viral`` cut (80th percentile of its train split)."""
-VIRAL_LOG_GROWTH_THRESHOLD = 0.8413
-"""``ln(next/now views)``: the benchmark's ``is_viral_rel`` cut."""
 EXPORT_SPLIT = "miles"
 
 
-@dataclass(frozen=True)
-class ExportWindow:
-    """Which later snapshot labels t0: the one closest to ``target_hours`` inside [min, max]."""
-
-    min_hours: float = 18.0
-    max_hours: float = 30.0
-    target_hours: float = 24.0
-
-
-def _pair(snapshots: list[Snapshot], window: ExportWindow) -> tuple[Snapshot, Snapshot, float] | None:
+def _pair(snapshots: list[Snapshot], window: OutcomeWindow) -> tuple[Snapshot, Snapshot, float] | None:
     usable = [s for s in snapshots if s.stats.view_count is not None]
     if len(usable) < 2:
         return None
     first = usable[0]
     best: tuple[float, Snapshot, float] | None = None
     for later in usable[1:]:
-        hours = (later.stats.observed_at - first.stats.observed_at).total_seconds() / 3600.0
-        if window.min_hours <= hours <= window.max_hours:
+        hours = hours_between(first.stats.observed_at, later.stats.observed_at)
+        if window.contains(hours):
             distance = abs(hours - window.target_hours)
             if best is None or distance < best[0]:
                 best = (distance, later, hours)
@@ -51,7 +37,7 @@ def _cell(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def rows(histories: Iterable[tuple[VideoRecord, list[Snapshot]]], window: ExportWindow) -> Iterator[dict[str, str]]:
+def rows(histories: Iterable[tuple[VideoRecord, list[Snapshot]]], window: OutcomeWindow) -> Iterator[dict[str, str]]:
     """One benchmark row per video that has a first sighting and a labelling snapshot."""
     for video, snapshots in histories:
         pair = _pair(snapshots, window)
@@ -60,8 +46,7 @@ def rows(histories: Iterable[tuple[VideoRecord, list[Snapshot]]], window: Export
         first, later, hours = pair
         now_views, next_views = first.stats.view_count or 0, later.stats.view_count or 0  # _pair kept known counts
         obs = video.observation
-        velocity = (next_views - now_views) / hours
-        log_growth = math.log(next_views / now_views) if now_views > 0 and next_views > 0 else None
+        label = outcome(now_views, first.stats.observed_at, next_views, later.stats.observed_at)
         age = (first.stats.observed_at - obs.published_at).total_seconds() / 3600.0 if obs.published_at else None
         row = {
             "video_id": video.video_id,
@@ -88,15 +73,15 @@ def rows(histories: Iterable[tuple[VideoRecord, list[Snapshot]]], window: Export
             "next_like_count": _cell(later.stats.like_count),
             "next_comment_count": _cell(later.stats.comment_count),
             "hours_between": f"{hours:.4f}",
-            "velocity_views_per_hour": f"{velocity:.4f}",
-            "log_growth": f"{log_growth:.6f}" if log_growth is not None else "",
-            "is_viral": str(int(velocity >= VIRAL_VELOCITY_THRESHOLD)),
-            "is_viral_rel": str(int(log_growth is not None and log_growth >= VIRAL_LOG_GROWTH_THRESHOLD)),
+            "velocity_views_per_hour": f"{label.velocity_views_per_hour:.4f}",
+            "log_growth": f"{label.log_growth:.6f}" if label.log_growth is not None else "",
+            "is_viral": str(int(label.is_viral)),
+            "is_viral_rel": str(int(label.is_viral_rel)),
         }
         yield {column: row.get(column, "") for column in BENCHMARK_COLUMNS}
 
 
-def write_csv(path: Path, histories: Iterable[tuple[VideoRecord, list[Snapshot]]], window: ExportWindow) -> int:
+def write_csv(path: Path, histories: Iterable[tuple[VideoRecord, list[Snapshot]]], window: OutcomeWindow) -> int:
     """Write the export; returns the number of rows."""
     path.parent.mkdir(parents=True, exist_ok=True)
     count = 0

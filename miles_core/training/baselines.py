@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from miles_core.accuracy.metrics import classification_metrics, regime_metrics, sigmoid
 from miles_core.dataset import LabelledObservation
 from miles_core.features import FeatureSpec
 from miles_core.features.pipeline import STATS_FEATURES
 from miles_core.training.data import REGIMES, RegimeArrays
-from miles_core.training.metrics import classification_metrics, regime_metrics, sigmoid
 from miles_core.training.trees import fit_boosted_trees
 
 Reference = dict[str, Any]

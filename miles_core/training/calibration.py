@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from miles_core.training.metrics import sigmoid
+from miles_core.accuracy.metrics import sigmoid
 
 PLATT_L2 = 1e-3
 """A whisker of ridge on (scale, bias) keeps the fit finite on tiny or separable val sets."""

@@ -12,9 +12,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from miles_core.accuracy.metrics import ECE_BINS
 from miles_core.features import FeatureSpec
 from miles_core.inference.artifact import ModelCard
-from miles_core.training.metrics import ECE_BINS
 
 QUANTIZATION_TAG = "int8w7"
 """Part of every model version: how the served encoder is quantized (7-bit weights, see

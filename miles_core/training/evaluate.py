@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from miles_core.accuracy.metrics import evaluation_report, sigmoid
 from miles_core.dataset import load_benchmark
 from miles_core.inference import Predictor
 from miles_core.inference.artifact import ONNX_FILE
 from miles_core.training.data import REGIMES, breakout_targets, targets
-from miles_core.training.metrics import evaluation_report, sigmoid
 
 logger = logging.getLogger(__name__)
 SCORING_BATCH = 64

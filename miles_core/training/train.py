@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from miles_core.accuracy.metrics import evaluation_report, sigmoid
 from miles_core.dataset import LabelledObservation, load_benchmark
 from miles_core.features import FeatureSpec
 from miles_core.features.fit import fit_feature_spec, log_velocity_target, out_of_fold_channel_priors
@@ -34,7 +35,6 @@ from miles_core.training.encoder import (
 )
 from miles_core.training.evaluate import SERVED_SECTIONS
 from miles_core.training.export import write_quantization_ranges
-from miles_core.training.metrics import evaluation_report, sigmoid
 from miles_core.training.model import STACK_TARGETS, Head, HeadConfig, Stacking
 from miles_core.training.model_dir import (
     CALIBRATION_FILE,

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from miles_core.accuracy.metrics import auroc
 from miles_core.training.data import REGIMES, RegimeArrays
-from miles_core.training.metrics import auroc
 from miles_core.training.model import FusionHead, Head, HeadConfig, HeadEnsemble
 
 logger = logging.getLogger(__name__)

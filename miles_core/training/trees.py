@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from miles_core.accuracy.metrics import auroc
 from miles_core.training.arrays import load_arrays, save_arrays
-from miles_core.training.metrics import auroc
 
 if TYPE_CHECKING:
     import onnx

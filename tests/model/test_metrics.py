@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from miles_core.accuracy.metrics import auroc, expected_calibration_error, pr_auc, spearman
 from miles_core.training.calibration import best_f1_threshold, fit_platt
-from miles_core.training.metrics import auroc, expected_calibration_error, pr_auc, spearman
 
 
 @pytest.fixture
