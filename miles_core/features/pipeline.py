@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from miles_core.features.format_markers import model_text
 from miles_core.features.spec import ChannelPriorValue, FeatureSpec
 from miles_core.features.text import encoder_text, lexical_vector, title_statistics
 from miles_core.observation import Observation, Regime
@@ -163,11 +164,12 @@ def raw_numeric_features(observation: Observation, prior: ChannelPriorValue, cat
         for name in ("publish_hour_sin", "publish_hour_cos", "publish_weekday_sin", "publish_weekday_cos"):
             features[name] = nan
     features["publish_time_known"] = float(published is not None)
-    features.update(title_statistics(observation.title))
-    features["log_tags"] = _log1p(len(observation.tags))
-    features["log_description_chars"] = _log1p(len(observation.description))
-    text = f"{observation.title} {observation.description[:2000]}".lower()
-    features["mentions_shorts"] = float("#shorts" in text or "#short " in text)
+    text = model_text(observation)
+    features.update(title_statistics(text.title))
+    features["log_tags"] = _log1p(len(text.tags))
+    features["log_description_chars"] = _log1p(len(text.description))
+    read = f"{text.title} {text.description[:2000]}".lower()
+    features["mentions_shorts"] = float("#shorts" in read or "#short " in read)
     values = [features[name] for name in BASE_FEATURES]
     category = observation.category_id
     one_hot = [0.0] * (len(categories) + 2)

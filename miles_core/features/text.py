@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from miles_core.features.format_markers import model_text
 from miles_core.observation import Observation
 
 WORD_PATTERN = re.compile(r"[^\W_]+", re.UNICODE)
@@ -23,10 +24,11 @@ ENCODER_TAGS = 8
 
 
 def encoder_text(observation: Observation) -> str:
-    """What the sentence encoder reads: the title, then the first few tags."""
-    if not observation.tags:
-        return observation.title
-    return f"{observation.title} | {', '.join(observation.tags[:ENCODER_TAGS])}"
+    """What the sentence encoder reads: the title, then the first few tags (format markers removed)."""
+    text = model_text(observation)
+    if not text.tags:
+        return text.title
+    return f"{text.title} | {', '.join(text.tags[:ENCODER_TAGS])}"
 
 
 def words(text: str) -> list[str]:
@@ -35,17 +37,18 @@ def words(text: str) -> list[str]:
 
 
 def lexical_terms(observation: Observation) -> Iterable[str]:
-    """Namespaced terms: title unigrams and bigrams, whole tags, description unigrams."""
-    title_words = words(observation.title)
+    """Namespaced terms: title unigrams and bigrams, whole tags, description unigrams (format markers removed)."""
+    text = model_text(observation)
+    title_words = words(text.title)
     for word in title_words:
         yield f"t:{word}"
     for first, second in itertools.pairwise(title_words):
         yield f"t2:{first} {second}"
-    for tag in observation.tags:
+    for tag in text.tags:
         yield f"g:{tag.lower()}"
         for word in words(tag):
             yield f"gw:{word}"
-    for word in words(observation.description[:DESCRIPTION_CHARS_FOR_NGRAMS]):
+    for word in words(text.description[:DESCRIPTION_CHARS_FOR_NGRAMS]):
         yield f"d:{word}"
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from miles_core.features.format_markers import model_text
 from miles_core.observation import Observation
 
 DEFAULT_CAPACITY = 4096
@@ -62,8 +63,10 @@ class TextFeatures:
 
 
 def text_key(observation: Observation, version: str) -> str:
-    """sha256 of the artifact version and every text field the feature pipeline reads."""
-    fields = [version, observation.title, list(observation.tags), observation.description]
+    """sha256 of the artifact version and every text field the feature pipeline reads (as it reads them:
+    without format markers, so a title with and without ``#shorts`` shares one entry)."""
+    text = model_text(observation)
+    fields = [version, text.title, list(text.tags), text.description]
     return hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
