@@ -6,7 +6,8 @@
   record, so SQS redelivers it (and, after ``maxReceiveCount``, moves it to the DLQ). Idempotent.
 * SQS dead-letter queue (records whose source ARN is ``MILES_SCRAPE_DLQ_ARN``): the job is marked
   failed, so it never reads ``queued``/``running`` for ever; the DLQ's receive alarm still fires.
-* EventBridge schedule: one job per niche in ``MILES_NICHES``, recorded and enqueued through
+* EventBridge schedule: two jobs per niche in ``MILES_NICHES`` (the top of its search and its fresh
+  short uploads), recorded and enqueued through
   ``submit_job`` (the API's path) and run by the queue consumer, one niche per invocation. The
   invocation fails at the end when a niche could not be enqueued, so it reaches the on-failure queue.
 """

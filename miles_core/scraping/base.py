@@ -9,10 +9,15 @@ all raises :class:`SourceError` (the job reports it); a single video it cannot m
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Protocol, runtime_checkable
 
 from miles_core.config import DEFAULT_SCRAPE_MAX_DURATION_SECONDS, DEFAULT_SCRAPE_MAX_RESULTS
-from miles_core.store.models import ScrapedVideo
+from miles_core.store.models import Cohort, ScrapedVideo
+
+FRESH_WITHIN = timedelta(hours=6)
+"""The fresh cohort's window: uploads of the last 6 hours, the scrape schedule's interval, so consecutive
+scheduled searches leave no gap between them."""
 
 
 class SourceError(RuntimeError):
@@ -49,11 +54,17 @@ class SourceConfigError(SourceError):
 
 @dataclass(frozen=True)
 class SearchQuery:
-    """A search: the topic is used as the query text; ``max_duration_seconds`` keeps Shorts-length videos."""
+    """A search: the topic is used as the query text; ``max_duration_seconds`` keeps Shorts-length videos.
+
+    ``cohort``: ``top`` asks for the top of the search; ``fresh`` for the newest short uploads,
+    published within ``fresh_within``.
+    """
 
     topic: str
     max_results: int = DEFAULT_SCRAPE_MAX_RESULTS
     max_duration_seconds: int | None = DEFAULT_SCRAPE_MAX_DURATION_SECONDS
+    cohort: Cohort = Cohort.TOP
+    fresh_within: timedelta = FRESH_WITHIN
 
 
 @dataclass

@@ -38,6 +38,7 @@ def new_job(
         topic=normalize_topic(request.topic),
         max_results=request.max_results,
         max_duration_seconds=request.max_duration_seconds,
+        cohort=request.cohort,
     )
     return ScrapeJob(
         job_id=job_id,

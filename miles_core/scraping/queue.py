@@ -17,7 +17,7 @@ from miles_core.config import (
     DEFAULT_SCRAPE_MAX_RESULTS,
     env_required,
 )
-from miles_core.store import ScrapeJob, ScrapeJobRequest
+from miles_core.store import Cohort, ScrapeJob, ScrapeJobRequest
 from miles_core.topics import normalize_topic
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ def job_message(job: ScrapeJob) -> str:
             "topic": job.request.topic,
             "max_results": job.request.max_results,
             "max_duration_seconds": job.request.max_duration_seconds,
+            "cohort": job.request.cohort.value,
         }
     )
 
@@ -69,6 +70,7 @@ def parse_job_message(body: str) -> JobMessage:
         topic=normalize_topic(str(message["topic"])),
         max_results=int(message.get("max_results", DEFAULT_SCRAPE_MAX_RESULTS)),
         max_duration_seconds=None if max_duration is None else int(max_duration),
+        cohort=Cohort(str(message.get("cohort", Cohort.TOP.value))),
     )
     return JobMessage(job_id=message["job_id"], request=request)
 

@@ -7,6 +7,12 @@ the UTC day (:meth:`~miles_core.store.MilesStore.spend_quota`, one atomic condit
 concurrent workers cannot overspend together, and a refused spend raises
 :class:`~miles_core.scraping.base.QuotaExceededError` before the request is made. The scrape API
 reads the same counter to answer 429 while the day's budget is spent.
+
+What the schedule spends per day (``search.list`` = 100 units a page, ``videos.list`` and
+``channels.list`` = 1 unit per call of up to 50 ids): each niche gets two jobs per tick, the top of its
+search and its fresh short uploads, and each costs one search page (20 results asked, 40 ids read:
+one page of 50) + one ``videos.list`` + one ``channels.list`` = 102 units. The 7 default niches at
+``rate(6 hours)`` (4 ticks) spend 7 x 4 x 2 x 102 = 5,712 units a day of the default 9,000.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,6 +33,7 @@ from miles_core.scraping.jobs import JobEnqueueError, new_job, submit_job
 from miles_core.scraping.queue import Enqueue
 from miles_core.secrets import SecretUnavailableError, read_secret_fields
 from miles_core.store import (
+    Cohort,
     JobCounts,
     JobStatus,
     MilesStore,
@@ -91,10 +92,11 @@ def scheduled_run_id(scheduled_at: str) -> str:
     return f"sched-{stamp}"
 
 
-def scheduled_job_id(scheduled_at: str, topic: str) -> str:
-    """Deterministic per (schedule time, niche): a retried schedule invocation resumes the same jobs."""
+def scheduled_job_id(scheduled_at: str, topic: str, cohort: Cohort = Cohort.TOP) -> str:
+    """Deterministic per (schedule time, niche, cohort): a retried schedule invocation resumes the same jobs."""
     digest = hashlib.sha256(normalize_topic(topic).encode()).hexdigest()[:10]
-    return f"{scheduled_run_id(scheduled_at)}-{digest}"
+    suffix = "" if cohort is Cohort.TOP else f"-{cohort.value}"
+    return f"{scheduled_run_id(scheduled_at)}-{digest}{suffix}"
 
 
 def _search(sources: Sequence[Source], query: SearchQuery, outcome: JobOutcome) -> SearchResult | None:
@@ -138,7 +140,7 @@ def run_job(
         outcome.retryable = True  # a redelivery gets a fresh invocation
         store.finish_job(job_id, outcome.status, outcome.counts, outcome.errors, outcome.source)
         return outcome
-    query = SearchQuery(request.topic, request.max_results, request.max_duration_seconds)
+    query = SearchQuery(request.topic, request.max_results, request.max_duration_seconds, request.cohort)
     result = _search(sources, query, outcome)
     if result is None:
         outcome.status = JobStatus.FAILED
@@ -146,7 +148,7 @@ def run_job(
         return outcome
     unique: dict[str, ScrapedVideo] = {}
     for video in result.videos:
-        unique.setdefault(video.video_id, video)
+        unique.setdefault(video.video_id, replace(video, cohort=request.cohort))
     outcome.counts.found = len(unique) + len(result.failures)
     outcome.counts.failed = len(result.failures)
     outcome.errors.extend(result.failures)
@@ -278,9 +280,10 @@ def schedule_defaults() -> tuple[int, int | None]:
 
 
 def scheduled_jobs(scheduled_at: str, niches: Sequence[str] | None = None) -> list[ScrapeJob]:
-    """One job per niche for one schedule tick: ids deterministic per (tick, niche), a shared snapshot run.
+    """Two jobs per niche for one schedule tick, the top of its search and its fresh short uploads.
 
-    A retried schedule invocation builds the same jobs, so recording them again records nothing.
+    Ids are deterministic per (tick, niche, cohort) and every job shares the tick's snapshot run, so
+    a retried schedule invocation builds the same jobs and recording them again records nothing.
     """
     max_results, max_duration = schedule_defaults()
     try:
@@ -290,13 +293,14 @@ def scheduled_jobs(scheduled_at: str, niches: Sequence[str] | None = None) -> li
     run_id = scheduled_run_id(scheduled_at)
     return [
         new_job(
-            ScrapeJobRequest(niche, max_results, max_duration),
-            scheduled_job_id(scheduled_at, niche),
+            ScrapeJobRequest(niche, max_results, max_duration, cohort),
+            scheduled_job_id(scheduled_at, niche, cohort),
             trigger="schedule",
             now=tick,
             run_id=run_id,
         )
         for niche in (niches if niches is not None else niches_from_env())
+        for cohort in Cohort
     ]
 
 

@@ -1,10 +1,12 @@
-"""YouTube Data API v3 source: ``search.list`` for ids, ``videos.list`` for metadata and statistics.
+"""YouTube Data API v3 source: ``search.list`` for ids, ``videos.list`` for metadata and statistics,
+``channels.list`` for each channel's subscriber count.
 
 It works from AWS, where yt-dlp is often blocked. Quota-aware: every call's cost is counted
-(``search.list`` = 100 units, ``videos.list`` = 1) against a per-run budget, so one job cannot burn
-the project's daily 10,000 units; when the budget would be exceeded the source stops paging and
-says so. The API key comes from Secrets Manager/SSM (``MILES_YOUTUBE_SECRET_ID``) and travels in the
-``X-Goog-Api-Key`` header, never in a URL that could end up in a log or an error message.
+(``search.list`` = 100 units, ``videos.list`` and ``channels.list`` = 1 per 50 ids) against a per-run
+budget, so one job cannot burn the project's daily 10,000 units; when the budget would be exceeded
+the source stops paging and says so. The API key comes from Secrets Manager/SSM
+(``MILES_YOUTUBE_SECRET_ID``) and travels in the ``X-Goog-Api-Key`` header, never in a URL that could
+end up in a log or an error message.
 HTTP is plain ``requests`` (a ``Session`` can be injected).
 """
 
@@ -12,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,7 +32,7 @@ from miles_core.scraping.sanitize import (
     clean_title,
     clean_url,
 )
-from miles_core.store.models import ScrapedVideo
+from miles_core.store.models import Cohort, ScrapedVideo
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +40,7 @@ SOURCE_NAME = "youtube_api"
 DEFAULT_BASE_URL = "https://www.googleapis.com/youtube/v3"
 SEARCH_COST = 100
 VIDEOS_COST = 1
+CHANNELS_COST = 1
 MAX_PAGE_SIZE = 50
 DEFAULT_QUOTA_BUDGET = 1000
 _QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded", "rateLimitExceeded", "userRateLimitExceeded"})
@@ -110,7 +114,8 @@ def map_video_resource(item: Mapping[str, Any], observed_at: datetime) -> Scrape
 
 
 class YouTubeDataApiSource:
-    """``search.list`` (type=video, recent, short) + ``videos.list`` (snippet, statistics, contentDetails)."""
+    """``search.list`` (type=video; most viewed this week, or the newest short uploads) + ``videos.list``
+    (snippet, statistics, contentDetails) + ``channels.list`` (statistics)."""
 
     name = SOURCE_NAME
 
@@ -185,6 +190,23 @@ class YouTubeDataApiSource:
             return SourceConfigError(self.name, text)
         return SourceError(self.name, text)
 
+    def _search_params(self, query: SearchQuery) -> dict[str, Any]:
+        """``search.list`` parameters: the most viewed of the last week (top) or the newest short uploads (fresh)."""
+        fresh = query.cohort is Cohort.FRESH
+        window = query.fresh_within if fresh else self._published_within
+        params: dict[str, Any] = {
+            "part": "id",
+            "q": query.topic,
+            "type": "video",
+            "order": "date" if fresh else "viewCount",
+            "publishedAfter": (self._clock() - window).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "maxResults": MAX_PAGE_SIZE,  # a page costs 100 units whatever its size
+            "safeSearch": "moderate",
+        }
+        if fresh or (query.max_duration_seconds is not None and query.max_duration_seconds <= 240):
+            params["videoDuration"] = "short"  # the API's "short" = under 4 minutes
+        return params
+
     def search(self, query: SearchQuery) -> SearchResult:
         """Page through ``search.list`` for ids, then fetch details in ``videos.list`` batches of 50.
 
@@ -194,20 +216,9 @@ class YouTubeDataApiSource:
         result = SearchResult(source=self.name)
         ids: list[str] = []
         page_token: str | None = None
-        published_after = (self._clock() - self._published_within).strftime("%Y-%m-%dT%H:%M:%SZ")
         wanted = min(query.max_results * 2, query.max_results + 50)  # headroom for the duration filter
         while len(ids) < wanted:
-            params: dict[str, Any] = {
-                "part": "id",
-                "q": query.topic,
-                "type": "video",
-                "order": "viewCount",
-                "publishedAfter": published_after,
-                "maxResults": MAX_PAGE_SIZE,  # a page costs 100 units whatever its size
-                "safeSearch": "moderate",
-            }
-            if query.max_duration_seconds is not None and query.max_duration_seconds <= 240:
-                params["videoDuration"] = "short"  # the API's "short" = under 4 minutes
+            params = self._search_params(query)
             if page_token:
                 params["pageToken"] = page_token
             if ids and self.quota_used + SEARCH_COST > self.quota_budget:
@@ -221,7 +232,22 @@ class YouTubeDataApiSource:
             page_token = body.get("nextPageToken")
             if not page_token or not body.get("items"):
                 break
-        ids = ids[:wanted]
+        self._read_details(ids[:wanted], query, result)
+        result.notes.append(f"quota used: {self.quota_used} units")
+        return result
+
+    def read(self, video_ids: Sequence[str]) -> SearchResult:
+        """The current metadata, stats and channel sizes of known videos (the re-snapshot job's read).
+
+        Costs 1 unit per 50 videos plus 1 per 50 channels; a video the API no longer returns
+        (deleted, made private) is simply absent from ``videos``.
+        """
+        self.quota_used = 0
+        result = SearchResult(source=self.name)
+        self._read_details(list(dict.fromkeys(video_ids)), None, result)
+        return result
+
+    def _read_details(self, ids: list[str], query: SearchQuery | None, result: SearchResult) -> None:
         for start in range(0, len(ids), MAX_PAGE_SIZE):
             batch = ids[start : start + MAX_PAGE_SIZE]
             body = self._get(
@@ -231,12 +257,41 @@ class YouTubeDataApiSource:
             )
             observed_at = self._clock()
             for item in body.get("items") or []:
-                if len(result.videos) < query.max_results:
+                if query is None or len(result.videos) < query.max_results:
                     self._add_item(item, observed_at, query, result)
-        result.notes.append(f"quota used: {self.quota_used} units")
-        return result
+        self._add_channel_sizes(result)
 
-    def _add_item(self, item: Any, observed_at: datetime, query: SearchQuery, result: SearchResult) -> None:
+    def _add_channel_sizes(self, result: SearchResult) -> None:
+        """Each video's channel subscriber count from ``channels.list`` (statistics, 50 channels a call).
+
+        A failed or refused call leaves the counts unknown and says so in the notes: the videos
+        themselves are still worth storing. The API rounds subscriber counts to three significant
+        figures, and a channel may hide its count (``hiddenSubscriberCount``): unknown, never zero.
+        """
+        channels = list(dict.fromkeys(v.observation.channel_id for v in result.videos if v.observation.channel_id))
+        counts: dict[str, int] = {}
+        read_at: dict[str, datetime] = {}
+        for start in range(0, len(channels), MAX_PAGE_SIZE):
+            batch = channels[start : start + MAX_PAGE_SIZE]
+            try:
+                body = self._get(
+                    "channels", CHANNELS_COST, {"part": "statistics", "id": ",".join(batch), "maxResults": len(batch)}
+                )
+            except SourceError as error:
+                result.notes.append(f"channel sizes unknown for {len(channels) - start} channels: {error}")
+                break
+            moment = self._clock()
+            for item in body.get("items") or []:
+                channel_id = clean_text(item.get("id"), 64) if isinstance(item, dict) else ""
+                statistics = (item.get("statistics") or {}) if isinstance(item, dict) else {}
+                count = (
+                    None if statistics.get("hiddenSubscriberCount") else clean_count(statistics.get("subscriberCount"))
+                )
+                if channel_id and count is not None:
+                    counts[channel_id], read_at[channel_id] = count, moment
+        result.videos[:] = [_with_channel_size(v, counts, read_at) for v in result.videos]
+
+    def _add_item(self, item: Any, observed_at: datetime, query: SearchQuery | None, result: SearchResult) -> None:
         item_id = clean_text(item.get("id") if isinstance(item, dict) else None, 64) or "?"
         try:
             if not isinstance(item, dict):
@@ -249,6 +304,19 @@ class YouTubeDataApiSource:
             result.failures.append(f"{item_id}: unusable video data ({type(error).__name__})")
             return
         duration = video.observation.duration_seconds
-        if query.max_duration_seconds is not None and duration is not None and duration > query.max_duration_seconds:
+        if (
+            query is not None
+            and query.max_duration_seconds is not None
+            and duration is not None
+            and duration > query.max_duration_seconds
+        ):
             return
         result.videos.append(video)
+
+
+def _with_channel_size(video: ScrapedVideo, counts: Mapping[str, int], read_at: Mapping[str, datetime]) -> ScrapedVideo:
+    channel = video.observation.channel_id
+    if channel is None or channel not in counts:
+        return video
+    observation = video.observation.model_copy(update={"channel_follower_count": counts[channel]})
+    return replace(video, observation=observation, channel_subscribers_read_at=read_at[channel])

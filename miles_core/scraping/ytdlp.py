@@ -1,4 +1,5 @@
-"""yt-dlp source: ``ytsearchN:<topic>`` for candidates, then full metadata per video.
+"""yt-dlp source: ``ytsearchN:<topic>`` (or, for the fresh cohort, the search page sorted by upload
+date and filtered to today's short videos) for candidates, then full metadata per video.
 
 Why two steps: a flat search is one request and already carries most durations, so videos longer
 than the Shorts cap are dropped before paying for their metadata; each remaining video is then
@@ -10,6 +11,7 @@ cloud IPs with "Sign in to confirm you're not a bot", which is raised as :class:
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import tempfile
@@ -18,6 +20,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 from pydantic import ValidationError
 
@@ -31,7 +34,7 @@ from miles_core.scraping.sanitize import (
     clean_title,
     clean_url,
 )
-from miles_core.store.models import ScrapedVideo
+from miles_core.store.models import Cohort, ScrapedVideo
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +153,31 @@ def map_info_dict(info: Mapping[str, Any], observed_at: datetime) -> ScrapedVide
         source=SOURCE_NAME,
         thumbnail_url=observation.thumbnail_url,
         webpage_url=clean_url(info.get("webpage_url")) or f"https://www.youtube.com/watch?v={video_id}",
+        # the video page carries the channel's count: read at the same moment as the video's
+        channel_subscribers_read_at=observation.observed_at if observation.channel_follower_count is not None else None,
     )
+
+
+FRESH_SEARCH_PARAMS = base64.urlsafe_b64encode(
+    bytes([0x08, 0x02, 0x12, 0x06, 0x08, 0x02, 0x10, 0x01, 0x18, 0x01])
+).decode()
+"""YouTube's search filter (the ``sp`` parameter of ``/results``, a protobuf): sort by upload date
+(field 1 = 2), filters (field 2) upload date today (1 = 2), type video (2 = 1), duration under 4
+minutes (3 = 1). yt-dlp's ``ytsearch`` sends ``EgIQAfABAQ==`` (videos only) the same way; this yt-dlp
+has no date-sorted search key, so the fresh cohort reads the search page URL (``YoutubeSearchURLIE``)."""
+
+
+def search_url(query: SearchQuery, wanted: int) -> str:
+    """What yt-dlp extracts for ``query``: ``ytsearchN:topic`` (top), or the newest short uploads' search page."""
+    if query.cohort is Cohort.FRESH:
+        return f"https://www.youtube.com/results?{urlencode({'search_query': query.topic, 'sp': FRESH_SEARCH_PARAMS})}"
+    return f"ytsearch{wanted}:{query.topic}"
+
+
+def is_fresh(video: ScrapedVideo, query: SearchQuery, now: datetime) -> bool:
+    """True when the video was published inside the query's fresh window (unknown publish time: not fresh)."""
+    published = video.observation.published_at
+    return published is not None and now - published <= query.fresh_within
 
 
 def _default_factory(options: dict[str, Any]) -> AbstractContextManager[YoutubeDLLike]:
@@ -228,9 +255,9 @@ class YtDlpSource:
 
         result = SearchResult(source=self.name)
         wanted = max(1, min(MAX_SEARCH_RESULTS, query.max_results * 2))  # headroom for the duration filter
-        with self._factory(self.options()) as ydl:
+        with self._factory({**self.options(), "playlistend": wanted}) as ydl:
             try:
-                listing = ydl.extract_info(f"ytsearch{wanted}:{query.topic}", download=False)
+                listing = ydl.extract_info(search_url(query, wanted), download=False)
             except YoutubeDLError as error:
                 raise self._error(error, "search") from error
             entries = [e for e in (listing or {}).get("entries") or [] if isinstance(e, Mapping)]
@@ -272,6 +299,10 @@ class YtDlpSource:
         if self._too_long(info.get("duration"), query):
             return
         try:
-            result.videos.append(map_info_dict(info, self._clock()))
+            video = map_info_dict(info, self._clock())
         except (ValueError, ValidationError) as error:
             result.failures.append(f"{self.name}: video {video_id}: unusable metadata ({type(error).__name__})")
+            return
+        if query.cohort is Cohort.FRESH and not is_fresh(video, query, self._clock()):
+            return  # YouTube's "today" filter is coarser than the fresh window
+        result.videos.append(video)

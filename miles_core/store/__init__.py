@@ -11,6 +11,7 @@ from miles_core.store.items import is_video_item, video_from_item
 from miles_core.store.models import (
     Candidate,
     CandidatePage,
+    Cohort,
     JobCounts,
     JobStatus,
     Score,
@@ -30,6 +31,7 @@ from miles_core.store.table import MilesStore
 __all__ = [
     "Candidate",
     "CandidatePage",
+    "Cohort",
     "InvalidCursorError",
     "JobCounts",
     "JobStatus",

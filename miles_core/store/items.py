@@ -16,6 +16,7 @@ from miles_core.observation import Observation
 from miles_core.store import keys
 from miles_core.store.models import (
     Candidate,
+    Cohort,
     JobCounts,
     JobStatus,
     Score,
@@ -111,6 +112,9 @@ def video_attributes(video: ScrapedVideo, *, seen_at: datetime, run_id: str) -> 
         "channel_id": obs.channel_id,
         "channel_title": obs.channel_title,
         "channel_follower_count": obs.channel_follower_count,
+        "channel_subscribers_read_at": iso(video.channel_subscribers_read_at)
+        if video.channel_subscribers_read_at and obs.channel_follower_count is not None
+        else None,
         "published_at": iso(obs.published_at) if obs.published_at else None,
         "duration_seconds": obs.duration_seconds,
         "thumbnail_url": video.thumbnail_url,
@@ -158,6 +162,8 @@ def video_from_item(item: Mapping[str, Any]) -> VideoRecord:
         last_seen_at=parse_iso(str(item["last_seen_at"])),
         stats_key=str(item["stats_key"]),
         score=score_from_dict(item.get("score")),
+        cohort=Cohort(str(item["cohort"])) if item.get("cohort") else None,
+        channel_subscribers_read_at=_opt_time(item.get("channel_subscribers_read_at")),
     )
 
 
@@ -170,6 +176,7 @@ def snapshot_item(snapshot: Snapshot) -> dict[str, Any]:
         "run_at": iso(snapshot.run_at),
         "topic": snapshot.topic,
         "source": snapshot.source,
+        "fixed_age_hours": snapshot.fixed_age_hours,
         **stats_attributes(snapshot.stats),
     }
 
@@ -182,6 +189,7 @@ def snapshot_from_item(item: Mapping[str, Any]) -> Snapshot:
         stats=stats_from_item(item),
         topic=item.get("topic"),
         source=item.get("source"),
+        fixed_age_hours=_opt_int(item.get("fixed_age_hours")),
     )
 
 
@@ -232,6 +240,7 @@ def job_item(job: ScrapeJob) -> dict[str, Any]:
         "topic": job.request.topic,
         "max_results": job.request.max_results,
         "max_duration_seconds": job.request.max_duration_seconds,
+        "cohort": job.request.cohort.value,
         "status": job.status.value,
         "trigger": job.trigger,
         "created_at": iso(job.created_at),
@@ -254,6 +263,7 @@ def job_from_item(item: Mapping[str, Any], now: datetime | None = None) -> Scrap
             topic=str(item["topic"]),
             max_results=int(item["max_results"]),
             max_duration_seconds=_opt_int(item.get("max_duration_seconds")),
+            cohort=Cohort(str(item.get("cohort") or Cohort.TOP.value)),
         ),
         status=JobStatus(str(item["status"])),
         created_at=parse_iso(str(item["created_at"])),

@@ -46,14 +46,32 @@ class VideoStats:
         return f"{iso(self.observed_at)}|{self.view_count}|{self.like_count}|{self.comment_count}"
 
 
+class Cohort(StrEnum):
+    """How a video entered tracking: what the training population of each exported row is.
+
+    ``top``: the top of a niche search (mostly older, already popular videos); ``fresh``: the newest
+    short uploads of the niche, found within hours of publication (the population a creator's own
+    upload belongs to). A video keeps the cohort it was first found in.
+    """
+
+    TOP = "top"
+    FRESH = "fresh"
+
+
 @dataclass(frozen=True)
 class ScrapedVideo:
-    """What a source found about one video: the canonical observation plus display fields."""
+    """What a source found about one video: the canonical observation plus display fields.
+
+    ``channel_subscribers_read_at`` is when ``observation.channel_follower_count`` was read (a
+    channel's count is read separately from the video's, and changes on its own clock).
+    """
 
     observation: Observation
     source: str
     thumbnail_url: str | None = None
     webpage_url: str | None = None
+    cohort: Cohort | None = None
+    channel_subscribers_read_at: datetime | None = None
 
     @property
     def video_id(self) -> str:
@@ -98,6 +116,8 @@ class VideoRecord:
     last_seen_at: datetime
     stats_key: str
     score: Score | None
+    cohort: Cohort | None = None
+    channel_subscribers_read_at: datetime | None = None
 
     @property
     def stats(self) -> VideoStats:
@@ -121,6 +141,8 @@ class Snapshot:
     stats: VideoStats
     topic: str | None = None
     source: str | None = None
+    fixed_age_hours: int | None = None
+    """Set on the re-snapshot job's snapshots: the fixed age (hours after publication) it was taken for."""
 
 
 class UpsertOutcome(StrEnum):
@@ -169,6 +191,7 @@ class ScrapeJobRequest:
     topic: str
     max_results: int = DEFAULT_SCRAPE_MAX_RESULTS
     max_duration_seconds: int | None = DEFAULT_SCRAPE_MAX_DURATION_SECONDS
+    cohort: Cohort = Cohort.TOP
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,8 @@ class MilesStore:
             extra_sets=(
                 "#first_seen_at = if_not_exists(#first_seen_at, :now)",
                 "#first_run = if_not_exists(#first_run, :run)",
+                # A video keeps the cohort it entered tracking through (a fresh upload later at the top stays fresh).
+                *(("#cohort = if_not_exists(#cohort, :cohort)",) if video.cohort is not None else ()),
             ),
             remove_none=True,
         )
@@ -125,6 +127,9 @@ class MilesStore:
             ":run": {"S": run_id},
             ":obs": {"S": iso(video.stats.observed_at)},
         }
+        if video.cohort is not None:
+            names["#cohort"] = "cohort"
+            values[":cohort"] = {"S": video.cohort.value}
         expression = parts.expression
         if topic is not None:
             # Topics accumulate (a string set), so a video found under two niches is on both leaderboards.

@@ -23,7 +23,7 @@ from moto import mock_aws
 from miles_core.scraping import runtime
 from miles_core.scraping.service import scheduled_job_id
 from miles_core.secrets import clear_secret_cache
-from miles_core.store import schema
+from miles_core.store import Cohort, schema
 from miles_core.topics import normalize_topic
 from tests.deploy.contract import FunctionSpec, functions, import_handler, load_template
 from tests.support.events import EVENTS_DIR, LocalLambdaContext, load_event
@@ -145,9 +145,11 @@ def test_event_runs_through_its_real_handler(
             assert (body["trigger"], body["topic"]) == ("schedule", "cooking hacks")
     elif "Records" in event:
         assert result == {"batchItemFailures": []}, result
-    else:  # the schedule: one job per niche, each recorded and enqueued for the queue's consumer
+    else:  # the schedule: two jobs per niche (top, fresh), each recorded and enqueued for the queue's consumer
         niches = _template_niches()
-        assert [job["job_id"] for job in result["jobs"]] == [scheduled_job_id(event["time"], n) for n in niches]
+        assert [job["job_id"] for job in result["jobs"]] == [
+            scheduled_job_id(event["time"], n, c) for n in niches for c in Cohort
+        ]
         store = runtime.store()
         for job in result["jobs"]:
             recorded = store.get_job(job["job_id"])

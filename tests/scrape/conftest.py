@@ -40,7 +40,8 @@ class RecordedYouTubeApi:
 
     ``videos`` answers with the real recorded items (adding ``contentDetails.duration``, which a real
     ``part=contentDetails`` call returns and the recording lacks); ``search`` pages through their ids
-    like ``search.list`` (``nextPageToken``). Every request is logged for assertions.
+    like ``search.list`` (``nextPageToken``); a fresh-uploads search (``order=date``) and ``channels``
+    find nothing (the recording has neither). Every request is logged for assertions.
     """
 
     def __init__(self, items: list[dict[str, Any]], durations: dict[str, str], page_size: int = 5) -> None:
@@ -76,7 +77,7 @@ class RecordedYouTubeApi:
     def answer(self, path: str, query: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
         if self.fail_with is not None:
             return self.fail_with
-        if path.endswith("/search"):
+        if path.endswith("/search") and query.get("order") != ["date"]:
             start = int(query.get("pageToken", ["0"])[0])
             size = min(int(query["maxResults"][0]), self.page_size)
             ids = self.order[start : start + size]
@@ -93,6 +94,10 @@ class RecordedYouTubeApi:
             if start + size < len(self.order):
                 body["nextPageToken"] = str(start + size)
             return 200, body
+        if path.endswith("/search"):
+            return 200, {"kind": "youtube#searchListResponse", "etag": "recorded", "items": []}  # no fresh uploads
+        if path.endswith("/channels"):
+            return 200, {"kind": "youtube#channelListResponse", "etag": "recorded", "items": []}
         if path.endswith("/videos"):
             items = []
             for video_id in query["id"][0].split(","):
@@ -107,6 +112,41 @@ class RecordedYouTubeApi:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+FRESH_FIXTURES = FIXTURES / "fresh"
+
+
+class FreshUploadsApi(RecordedYouTubeApi):
+    """The recorded fresh-uploads responses (``tests/fixtures/youtube_data_api/fresh``), served as of ``clock()``.
+
+    ``search`` (order=date) answers the file of the current minute, ``videos`` and ``channels`` the
+    items of the current minute's file that were asked for (50 ids at most, as the API enforces); a
+    minute without a recording answers 500, so a test reading at an unplanned time fails loudly.
+    Top-of-search queries (order=viewCount) find nothing: these recordings hold only fresh uploads.
+    """
+
+    def __init__(self, clock: Any) -> None:
+        super().__init__([], {})
+        self.clock = clock
+
+    def _recording(self, resource: str) -> dict[str, Any] | None:
+        path = FRESH_FIXTURES / f"{resource}_list_fresh_{self.clock():%Y%m%dT%H%MZ}.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+    def answer(self, path: str, query: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+        resource = path.rsplit("/", 1)[-1]
+        if resource == "search" and query.get("order") != ["date"]:
+            return 200, {"kind": "youtube#searchListResponse", "etag": "recorded", "items": []}
+        body = self._recording(resource)
+        if body is None:
+            return 500, {"error": {"code": 500, "message": f"no recorded {resource} at {self.clock()}"}}
+        if resource in ("videos", "channels"):
+            wanted = query["id"][0].split(",")
+            if len(wanted) > 50:
+                return 400, {"error": {"code": 400, "message": "too many ids", "errors": [{"reason": "badRequest"}]}}
+            body["items"] = [item for item in body["items"] if item["id"] in wanted]
+        return 200, body
 
 
 @pytest.fixture

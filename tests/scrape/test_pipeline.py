@@ -123,16 +123,19 @@ def test_scheduled_runs_add_snapshots_without_duplicating_videos(
 ) -> None:
     runtime.set_sources([api_source(youtube_api)])
     result = invoke(handlers["worker"].handler, load_event("scrape_schedule.json"))
-    # The schedule only fans out: one queued job per niche, run by the queue's consumer.
-    assert [job["status"] for job in result["jobs"]] == ["queued", "queued"]
-    assert drain_queue(aws, handlers["worker"]) == 2
+    # The schedule only fans out: two queued jobs per niche (top, fresh), run by the queue's consumer.
+    assert [job["status"] for job in result["jobs"]] == ["queued"] * 4
+    assert [job["job_id"].endswith("-fresh") for job in result["jobs"]] == [False, True, False, True]
+    assert drain_queue(aws, handlers["worker"]) == 4
     store = runtime.store()
     jobs = [store.get_job(job["job_id"]) for job in result["jobs"]]
-    assert [job.status.value if job else None for job in jobs] == ["succeeded", "succeeded"]
+    assert [job.status.value if job else None for job in jobs] == ["succeeded"] * 4
     assert jobs[0] is not None
     assert jobs[0].counts.as_dict() == {"found": 5, "new": 5, "updated": 0, "failed": 0}
+    assert jobs[1] is not None
+    assert jobs[1].counts.found == 0  # the recording has no fresh uploads
     # Both niches found the same 5 videos in one tick: 5 videos, one snapshot each, 2 leaderboards.
-    assert kinds(aws) == Counter({"video": 5, "snapshot": 5, "topic_member": 10, "scrape_job": 2})
+    assert kinds(aws) == Counter({"video": 5, "snapshot": 5, "topic_member": 10, "scrape_job": 4})
     expected = {item_id for item_id in youtube_api.order[:6] if item_id != youtube_api.order[1]}
     assert set(snapshots_per_video(aws)) == expected
     record = store.get_video(youtube_api.order[0])
@@ -148,10 +151,10 @@ def test_scheduled_runs_add_snapshots_without_duplicating_videos(
 
     later = schedule_event((NOW + timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M:%SZ"))
     later_jobs = invoke(handlers["worker"].handler, later)["jobs"]
-    assert drain_queue(aws, handlers["worker"]) == 2
-    assert [store.get_job(j["job_id"]).counts.updated for j in later_jobs] == [5, 5]  # type: ignore[union-attr]
+    assert drain_queue(aws, handlers["worker"]) == 4
+    assert [store.get_job(j["job_id"]).counts.updated for j in later_jobs] == [5, 0, 5, 0]  # type: ignore[union-attr]
     assert kinds(aws)["video"] == 5
-    assert kinds(aws)["scrape_job"] == 4
+    assert kinds(aws)["scrape_job"] == 8
     assert set(snapshots_per_video(aws).values()) == {2}
 
     status, job = api_call(handlers["app"], "scrape_job_status.json")

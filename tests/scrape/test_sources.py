@@ -59,7 +59,7 @@ def test_api_source_pages_filters_and_counts_quota(youtube_api: RecordedYouTubeA
     assert len(video_calls) == 1
     assert video_calls[0][1]["part"] == ["snippet,statistics,contentDetails"]
     assert all(key == "secret-key" for _, _, key in youtube_api.requests)  # header, never the URL
-    assert source.quota_used == 3 * 100 + 1
+    assert source.quota_used == 3 * 100 + 1 + 1  # 3 search pages, 1 videos.list, 1 channels.list
     assert len(result.videos) == 11  # the 12-minute video is filtered out
     assert youtube_api.order[1] not in {v.video_id for v in result.videos}
     assert result.videos[0].observation.duration_seconds == 20.0
