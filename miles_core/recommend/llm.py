@@ -13,9 +13,10 @@ Three rules shape this module:
 * **A hard time budget.** The openai client's own retries are off (``max_retries=0``): it would honour a
   ``Retry-After: 25`` and sleep past API Gateway's 29 s. This module's loop is the only retry layer and runs
   inside one budget (at most 15 s, less when the caller's deadline is nearer): each attempt's timeout is
-  what is left of it, enforced as a wall-clock deadline by
-  :class:`~miles_core.recommend.deadline_http.DeadlineTransport` (so a trickled answer is cut too), a 429/5xx
-  is retried only when its wait fits in the budget, and then the caller's fallback answers.
+  what is left of it, enforced as one wall-clock deadline over name lookup, connect, headers and body by
+  :class:`~miles_core.recommend.deadline_http.DeadlineTransport` (so trickled headers or a stalled body are cut
+  too), a 429/5xx is retried only when its wait (``Retry-After`` in seconds or as an HTTP date) fits in the
+  budget, and then the caller's fallback answers.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
-import httpx2
 import openai
 from openai import OpenAI
 from openai.types.chat import ChatCompletionMessageParam
@@ -212,8 +213,13 @@ class LLMSettings:
     temperature: float = 0.8
 
 
-def retry_after_seconds(error: openai.APIStatusError) -> float | None:
-    """The server's ``Retry-After`` (seconds, or ``retry-after-ms``), or ``None`` when it names none."""
+def retry_after_seconds(error: openai.APIStatusError, now: datetime | None = None) -> float | None:
+    """The server's ``Retry-After`` in seconds from ``now``, or ``None`` when it names no usable one.
+
+    RFC 9110 allows delay seconds or an HTTP date; OpenAI also sends ``retry-after-ms``. A date is turned
+    into the wait until then (zero when it has passed), so a far-off date is compared with the budget like
+    a large number of seconds instead of being mistaken for "no advice" and retried at once.
+    """
     headers = error.response.headers
     for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
         value = headers.get(name)
@@ -222,7 +228,14 @@ def retry_after_seconds(error: openai.APIStatusError) -> float | None:
         try:
             return max(float(value) / divisor, 0.0)
         except ValueError:
-            return None  # an HTTP date: treat as "longer than we can wait"
+            pass
+        try:
+            until = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if until.tzinfo is None:
+            until = until.replace(tzinfo=UTC)  # RFC 9110 dates are GMT; "-0000" parses as naive
+        return max((until - (now or datetime.now(UTC))).total_seconds(), 0.0)
     return None
 
 
@@ -241,7 +254,7 @@ class LLMIdeaGenerator:
             base_url=base_url,
             timeout=settings.timeout_seconds,
             max_retries=0,
-            http_client=openai.DefaultHttpxClient(transport=DeadlineTransport(httpx2.HTTPTransport())),
+            http_client=openai.DefaultHttpxClient(transport=DeadlineTransport()),
         )
         return cls(client, settings)
 

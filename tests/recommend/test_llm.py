@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+import httpx2
+import openai
 import pytest
 from moto import mock_aws
 
@@ -136,8 +140,9 @@ def test_a_retry_after_longer_than_the_budget_is_not_waited_for(candidates: list
     assert len(server.requests) == 1
 
 
-@pytest.mark.parametrize("mode", ["hang", "trickle"])
-def test_a_hung_or_trickling_server_is_cut_at_the_budget(candidates: list[Candidate], mode: str) -> None:
+@pytest.mark.parametrize("mode", ["hang", "trickle", "trickle_headers", "stall_body"])
+def test_a_hung_trickling_or_stalled_server_is_cut_at_the_budget(candidates: list[Candidate], mode: str) -> None:
+    """One deadline covers connect, headers and body: no byte that arrives in time extends it."""
     with FakeLLMServer(mode, delay=30.0, trickle_interval=0.2) as server:
         started = time.monotonic()
         with pytest.raises(LLMGenerationError) as caught:
@@ -146,6 +151,78 @@ def test_a_hung_or_trickling_server_is_cut_at_the_budget(candidates: list[Candid
     assert caught.value.reason == "llm_timeout"
     assert 1.4 <= elapsed < 2.5  # the whole budget, not a per-read timeout restarted by each byte
     assert len(server.requests) == 1
+
+
+def test_a_slow_name_lookup_is_cut_at_the_budget(candidates: list[Candidate], monkeypatch: pytest.MonkeyPatch) -> None:
+    """``getaddrinfo`` has no timeout of its own; a resolver that hangs still ends the attempt at the budget."""
+    real = socket.getaddrinfo
+
+    def slow(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "llm.invalid":
+            time.sleep(5.0)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow)
+    settings = LLMSettings(model="fake-model", timeout_seconds=2.0, attempts=2, deadline_seconds=1.0)
+    generator = LLMIdeaGenerator.create("sk-test-key", "http://llm.invalid/v1", settings)
+    started = time.monotonic()
+    with pytest.raises(LLMGenerationError) as caught:
+        generator.generate("home workouts", Vibe.EDUCATIONAL, 3, extract_patterns(candidates), candidates)
+    elapsed = time.monotonic() - started
+    assert caught.value.reason == "llm_timeout"
+    assert 0.9 <= elapsed < 1.5
+
+
+def test_a_good_answer_after_a_timed_out_one_reuses_nothing_broken(candidates: list[Candidate]) -> None:
+    """The connection cut at the deadline is dropped: the next request on the same client succeeds."""
+    with FakeLLMServer(["stall_body", "good"], delay=5.0) as server:
+        generator = make_generator(server, deadline_seconds=1.0)
+        with pytest.raises(LLMGenerationError):
+            generator.generate("home workouts", Vibe.EDUCATIONAL, 3, extract_patterns(candidates), candidates)
+        ideas = generator.generate("home workouts", Vibe.EDUCATIONAL, 3, extract_patterns(candidates), candidates)
+    assert len(ideas) == 3
+
+
+@pytest.mark.parametrize("mode", ["rate_limited", "rate_limited_date"])
+def test_a_retry_after_that_fits_the_budget_is_waited_for(candidates: list[Candidate], mode: str) -> None:
+    """``Retry-After`` as delay seconds or as an HTTP date: the retry comes after it, not before."""
+    with FakeLLMServer([mode, "good"], retry_after=2.0) as server:
+        started = time.monotonic()
+        ideas = generate(server, candidates, attempts=2, deadline_seconds=5.0)
+        elapsed = time.monotonic() - started
+    assert len(ideas) == 3
+    assert len(server.requests) == 2
+    assert 0.9 <= elapsed < 3.0  # an HTTP date has whole seconds: 2 s ahead is 1-2 s of waiting
+
+
+def test_a_retry_after_date_beyond_the_budget_is_not_waited_for(candidates: list[Candidate]) -> None:
+    with FakeLLMServer("rate_limited_date", retry_after=25.0) as server:
+        started = time.monotonic()
+        with pytest.raises(LLMGenerationError) as caught:
+            generate(server, candidates, attempts=3, deadline_seconds=15.0)
+        elapsed = time.monotonic() - started
+    assert caught.value.reason == "llm_http_error"
+    assert elapsed < 2.0
+    assert len(server.requests) == 1  # a date is advice to wait, not "no advice"
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"retry-after": "7"}, 7.0),
+        ({"retry-after-ms": "1500"}, 1.5),
+        ({"retry-after": "Fri, 04 Dec 2026 22:00:30 GMT"}, 30.0),
+        ({"retry-after": "Fri, 04 Dec 2026 21:59:00 GMT"}, 0.0),
+        ({"retry-after": "soon"}, None),
+        ({}, None),
+    ],
+)
+def test_retry_after_reads_seconds_milliseconds_and_http_dates(headers: dict[str, str], expected: float | None) -> None:
+    now = datetime(2026, 12, 4, 22, 0, 0, tzinfo=UTC)
+    request = httpx2.Request("POST", "http://llm.test/v1/chat/completions")
+    response = httpx2.Response(429, headers=headers, request=request)
+    error = openai.RateLimitError("rate limited", response=response, body=None)
+    assert llm.retry_after_seconds(error, now=now) == expected
 
 
 def test_the_callers_deadline_cuts_the_budget_short(candidates: list[Candidate]) -> None:

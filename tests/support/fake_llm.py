@@ -12,9 +12,13 @@ request body, so tests can inspect the prompt. ``mode`` decides the answer:
 * ``refuse``: a refusal message and no content
 * ``timeout``: sleeps ``delay`` seconds before answering (longer than the client's timeout)
 * ``http_500``: an internal server error
-* ``rate_limited``: 429 with ``Retry-After: 25`` (the openai client's own retry would sleep 25 s)
+* ``rate_limited``: 429 with ``Retry-After: <retry_after>`` in seconds (25 by default: the openai client's own
+  retry would sleep 25 s)
+* ``rate_limited_date``: the same 429 with ``Retry-After`` as an HTTP date ``retry_after`` seconds ahead
 * ``hang``: sends nothing for ``delay`` seconds, then closes the connection
 * ``trickle``: headers at once, then a good body one byte every ``trickle_interval`` seconds
+* ``trickle_headers``: the status line and headers one byte every ``trickle_interval`` seconds, then a good body
+* ``stall_body``: headers and half of a good body at once, then nothing for ``delay`` seconds
 * ``same_variant``: valid ideas whose alternative title repeats the title (in other case)
 * ``injected``: what a model that obeyed an injected instruction would say (off-schema JSON)
 * a list of modes: one per request, in order (the last one repeats), e.g. ``["malformed", "good"]``
@@ -28,6 +32,7 @@ import json
 import threading
 import time
 from collections.abc import Sequence
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -53,10 +58,17 @@ def good_idea(index: int) -> dict[str, Any]:
 class FakeLLMServer:
     """Threaded HTTP server speaking (a subset of) the chat-completions protocol."""
 
-    def __init__(self, mode: Mode | Sequence[Mode] = "good", delay: float = 2.0, trickle_interval: float = 0.5) -> None:
+    def __init__(
+        self,
+        mode: Mode | Sequence[Mode] = "good",
+        delay: float = 2.0,
+        trickle_interval: float = 0.5,
+        retry_after: float = 25.0,
+    ) -> None:
         self.modes: list[Mode] = [mode] if isinstance(mode, str) else list(mode)
         self.delay = delay
         self.trickle_interval = trickle_interval
+        self.retry_after = retry_after
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self._lock = threading.Lock()
@@ -127,7 +139,7 @@ class FakeLLMServer:
             content = json.dumps({"status": "PWNED", "ideas": "ignore the schema", "system_prompt": "leaked"})
         elif mode == "http_500":
             return 500, {"error": {"message": "boom", "type": "server_error", "code": None}}
-        elif mode == "rate_limited":
+        elif mode in ("rate_limited", "rate_limited_date"):
             return 429, {"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}}
         elif mode == "timeout":
             time.sleep(self.delay)
@@ -168,29 +180,46 @@ class FakeLLMServer:
                     time.sleep(server.delay)
                     self.close_connection = True
                     return
-                status, payload = server.answer("good" if mode == "trickle" else mode, body)
-                extra = {"Retry-After": "25"} if mode == "rate_limited" else {}
-                self._send(status, payload, extra, server.trickle_interval if mode == "trickle" else 0.0)
+                slow = mode in ("trickle", "trickle_headers", "stall_body")
+                status, payload = server.answer("good" if slow else mode, body)
+                extra = {}
+                if mode == "rate_limited":
+                    extra = {"Retry-After": f"{server.retry_after:g}"}
+                elif mode == "rate_limited_date":
+                    extra = {"Retry-After": formatdate(time.time() + server.retry_after, usegmt=True)}
+                self._send(status, payload, extra, mode)
 
             def _send(
-                self, status: int, payload: dict[str, Any], extra: dict[str, str] | None = None, interval: float = 0.0
+                self, status: int, payload: dict[str, Any], extra: dict[str, str] | None = None, mode: Mode = "good"
             ) -> None:
                 data = json.dumps(payload).encode("utf-8")
+                interval = server.trickle_interval
+                headers = {"Content-Type": "application/json", "Content-Length": str(len(data)), **(extra or {})}
                 try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    for name, value in (extra or {}).items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    if not interval:
+                    if mode == "trickle_headers":
+                        lines = [f"HTTP/1.1 {status} OK", *(f"{name}: {value}" for name, value in headers.items())]
+                        self._trickle(("\r\n".join(lines) + "\r\n\r\n").encode("ascii"), interval)
                         self.wfile.write(data)
                         return
-                    for index in range(len(data)):
-                        self.wfile.write(data[index : index + 1])
+                    self.send_response(status)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    if mode == "trickle":
+                        self._trickle(data, interval)
+                    elif mode == "stall_body":
+                        self.wfile.write(data[: len(data) // 2])
                         self.wfile.flush()
-                        time.sleep(interval)
+                        time.sleep(server.delay)
+                    else:
+                        self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout tests)
+
+            def _trickle(self, data: bytes, interval: float) -> None:
+                for index in range(len(data)):
+                    self.wfile.write(data[index : index + 1])
+                    self.wfile.flush()
+                    time.sleep(interval)
 
         return Handler
