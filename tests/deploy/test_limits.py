@@ -85,22 +85,6 @@ def test_the_worker_consumes_the_scrape_job_dlq(template: dict[str, Any]) -> Non
     assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["ScrapeJobDLQ", "Arn"]}
 
 
-def test_sqs_event_sources_outlast_their_consumer(translated_template: dict[str, Any]) -> None:
-    """Lambda refuses an SQS event source mapping whose queue visibility timeout is below the function's
-    timeout (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html); SQS's default is 30 s."""
-    resources = translated_template["Resources"]
-    for mapping in resources.values():
-        if mapping["Type"] != "AWS::Lambda::EventSourceMapping":
-            continue
-        source = mapping["Properties"]["EventSourceArn"]
-        if "Fn::GetAtt" not in source or resources[source["Fn::GetAtt"][0]]["Type"] != "AWS::SQS::Queue":
-            continue
-        queue = source["Fn::GetAtt"][0]
-        function = resources[mapping["Properties"]["FunctionName"]["Ref"]]["Properties"]
-        visibility = resources[queue]["Properties"].get("VisibilityTimeout", 30)
-        assert visibility >= function["Timeout"], f"{queue} visibility {visibility} s < consumer timeout"
-
-
 def _alarm_metrics(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     metrics: dict[str, list[dict[str, Any]]] = {}
     for resource in template["Resources"].values():
