@@ -11,7 +11,7 @@ import pytest
 
 from infra.localstack import gateway
 from miles_core.api.errors import ErrorResponse
-from tests.deploy.contract import functions
+from tests.deploy.contract import api_routes, functions
 
 # DynamoDB actions each function may use, and why. Anything else (Scan, DeleteItem, BatchWriteItem, ...)
 # is refused: no function needs it, so none may have it.
@@ -62,10 +62,25 @@ def test_every_function_reserves_concurrency_when_enabled(template: dict[str, An
 def test_reserved_recommend_concurrency_covers_its_throttle(template: dict[str, Any]) -> None:
     """Throttled rps x the function timeout must fit in what it reserves, or callers get throttled 5xx."""
     api = template["Resources"]["MilesApi"]["Properties"]
-    (setting,) = (m for m in api["MethodSettings"] if m["ResourcePath"] == "/recommendations")
+    (setting,) = (m for m in api["MethodSettings"] if m["ResourcePath"] == "/~1recommendations")
     recommend = functions(template)["RecommendFunction"].properties
     reserved = recommend["ReservedConcurrentExecutions"]["Fn::If"][1]
     assert setting["ThrottlingRateLimit"] * recommend["Timeout"] <= reserved
+
+
+def test_method_settings_name_real_routes_in_the_escaped_form(template: dict[str, Any]) -> None:
+    """A MethodSetting's ResourcePath is ``/`` followed by the resource path with every slash written ``~1``
+    (``/recommendations`` -> ``/~1recommendations``); an unescaped or unknown path throttles nothing.
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-apigateway-stage-methodsetting.html"""
+    routes = {(route.method.upper(), route.path) for route in api_routes(template)}
+    for setting in template["Resources"]["MilesApi"]["Properties"]["MethodSettings"]:
+        path = setting["ResourcePath"]
+        if (path, setting["HttpMethod"]) == ("/*", "*"):
+            continue  # the documented wildcard: every method of every resource
+        assert path.startswith("/"), path
+        assert "/" not in path[1:], f"{path}: write the resource path's slashes as ~1"
+        decoded = path[1:].replace("~1", "/")
+        assert (setting["HttpMethod"], decoded) in routes, f"{path} {setting['HttpMethod']} is no route"
 
 
 def test_worker_async_failures_have_a_destination(template: dict[str, Any]) -> None:
