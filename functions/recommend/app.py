@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from miles_core import config
 from miles_core.api import API_KEY_SECURITY, JSON_BODY_ERRORS, KEYED, build_observability, build_resolver, responses
+from miles_core.api.store_unavailable import register_store_unavailable
 from miles_core.inference import load_predictor
 from miles_core.recommend import MAX_COUNT, MIN_COUNT, RecommendationRequest, RecommendationResponse, Vibe
 from miles_core.recommend.llm import generator_from_config
@@ -38,6 +39,7 @@ app = build_resolver(
     max_body_bytes=MAX_BODY_BYTES,
     logger=logger,
 )
+register_store_unavailable(app, logger)
 _RESPONSES = responses(
     RecommendationResponse,
     errors=(*JSON_BODY_ERRORS, *KEYED, 503),

@@ -29,7 +29,6 @@ from miles_core.api import (
     FieldError,
     build_observability,
     build_resolver,
-    error_response,
     responses,
 )
 from miles_core.api.fields import SINGLE_LINE_PATTERN
@@ -40,11 +39,12 @@ from miles_core.api.scrape_schemas import (
     ScrapeJobBody,
     ScrapeJobView,
 )
+from miles_core.api.store_unavailable import register_store_unavailable
 from miles_core.config import SCRAPE_DEDUPE_WINDOW_SECONDS
 from miles_core.scraping import runtime
 from miles_core.scraping.jobs import JobEnqueueError, new_job, submit_deduplicated
 from miles_core.scraping.quota import DailyQuota
-from miles_core.store import InvalidCursorError, ScrapeJobRequest, StoreThrottledError
+from miles_core.store import InvalidCursorError, ScrapeJobRequest
 from miles_core.topics import MAX_TOPIC_CHARS, normalize_topic
 
 logger, metrics, tracer = build_observability("scrape")
@@ -54,6 +54,7 @@ app = build_resolver(
     max_body_bytes=16 * 1024,
     logger=logger,
 )
+register_store_unavailable(app, logger)
 JOB_ID_PATTERN = r"^[A-Za-z0-9-]{1,80}$"
 """What a job id can be (uuid hex, or the schedule's readable ids): anything else is a 422, never a lookup."""
 
@@ -180,20 +181,6 @@ def list_candidates(
         items=[CandidateView.model_validate(candidate.as_public_dict()) for candidate in page.items],
         next_cursor=page.next_cursor,
     )
-
-
-def _table_throttled(error: StoreThrottledError) -> Response[str]:
-    """DynamoDB still throttling after botocore's retries: a visible 503 (retry later), not a 500."""
-    logger.warning("table throttled: %s", error)
-    return error_response(
-        HTTPStatus.SERVICE_UNAVAILABLE,
-        "the table is throttling requests; try again later",
-        (),
-        app.current_event.request_context.request_id,
-    )
-
-
-app.exception_handler(StoreThrottledError)(_table_throttled)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

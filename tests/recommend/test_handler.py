@@ -27,6 +27,7 @@ from miles_core.store.schema import create_table
 from tests.recommend.conftest import TITLES, TOPIC
 from tests.support.events import LocalLambdaContext, lambda_context, load_event
 from tests.support.fake_llm import FakeLLMServer
+from tests.support.throttle import Throttle
 
 REPO = Path(__file__).resolve().parents[2]
 TABLE = "miles-recommend-test"
@@ -238,6 +239,15 @@ def test_an_unreachable_queue_fails_the_job_but_not_the_answer(
     assert job is not None
     assert job.status.value == "failed"  # visible through GET /scrape/jobs/{id}
     assert job.errors[0].startswith("could not enqueue")
+
+
+def test_a_throttled_table_is_a_visible_503(app_module: ModuleType) -> None:
+    """DynamoDB still throttling after botocore's retries: 503 (retry later, as documented), never a 500."""
+    throttle = Throttle(app_module.service().cache.store.table.client, "GetItem", failures=10**6)
+    status, body = call(app_module, event())
+    assert status == 503, body
+    assert "throttling" in body["message"]
+    assert throttle.throttled == 3  # botocore's tries, one layer
 
 
 def queued_messages() -> list[dict[str, Any]]:
