@@ -19,6 +19,7 @@ from tests.deploy.contract import (
 # Handler contract of ARCHITECTURE.md ("Handlers (file: callable)").
 EXPECTED_HANDLERS = {
     "PredictFunction": ("functions/predict/app.py", "handler"),
+    "PublicFunction": ("functions/predict/app.py", "handler"),
     "ScorerFunction": ("functions/predict/scorer.py", "handler"),
     "ScrapeApiFunction": ("functions/scrape/app.py", "handler"),
     "ScrapeWorkerFunction": ("functions/scrape/worker.py", "handler"),
@@ -155,6 +156,24 @@ def test_translated_api_requires_a_key_on_every_route_but_the_public_ones(
     plans = [r for r in translated_template["Resources"].values() if r["Type"] == "AWS::ApiGateway::UsagePlan"]
     assert len(plans) == 1
     assert {"Throttle", "Quota"} <= set(plans[0]["Properties"])
+
+
+def test_keyless_routes_cannot_starve_keyed_ones(template: dict[str, Any]) -> None:
+    """Anonymous callers have no usage plan: the keyless routes run in functions that serve no keyed route and
+    reserve concurrency of their own, so a flood of them is throttled there and never takes a keyed function's
+    reserved executions."""
+    serving: dict[str, set[bool]] = {}
+    for logical_id, spec in functions(template).items():
+        for event in spec.events.values():
+            if event["Type"] == "Api":
+                route = (event["Properties"]["Method"].upper(), event["Properties"]["Path"])
+                serving.setdefault(logical_id, set()).add(route in PUBLIC_ROUTES)
+    shared = [logical_id for logical_id, kinds in serving.items() if kinds == {True, False}]
+    assert not shared, f"{shared} serve keyless and keyed routes from one pool of executions"
+    for logical_id, kinds in serving.items():
+        reserved = functions(template)[logical_id].properties["ReservedConcurrentExecutions"]["Fn::If"][1]
+        assert isinstance(reserved, int), logical_id
+        assert reserved >= 1, logical_id
 
 
 def test_no_wildcard_cors(template: dict[str, Any]) -> None:
