@@ -10,81 +10,31 @@ from __future__ import annotations
 
 import base64
 import gzip
-import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from miles_core.scraping import runtime
 from miles_core.scraping.service import scheduled_job_id
-from miles_core.secrets import clear_secret_cache
-from miles_core.store import Cohort, schema
+from miles_core.store import Cohort
 from miles_core.topics import normalize_topic
-from tests.deploy.contract import FunctionSpec, functions, import_handler, load_template
-from tests.support.events import EVENTS_DIR, LocalLambdaContext, load_event
+from tests.deploy.contract import load_template
+from tests.support.events import EVENTS_DIR, load_event
+from tests.support.template_invoke import function_for_event, invoke_event, template_resources
 
 EVENT_FILES = sorted(EVENTS_DIR.glob("*.json"))
 PRECONDITIONS = {"scrape_job_status.json": "scrape_schedule.json"}
 """Events that need another event's effect first: the status event asks for the job the schedule creates."""
-_counter = itertools.count()
-
-
-def function_for_event(template: dict[str, Any], event: dict[str, Any]) -> FunctionSpec:
-    """The function the template wires this event's trigger to."""
-    if "httpMethod" in event:
-        kind, match = "Api", (event["httpMethod"].upper(), event["resource"])
-    else:
-        records = event.get("Records") or [{}]
-        source = records[0].get("eventSource") or event.get("source")
-        kind = {"aws:sqs": "SQS", "aws:dynamodb": "DynamoDB", "aws.events": "Schedule"}.get(str(source), "?")
-        match = None
-    for spec in functions(template).values():
-        for trigger in spec.events.values():
-            if trigger["Type"] != kind:
-                continue
-            props = trigger["Properties"]
-            if match is None or (props["Method"].upper(), props["Path"]) == match:
-                return spec
-    raise AssertionError(f"no function in template.yaml is triggered by this {kind} event {match or ''}")
-
-
-def _resolve(value: Any, parameters: dict[str, Any], resources: dict[str, str]) -> str:
-    if isinstance(value, dict) and "Ref" in value:
-        name = value["Ref"]
-        if name in resources:
-            return resources[name]
-        return str(parameters[name].get("Default", ""))
-    return str(value)
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    """Moto with the template's table, job queue and secrets; returns logical id -> physical id."""
-    with mock_aws():
-        table_name = "miles-deploy-test"
-        schema.create_table(boto3.client("dynamodb"), table_name)
-        queue_url = boto3.client("sqs").create_queue(QueueName="miles-jobs")["QueueUrl"]
-        resources = {"Table": table_name, "ScrapeJobQueue": queue_url}
-        secrets = boto3.client("secretsmanager")
-        for logical_id, resource in load_template()["Resources"].items():
-            if resource["Type"] == "AWS::SecretsManager::Secret":
-                created = secrets.create_secret(
-                    Name=f"miles/test/{logical_id}", SecretString=resource["Properties"]["SecretString"]
-                )
-                resources[logical_id] = created["ARN"]
+def aws() -> Iterator[dict[str, str]]:
+    """Moto with the template's table, job queues and secrets; returns logical id -> physical id."""
+    with template_resources() as resources:
         yield resources
-
-
-def _reset_container_caches() -> None:
-    """Per-container caches (scrape runtime, secrets); no network sources in this offline run."""
-    clear_secret_cache()
-    runtime.reset()
-    runtime.set_sources([])
 
 
 def test_every_event_file_maps_to_a_function() -> None:
@@ -96,19 +46,7 @@ def test_every_event_file_maps_to_a_function() -> None:
 
 def _invoke(name: str, aws: dict[str, str], tiny_artifact: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """``sam local invoke`` in-process: the template's function for ``events/<name>``, its env, its handler."""
-    template = load_template()
-    event = load_event(name)
-    spec = function_for_event(template, event)
-    for variable, value in spec.environment.items():
-        monkeypatch.setenv(variable, _resolve(value, template["Parameters"], aws))
-    monkeypatch.setenv("MILES_MODEL_DIR", str(tiny_artifact))  # the image's /opt/miles/model
-    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    _reset_container_caches()
-    module, attribute = spec.handler.rsplit(".", 1)
-    handler = import_handler(spec.handler_file, attribute, f"_miles_event_{module}_{next(_counter)}")
-    # Lambda's context: the function's own Timeout left (the worker checks it to stop before its timeout).
-    context = LocalLambdaContext.for_request(spec.logical_id, timeout_ms=int(spec.properties["Timeout"]) * 1000)
-    return handler(event, context)
+    return invoke_event(load_event(name), aws, tiny_artifact, monkeypatch)
 
 
 def _json_body(result: dict[str, Any]) -> Any:

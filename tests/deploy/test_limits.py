@@ -1,5 +1,5 @@
-"""template.yaml: concurrency, least-privilege table access, failure destinations, alarms, access logs and
-API Gateway's own error answers (the one error shape)."""
+"""template.yaml: concurrency, no blanket table policy, failure destinations, alarms, access logs and
+API Gateway's own error answers (the one error shape). Each function's exact permissions: test_permissions.py."""
 
 from __future__ import annotations
 
@@ -12,35 +12,6 @@ import pytest
 from infra.localstack import gateway
 from miles_core.api.errors import ErrorResponse
 from tests.deploy.contract import api_routes, functions
-
-# DynamoDB actions each function may use, and why. Anything else (Scan, DeleteItem, BatchWriteItem, ...)
-# is refused: no function needs it, so none may have it.
-TABLE_ACTIONS = {
-    "ScorerFunction": {"GetItem", "PutItem", "Query", "UpdateItem"},
-    "ScrapeApiFunction": {"GetItem", "PutItem", "UpdateItem", "Query"},
-    "ScrapeWorkerFunction": {"GetItem", "PutItem", "UpdateItem", "Query"},
-    "RecommendFunction": {"GetItem", "PutItem", "UpdateItem", "Query"},
-}
-API_FUNCTIONS = ("PredictFunction", "ScrapeApiFunction", "RecommendFunction")
-
-
-def _role_actions(translated: dict[str, Any], function: str, prefix: str) -> set[str]:
-    role = translated["Resources"][function]["Properties"]["Role"]["Fn::GetAtt"][0]
-    actions: set[str] = set()
-    for policy in translated["Resources"][role]["Properties"].get("Policies", []):
-        for statement in policy["PolicyDocument"]["Statement"]:
-            listed = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            actions |= {a.split(":", 1)[1] for a in listed if a.startswith(prefix + ":")}
-    return actions
-
-
-@pytest.mark.parametrize("function", sorted(TABLE_ACTIONS))
-def test_table_access_is_least_privilege(translated_template: dict[str, Any], function: str) -> None:
-    assert _role_actions(translated_template, function, "dynamodb") == TABLE_ACTIONS[function]
-
-
-def test_predict_has_no_table_access(translated_template: dict[str, Any]) -> None:
-    assert _role_actions(translated_template, "PredictFunction", "dynamodb") == set()
 
 
 def test_no_crud_policy_template(template: dict[str, Any]) -> None:

@@ -33,9 +33,10 @@ import pytest
 from infra.localstack.moto import MotoServer, free_port
 from miles_core.store import schema
 from tests.deploy.contract import REPO_ROOT, FunctionSpec, functions, load_template, parse_dockerfile
-from tests.deploy.test_events import EVENT_FILES, function_for_event
+from tests.deploy.test_events import EVENT_FILES
 from tests.support.image_env import image_environment, image_venv, set_read_only, task_root
 from tests.support.lambda_runtime import LambdaProcess, RuntimeApi, read_only_argv
+from tests.support.template_invoke import function_for_event
 
 MUST_SUCCEED = {"predict.json", "predict_batch.json", "model.json", "health.json"}
 """Events that answer 200 in any order; the others may depend on state an earlier event creates."""
