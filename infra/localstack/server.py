@@ -41,6 +41,8 @@ MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 """API Gateway REST's request payload limit."""
 MAX_DRAIN_BYTES = 64 * 1024 * 1024
 """An over-limit body is read and dropped up to this size before answering 413."""
+MAX_CHUNK_LINE_BYTES = 1024
+"""A chunk-size line (hex size, extensions, CRLF) longer than this is malformed (400), never buffered."""
 
 
 class HandlerRegistry:
@@ -110,22 +112,33 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s " + format, self.address_string(), *args)
 
+    def _chunk_line(self) -> bytes:
+        """One CRLF-terminated line of a chunked body, bounded: a longer or cut line is malformed."""
+        line = self.rfile.readline(MAX_CHUNK_LINE_BYTES + 1)
+        if not line.endswith(b"\n"):
+            raise ValueError("chunk line too long or cut")
+        return line
+
+    def _has_body(self) -> bool:
+        chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+        return chunked or int(self.headers.get("Content-Length") or 0) > 0
+
     def _read_body(self) -> bytes | None:
         """The request body, or ``None`` when it is over API Gateway's limit (then unread)."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             chunks = []
             total = 0
             while True:
-                size = int(self.rfile.readline().strip().split(b";")[0] or b"0", 16)
+                size = int(self._chunk_line().strip().split(b";")[0] or b"0", 16)
                 if size == 0:
-                    self.rfile.readline()
+                    self._chunk_line()
                     break
                 total += size
                 if total > MAX_PAYLOAD_BYTES:
                     self.close_connection = True
                     return None
                 chunks.append(self.rfile.read(size))
-                self.rfile.readline()
+                self._chunk_line()
             return b"".join(chunks)
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_PAYLOAD_BYTES:
@@ -160,9 +173,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         logger.info("%s %s -> %d (%.1f ms)", method, split.path, status, (time.perf_counter() - started) * 1000)
 
     def _answer(self, method: str, path: str, query: str) -> tuple[int, list[tuple[str, str]], bytes]:
-        body = self._read_body()
+        # Route and key first, as API Gateway does: a caller without a key never gets its body read (the
+        # connection closes after the answer instead).
         found = find_route(method, path, self.server.routes)
         if found is None:
+            self.close_connection = self.close_connection or self._has_body()
             allowed = allowed_methods(path, self.server.routes)
             if allowed:
                 return gateway.method_not_allowed(method, path, allowed)
@@ -173,7 +188,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if route.api_key_required and not hmac.compare_digest(
             (self.headers.get("x-api-key") or "").encode("utf-8"), self.server.api_key.encode("utf-8")
         ):
+            self.close_connection = self.close_connection or self._has_body()
             return gateway.invalid_api_key()
+        body = self._read_body()
         if body is None:
             return gateway.request_too_large()
         host = self.headers.get("Host") or self.server.url.split("//", 1)[1]

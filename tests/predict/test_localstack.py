@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import textwrap
 import threading
 from collections.abc import Iterator
@@ -228,6 +229,32 @@ def echo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield server.url
     server.shutdown()
     server.server_close()
+
+
+def _raw_exchange(url: str, head: bytes, body_start: bytes) -> bytes:
+    """Send a request's head and the start of a body that never ends; what the server answers within 10 s."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout=10) as sock:
+        sock.sendall(head + body_start)
+        try:
+            return sock.recv(65536)
+        except TimeoutError:
+            return b""
+
+
+def test_a_keyless_body_is_refused_before_it_is_read(echo_server):
+    """API Gateway checks the key before it takes a body: a caller without one cannot make the server read
+    (or wait for) its chunked body."""
+    head = b"POST /things/1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    answer = _raw_exchange(echo_server, head, b"10\r\n0123456789abcdef\r\n")
+    assert answer.startswith(b"HTTP/1.0 403") or answer.startswith(b"HTTP/1.1 403"), answer[:80]
+
+
+def test_a_chunk_size_line_is_bounded(echo_server):
+    """A chunk-size line that never ends is malformed (400) once it passes the bound, not buffered forever."""
+    head = f"POST /things/1 HTTP/1.1\r\nHost: x\r\nx-api-key: {API_KEY}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    answer = _raw_exchange(echo_server, head.encode(), b"1" * 64 * 1024)
+    assert answer.split(b"\r\n", 1)[0].endswith(b"400 Bad Request"), answer[:80]
 
 
 def test_event_is_an_api_gateway_rest_proxy_event(echo_server):
