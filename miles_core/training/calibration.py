@@ -14,6 +14,14 @@ from miles_core.accuracy.metrics import sigmoid
 PLATT_L2 = 1e-3
 """A whisker of ridge on (scale, bias) keeps the fit finite on tiny or separable val sets."""
 
+TEMPERING = {"pre_publish": 0.8, "post_publish": 0.9}
+"""Per regime, the factor that pulls the stacked viral logit towards val's base rate.
+
+A stacking fitted on val and served on later months is over-confident: fitted on the earlier part of
+time-ordered val and measured on the later part, log loss and Brier are lowest near these factors
+(``python -m infra.studies.calibration_drift`` prints the grid). Ranking (AUROC) is unchanged.
+"""
+
 
 def _platt_loss(design: np.ndarray, y: np.ndarray, params: np.ndarray) -> float:
     z = design @ params
@@ -65,6 +73,20 @@ def fit_logistic(features: np.ndarray, labels: np.ndarray, iterations: int = 100
         if converged:
             break
     return tuple(round(float(v), 6) for v in params)
+
+
+def temper(weights: tuple[float, ...], labels: np.ndarray, factor: float) -> tuple[float, ...]:
+    """``weights`` (feature weights, then bias) rescaled so the logit moves ``factor`` of the way from the
+    labels' base-rate logit: ``base + factor * (logit - base)``. The same affine form, so the artifact's
+    graph and its files need nothing new.
+    """
+    y = np.asarray(labels, dtype=np.float64)
+    rate = float(np.nanmean(y))
+    if not 0.0 < rate < 1.0:
+        return weights
+    base = float(np.log(rate / (1.0 - rate)))
+    *scales, bias = weights
+    return (*(round(factor * w, 6) for w in scales), round(factor * bias + (1.0 - factor) * base, 6))
 
 
 def apply_platt(logits: np.ndarray, scale_bias: tuple[float, float]) -> np.ndarray:

@@ -25,7 +25,7 @@ from miles_core.features.groups import unknown_numeric
 from miles_core.features.pipeline import load_tokenizer
 from miles_core.inference.artifact import CARD_FILE, SCORE_REFERENCE_FILE, SPEC_FILE, ModelCard, ScoreReference
 from miles_core.training import baselines
-from miles_core.training.calibration import best_f1_threshold, fit_logistic
+from miles_core.training.calibration import TEMPERING, best_f1_threshold, fit_logistic, temper
 from miles_core.training.card import build_card, file_sha256
 from miles_core.training.data import REGIMES, EmbeddingSource, RegimeArrays, concat, regime_arrays
 from miles_core.training.encoder import (
@@ -164,7 +164,8 @@ def fit_stacking(head: Head, trees: TreeEnsemble, neighbours: TextNeighbours, va
     This is stacking and calibration in one (it replaces per-regime Platt scaling). The side score
     is what the network lacks in that regime: post-publish the boosted trees' score (fitted on
     post-publish rows, they trail the network pre-publish), pre-publish the text-neighbour prior
-    (no counts exist there; see :mod:`miles_core.training.neighbours`). The other weight is 0.
+    (no counts exist there; see :mod:`miles_core.training.neighbours`). The other weight is 0. The viral
+    stacking is then tempered towards val's base rate (:data:`TEMPERING`): it is served on later months.
     """
     stacking: Stacking = {}
     for regime in REGIMES:
@@ -175,12 +176,15 @@ def fit_stacking(head: Head, trees: TreeEnsemble, neighbours: TextNeighbours, va
         for index, (target, raw, labels) in enumerate(
             zip(STACK_TARGETS, (viral, breakout), (val[regime].is_viral, val[regime].breakout), strict=True)
         ):
+            side = tree[:, index] if regime == "post_publish" else prior
+            weights = fit_logistic(np.stack([raw, side], axis=1), labels)
+            if target == "viral":
+                weights = temper(weights, labels, TEMPERING[regime])
+            a_net, a_side, bias = weights
             if regime == "post_publish":
-                a_net, a_tree, bias = fit_logistic(np.stack([raw, tree[:, index]], axis=1), labels)
-                stacking[regime][target] = (a_net, a_tree, 0.0, bias)
+                stacking[regime][target] = (a_net, a_side, 0.0, bias)
             else:
-                a_net, a_neighbours, bias = fit_logistic(np.stack([raw, prior], axis=1), labels)
-                stacking[regime][target] = (a_net, 0.0, a_neighbours, bias)
+                stacking[regime][target] = (a_net, 0.0, a_side, bias)
     return stacking
 
 
@@ -327,7 +331,8 @@ def train(options: TrainOptions) -> ModelCard:
             "selection": (
                 "network: mean of post- and pre-publish val AUROC; trees: n_iter by val AUROC; stacking "
                 "(network logit, tree score) post-publish and (network logit, text-neighbour prior) pre-publish "
-                "-> label by logistic regression on val per regime and target; "
+                "-> label by logistic regression on val per regime and target, the viral one tempered towards "
+                f"val's base rate by {TEMPERING} (chosen on time-ordered val); "
                 "threshold = best F1 on pooled calibrated val"
             ),
             "train_seconds": round(clock.total, 1),

@@ -1,0 +1,204 @@
+"""Does the stacking's calibration hold on later months? A time-ordered study on val, re-runnable.
+
+``python -m infra.studies.calibration_drift`` loads the committed model's network, trees and text-neighbour
+prior (not its stacking), builds val inputs through THE feature pipeline, sorts val by ``observed_at`` and, for
+several cut points, fits each calibration method on the rows before the cut and measures the rows after it:
+the honest picture of "fitted on one month, served the next". Printed per method: pre- and post-publish ECE
+and AUROC of the viral probability, and post-publish velocity Spearman, each averaged over the cuts.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from miles_core.dataset import load_benchmark
+from miles_core.features import FeatureSpec, load_tokenizer
+from miles_core.observation import Observation
+from miles_core.training.calibration import fit_logistic, temper
+from miles_core.training.data import REGIMES, EmbeddingSource, regime_arrays
+from miles_core.training.encoder import resolve_layers, tokenizer_path
+from miles_core.training.metrics import auroc, brier, expected_calibration_error, sigmoid, spearman
+from miles_core.training.model_dir import load_head
+from miles_core.training.neighbours import NEIGHBOURS_FILE, TextNeighbours
+from miles_core.training.trainer import all_head_outputs
+from miles_core.training.trees import TREES_FILE, TreeEnsemble
+
+CUTS = (0.4, 0.5, 0.6, 0.7)
+"""Fractions of time-ordered val used for fitting; the rest (always later) is measured."""
+
+
+@dataclass(frozen=True)
+class Components:
+    """What the stacking combines, per val row of one regime, in time order."""
+
+    network: np.ndarray
+    side: np.ndarray
+    """Post-publish: the boosted trees' viral score; pre-publish: the text-neighbour prior."""
+    labels: np.ndarray
+    velocity: np.ndarray
+    predicted_velocity: np.ndarray
+    days: np.ndarray
+    """Days since the first val observation."""
+
+
+Method = Callable[[Components, np.ndarray, np.ndarray], np.ndarray]
+"""(components, fit rows, measured rows) -> calibrated logits of the measured rows."""
+
+
+def _design(c: Components, rows: np.ndarray) -> np.ndarray:
+    return np.stack([c.network[rows], c.side[rows]], axis=1)
+
+
+def _apply(weights: tuple[float, ...], features: np.ndarray) -> np.ndarray:
+    w = np.asarray(weights)
+    return np.asarray(features @ w[:-1] + w[-1])
+
+
+def stacking_all(c: Components, fit: np.ndarray, measure: np.ndarray) -> np.ndarray:
+    """The shipped method: one logistic regression on every fit row."""
+    return _apply(fit_logistic(_design(c, fit), c.labels[fit]), _design(c, measure))
+
+
+def _recent(fraction: float) -> Method:
+    def method(c: Components, fit: np.ndarray, measure: np.ndarray) -> np.ndarray:
+        recent = fit[int(len(fit) * (1 - fraction)) :]
+        return _apply(fit_logistic(_design(c, recent), c.labels[recent]), _design(c, measure))
+
+    return method
+
+
+def _bias_on_recent(fraction: float) -> Method:
+    """Weights from every fit row; the bias alone re-fitted on the most recent ``fraction`` of them."""
+
+    def method(c: Components, fit: np.ndarray, measure: np.ndarray) -> np.ndarray:
+        weights = fit_logistic(_design(c, fit), c.labels[fit])
+        recent = fit[int(len(fit) * (1 - fraction)) :]
+        offset = _apply(weights, _design(c, recent))
+        (scale, bias) = fit_logistic(offset[:, None], c.labels[recent])
+        return scale * _apply(weights, _design(c, measure)) + bias
+
+    return method
+
+
+def _tempered(factor: float) -> Method:
+    """Stacking, then the logit pulled towards the fit rows' base rate (what ``TEMPERING`` ships)."""
+
+    def method(c: Components, fit: np.ndarray, measure: np.ndarray) -> np.ndarray:
+        weights = temper(fit_logistic(_design(c, fit), c.labels[fit]), c.labels[fit], factor)
+        return _apply(weights, _design(c, measure))
+
+    return method
+
+
+METHODS: dict[str, Method] = {
+    "stacking, all fit rows": stacking_all,
+    "stacking, last 50% of fit rows": _recent(0.5),
+    "stacking, bias on last 50%": _bias_on_recent(0.5),
+    **{f"stacking, tempered x{factor:.2f}": _tempered(factor) for factor in (0.95, 0.9, 0.85, 0.8, 0.75, 0.7)},
+}
+
+
+def log_loss(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    p = np.clip(probabilities, 1e-12, 1 - 1e-12)
+    return float(-np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p)))
+
+
+def ece_noise_floor(probabilities: np.ndarray, n: int, draws: int = 200) -> float:
+    """Mean ECE of PERFECTLY calibrated predictions on ``n`` rows: labels drawn from the probabilities."""
+    rng = np.random.default_rng(0)
+    values = []
+    for _ in range(draws):
+        p = rng.choice(probabilities, n, replace=False)
+        values.append(expected_calibration_error((rng.random(n) < p).astype(float), p))
+    return float(np.mean(values))
+
+
+def velocity_methods(c: Components, fit: np.ndarray, measure: np.ndarray) -> dict[str, np.ndarray]:
+    """Post-publish velocity: the network's output, and a least-squares blend with the tree score."""
+    blend = np.stack([c.predicted_velocity, c.side, np.ones_like(c.side)], axis=1)
+    coef, *_ = np.linalg.lstsq(blend[fit], c.velocity[fit], rcond=None)
+    return {"network velocity (shipped)": c.predicted_velocity[measure], "velocity + trees": blend[measure] @ coef}
+
+
+def _observed_at(observation: Observation) -> datetime:
+    if observation.observed_at is None:
+        raise ValueError(f"val row {observation.video_id} has no observed_at: it cannot be ordered in time")
+    return observation.observed_at
+
+
+def components(model: Path, data: Path, cache_dir: Path) -> dict[str, Components]:
+    head, bundle = load_head(model)
+    spec = FeatureSpec.load(model / "feature_spec.json")
+    tokenizer = load_tokenizer(tokenizer_path(bundle.encoder), spec.max_tokens)
+    layers = resolve_layers(bundle.encoder, bundle.encoder_layers)
+    source = EmbeddingSource.of_encoder(bundle.encoder, spec.max_tokens, tokenizer, cache_dir, layers)
+    rows = load_benchmark(data, "val", supported_languages=spec.languages).rows
+    seconds = np.array([_observed_at(r.observation).timestamp() for r in rows])
+    order = np.argsort(seconds, kind="stable")
+    rows = [rows[i] for i in order]
+    arrays = regime_arrays(rows, spec, source.embed([r.observation for r in rows]), tokenizer, None)
+    days = (seconds[order] - seconds[order][0]) / 86400
+    trees = TreeEnsemble.load(model / TREES_FILE)
+    neighbours = TextNeighbours.load(model / NEIGHBOURS_FILE)
+    out = {}
+    for regime in REGIMES:
+        viral, velocity, _ = all_head_outputs(head, arrays[regime])
+        side = (
+            trees.decision(arrays[regime].numeric)[:, 0]
+            if regime == "post_publish"
+            else neighbours.score(arrays[regime].embedding)
+        )
+        out[regime] = Components(viral, side, arrays[regime].is_viral, arrays[regime].log_velocity, velocity, days)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=Path("miles_core/models/default"))
+    parser.add_argument("--data", type=Path, default=Path("infra/data/benchmark/miles_benchmark_dev.csv.gz"))
+    parser.add_argument("--cache-dir", type=Path, default=Path(".cache/miles"))
+    args = parser.parse_args(argv)
+    parts = components(args.model, args.data, args.cache_dir)
+    n = len(parts["pre_publish"].labels)
+    print(f"val rows: {n}, {parts['pre_publish'].days[-1]:.0f} days; cuts at {CUTS} of time-ordered val")
+    print("| method | pre ECE | pre log loss | pre Brier | post ECE | post log loss | post Brier | AUROC pre/post |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, method in METHODS.items():
+        cells, aurocs = [], []
+        for regime in ("pre_publish", "post_publish"):
+            c = parts[regime]
+            scores: list[tuple[float, float, float, float]] = []
+            for cut in CUTS:
+                fit, measure = np.arange(int(n * cut)), np.arange(int(n * cut), n)
+                p = sigmoid(method(c, fit, measure))
+                y = c.labels[measure]
+                scores.append((expected_calibration_error(y, p), log_loss(y, p), brier(y, p), auroc(y, p)))
+            mean = np.mean(scores, axis=0)
+            cells += [f"{mean[0]:.4f}", f"{mean[1]:.4f}", f"{mean[2]:.4f}"]
+            aurocs.append(f"{mean[3]:.4f}")
+        print(f"| {name} | " + " | ".join(cells) + f" | {'/'.join(aurocs)} |")
+    pre = parts["pre_publish"]
+    fitted = sigmoid(stacking_all(pre, np.arange(n), np.arange(n)))
+    floors = ", ".join(f"n = {m}: {ece_noise_floor(fitted, m):.4f}" for m in (n - int(n * CUTS[-1]), n // 2, n))
+    print(f"\nECE of perfectly calibrated pre-publish probabilities (sampling noise alone): {floors}")
+    post = parts["post_publish"]
+    print("\n| velocity (post-publish) | Spearman |")
+    print("|---|---|")
+    results: dict[str, list[float]] = {}
+    for cut in CUTS:
+        fit, measure = np.arange(int(n * cut)), np.arange(int(n * cut), n)
+        for name, predicted in velocity_methods(post, fit, measure).items():
+            results.setdefault(name, []).append(spearman(post.velocity[measure], predicted))
+    for name, values in results.items():
+        print(f"| {name} | {np.mean(values):.4f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
