@@ -1,4 +1,4 @@
-"""``miles train``, ``miles evaluate``, ``miles export`` and ``miles calibrate``.
+"""``miles train``, ``miles restack``, ``miles evaluate``, ``miles export`` and ``miles calibrate``.
 
 torch, transformers and scikit-learn are imported inside the handlers only, so ``miles --help``
 and the other areas' commands stay fast.
@@ -31,6 +31,14 @@ def _train(args: argparse.Namespace) -> int:
         **({} if args.text_neighbours is None else {"text_neighbours": args.text_neighbours}),
     )
     card = train(options)
+    print(json.dumps({"model_version": card.model_version, "threshold": card.threshold, **card.metrics}, indent=1))
+    return 0
+
+
+def _restack(args: argparse.Namespace) -> int:
+    from miles_core.training.restack import restack
+
+    card = restack(args.model, args.data, args.split, None if args.no_cache else args.cache_dir)
     print(json.dumps({"model_version": card.model_version, "threshold": card.threshold, **card.metrics}, indent=1))
     return 0
 
@@ -88,6 +96,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     train.add_argument("--cache-dir", type=Path, default=Path(".cache/miles"), help="embedding cache")
     train.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     train.set_defaults(handler=_train)
+
+    restack = subparsers.add_parser(
+        "restack", help="re-fit a trained model's stacking (calibration), threshold and score reference on val"
+    )
+    restack.add_argument("--model", type=Path, required=True, help="trained-model directory (rewritten in place)")
+    restack.add_argument("--data", type=Path, required=True, help="benchmark-schema CSV holding the val rows")
+    restack.add_argument("--split", default="val", help="the rows to fit on (default: val)")
+    restack.add_argument("--cache-dir", type=Path, default=Path(".cache/miles"), help="embedding cache")
+    restack.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
+    restack.set_defaults(handler=_restack)
 
     evaluate = subparsers.add_parser("evaluate", help="score a benchmark CSV with the served artifact")
     evaluate.add_argument("--model", type=Path, required=True, help="serving artifact or trained-model directory")

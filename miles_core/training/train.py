@@ -188,6 +188,50 @@ def fit_stacking(head: Head, trees: TreeEnsemble, neighbours: TextNeighbours, va
     return stacking
 
 
+SELECTION = (
+    "network: mean of post- and pre-publish val AUROC; trees: n_iter by val AUROC; stacking "
+    "(network logit, tree score) post-publish and (network logit, text-neighbour prior) pre-publish "
+    "-> label by logistic regression on val per regime and target, the viral one tempered towards "
+    f"val's base rate by {TEMPERING} (chosen on time-ordered val); "
+    "threshold = best F1 on pooled calibrated val"
+)
+"""How every choice on val was made: written into the card by ``miles train`` and ``miles restack``."""
+
+
+@dataclass(frozen=True)
+class ValStacking:
+    """What val decides once the network, trees and neighbours exist: stacking, threshold and the reference."""
+
+    stacking: Stacking
+    threshold: float
+    report: dict[str, Any]
+    logits: dict[str, np.ndarray]
+    """Calibrated viral logits of val per regime: the score reference ``miles_score`` ranks against."""
+
+    def score_reference(self) -> ScoreReference:
+        return ScoreReference(
+            post_publish=sorted(round(float(v), 6) for v in self.logits["post_publish"]),
+            pre_publish=sorted(round(float(v), 6) for v in self.logits["pre_publish"]),
+        )
+
+
+def stack_on_val(
+    head: Head,
+    trees: TreeEnsemble,
+    neighbours: TextNeighbours,
+    val: dict[str, RegimeArrays],
+    known_channel: np.ndarray,
+) -> ValStacking:
+    """Stacking (= calibration), its val report and the pooled best-F1 threshold (``train`` and ``restack``)."""
+    stacking = fit_stacking(head, trees, neighbours, val)
+    report, logits = model_report(StackedModel(head, trees, neighbours, stacking), val, known_channel)
+    threshold = best_f1_threshold(
+        np.concatenate([val[r].is_viral for r in REGIMES]),
+        np.concatenate([sigmoid(logits[r]) for r in REGIMES]),
+    )
+    return ValStacking(stacking, threshold, report, logits)
+
+
 def known_channels(rows: Sequence[LabelledObservation], spec: FeatureSpec) -> np.ndarray:
     """True where the row's channel is in the spec's channel-prior table (seen in training)."""
     return np.array([r.observation.channel_id in spec.channel_prior.table for r in rows], dtype=bool)
@@ -270,14 +314,8 @@ def train(options: TrainOptions) -> ModelCard:
     neighbours = TextNeighbours.fit(
         train_arrays["post_publish"].embedding, train_arrays["post_publish"].log_velocity, options.text_neighbours
     )
-    stacking = fit_stacking(head, trees, neighbours, val_arrays)
-    model = StackedModel(head, trees, neighbours, stacking)
-    known_channel = known_channels(val_rows, spec)
-    val_metrics, val_logits = model_report(model, val_arrays, known_channel)
-    threshold = best_f1_threshold(
-        np.concatenate([val_arrays[r].is_viral for r in REGIMES]),
-        np.concatenate([sigmoid(val_logits[r]) for r in REGIMES]),
-    )
+    stacked = stack_on_val(head, trees, neighbours, val_arrays, known_channels(val_rows, spec))
+    stacking, threshold, val_metrics = stacked.stacking, stacked.threshold, stacked.report
     clock.step("boosted trees %s; stacking per regime %s, threshold %.4f", tree_summary, stacking, threshold)
 
     references = baselines.all_references(train_rows, val_rows, train_arrays, val_arrays, spec, options.seed)
@@ -287,10 +325,7 @@ def train(options: TrainOptions) -> ModelCard:
     save_head(options.out, head, HeadBundle(options.encoder, best.config, stacking, len(members), layers))
     trees.save(options.out / TREES_FILE)
     neighbours.save(options.out / NEIGHBOURS_FILE)
-    ScoreReference(
-        post_publish=sorted(round(float(v), 6) for v in val_logits["post_publish"]),
-        pre_publish=sorted(round(float(v), 6) for v in val_logits["pre_publish"]),
-    ).save(options.out / SCORE_REFERENCE_FILE)
+    stacked.score_reference().save(options.out / SCORE_REFERENCE_FILE)
     save_calibration_observations(
         options.out / CALIBRATION_FILE,
         choose_calibration_observations([row.observation for row in train_rows], options.seed),
@@ -328,13 +363,7 @@ def train(options: TrainOptions) -> ModelCard:
             "boosted_trees": tree_summary,
             "text_neighbours": {"k": neighbours.k, "videos": len(neighbours.log_velocity)},
             "stacking": {r: {t: list(stacking[r][t]) for t in STACK_TARGETS} for r in REGIMES},
-            "selection": (
-                "network: mean of post- and pre-publish val AUROC; trees: n_iter by val AUROC; stacking "
-                "(network logit, tree score) post-publish and (network logit, text-neighbour prior) pre-publish "
-                "-> label by logistic regression on val per regime and target, the viral one tempered towards "
-                f"val's base rate by {TEMPERING} (chosen on time-ordered val); "
-                "threshold = best F1 on pooled calibrated val"
-            ),
+            "selection": SELECTION,
             "train_seconds": round(clock.total, 1),
         },
     )
@@ -342,12 +371,12 @@ def train(options: TrainOptions) -> ModelCard:
     write_quantization_ranges(options.out)
     clock.step("wrote %s (version %s) and its int8 activation ranges", options.out, card.model_version)
     if options.measure_served:
-        card = _add_served_metrics(card, options)
+        card = add_served_metrics(card, options.out, options.data, options.val_split)
         clock.step("val metrics of the exported int8 artifact: %s", card.metrics["val_served"])
     return card
 
 
-def _add_served_metrics(card: ModelCard, options: TrainOptions) -> ModelCard:
+def add_served_metrics(card: ModelCard, model_dir: Path, data: Path, val_split: str) -> ModelCard:
     """Export to a temporary artifact and score val with the Predictor: the numbers of what ships.
 
     The exported graph does not depend on the card, so rewriting the card afterwards leaves the
@@ -355,8 +384,8 @@ def _add_served_metrics(card: ModelCard, options: TrainOptions) -> ModelCard:
     """
     from miles_core.training.evaluate import evaluate
 
-    served = evaluate(options.out, options.data, options.val_split)
+    served = evaluate(model_dir, data, val_split)
     metrics = {**card.metrics, "val_served": {k: v for k, v in served.items() if k in SERVED_SECTIONS}}
     card = card.model_copy(update={"metrics": metrics})
-    card.save(options.out / CARD_FILE)
+    card.save(model_dir / CARD_FILE)
     return card
