@@ -54,6 +54,7 @@ app = build_resolver(
     f"Batch limit: {MAX_BATCH_ITEMS} items. Body limit: {MAX_BODY_BYTES} bytes.",
     max_body_bytes=MAX_BODY_BYTES,
     logger=logger,
+    metrics=metrics,
     openapi_document=DOCUMENT_PATH,
 )
 STATIC_DIR = Path(__file__).resolve().parent / "static"

@@ -38,6 +38,7 @@ app = build_resolver(
     ),
     max_body_bytes=MAX_BODY_BYTES,
     logger=logger,
+    metrics=metrics,
 )
 register_store_unavailable(app, logger)
 _RESPONSES = responses(

@@ -53,6 +53,7 @@ app = build_resolver(
     description="On-demand scrape jobs and the scored candidate leaderboard per topic.",
     max_body_bytes=16 * 1024,
     logger=logger,
+    metrics=metrics,
 )
 register_store_unavailable(app, logger)
 JOB_ID_PATTERN = r"^[A-Za-z0-9-]{1,80}$"

@@ -3,6 +3,9 @@
 400 malformed JSON (or a body that is not UTF-8), 413 too large, 415 not JSON, 422 invalid field
 (naming it), 404 no route, 500 a bug (logged with its traceback; the client gets the request id
 only). 500 must stay reserved for real bugs: tests fuzz the API to make sure no input reaches it.
+
+A 500 is answered, not raised, so Lambda's ``Errors`` metric never counts it: the handler adds one
+:data:`UNHANDLED_ERROR_METRIC` to the function's Powertools metrics instead, and the template alarms on it.
 """
 
 from __future__ import annotations
@@ -17,9 +20,13 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.metrics import MetricUnit
 
 from miles_core.api.body import body_is_not_utf8, unsupported_content_type
 from miles_core.api.errors import ApiError, FieldError, UnsupportedMediaTypeError, error_response, field_errors
+
+UNHANDLED_ERROR_METRIC = "UnhandledError"
+"""The Powertools metric (namespace ``POWERTOOLS_METRICS_NAMESPACE``, dimension ``service``) of each 500."""
 
 _NOT_UTF8 = FieldError(
     field="body", location="body", message="malformed JSON: body is not UTF-8 text", type="json_invalid"
@@ -34,8 +41,9 @@ def _request_id(app: APIGatewayRestResolver) -> str | None:
     return str(request_id) if request_id else None
 
 
-def register_error_handlers(app: APIGatewayRestResolver, logger: Any | None = None) -> None:
-    """Register Miles' handlers on ``app``; ``logger`` (a Powertools ``Logger``) gets unexpected exceptions."""
+def register_error_handlers(app: APIGatewayRestResolver, logger: Any | None = None, metrics: Any | None = None) -> None:
+    """Register Miles' handlers on ``app``; ``logger`` (a Powertools ``Logger``) gets unexpected exceptions and
+    ``metrics`` (Powertools ``Metrics``, flushed by the handler's ``log_metrics``) counts them."""
 
     def _api_error(error: ApiError) -> Response[str]:
         return error_response(error.status, error.message, error.errors, _request_id(app))
@@ -76,6 +84,8 @@ def register_error_handlers(app: APIGatewayRestResolver, logger: Any | None = No
             return _unsupported(content_type)
         if logger is not None:
             logger.exception("unhandled error")
+        if metrics is not None:
+            metrics.add_metric(name=UNHANDLED_ERROR_METRIC, unit=MetricUnit.Count, value=1)
         return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error", (), _request_id(app))
 
     # Powertools' decorators are untyped; registering by call keeps these functions type-checked.

@@ -73,6 +73,7 @@ def build_resolver(
     description: str,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     logger: Any | None = None,
+    metrics: Any | None = None,
     openapi_document: Path | None = None,
 ) -> APIGatewayRestResolver:
     """A validating REST (v1 payload) resolver with Miles' error handling and OpenAPI setup.
@@ -85,7 +86,7 @@ def build_resolver(
     app.use([json_bodies_only])
     security_schemes = cast("dict[str, SecurityScheme]", {API_KEY_SCHEME: dict(API_KEY_SCHEME_OBJECT)})
     app.configure_openapi(title=title, version=API_VERSION, description=description, security_schemes=security_schemes)
-    register_error_handlers(app, logger)
+    register_error_handlers(app, logger, metrics)
     if openapi_document is not None:
         register_docs(app, openapi_document, lambda event: stage_base_path(event) or "/")
     return app

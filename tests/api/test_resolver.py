@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from miles_core.api import API_KEY_SECURITY, build_resolver
 from miles_core.api.docs import DOCUMENT_PATH
+from miles_core.api.exception_handlers import UNHANDLED_ERROR_METRIC
 from miles_core.api.observability import tracing_disabled
 from tests.support.events import rest_event as gateway_event
 
@@ -91,6 +93,22 @@ def test_body_that_is_not_utf8_is_400(app: Any) -> None:
     status, body = _call(app, event)
     assert status == 400, body
     assert body["errors"][0]["field"] == "body"
+
+
+def test_an_unhandled_error_is_a_500_the_alarm_counts() -> None:
+    """The 500 is answered, not raised (Lambda's Errors metric never sees it): it is counted as a metric."""
+    metrics = Metrics(namespace="MilesTest", service="crashy")
+    crashing = build_resolver(title="t", description="t", metrics=metrics)
+
+    @crashing.get("/crash")
+    def crash() -> dict[str, str]:
+        raise RuntimeError("a bug")
+
+    assert _call(crashing, rest_event("GET", "/crash"))[0] == 500
+    emitted: dict[str, Any] = dict(metrics.serialize_metric_set())
+    metrics.clear_metrics()
+    assert emitted[UNHANDLED_ERROR_METRIC] == [1.0]
+    assert emitted["service"] == "crashy"
 
 
 def test_unicode_error_from_code_is_a_500(app: Any) -> None:

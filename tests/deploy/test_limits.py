@@ -11,6 +11,7 @@ import pytest
 
 from infra.localstack import gateway
 from miles_core.api.errors import ErrorResponse
+from miles_core.api.exception_handlers import UNHANDLED_ERROR_METRIC
 from tests.deploy.contract import api_routes, functions
 
 
@@ -71,10 +72,31 @@ def test_the_worker_consumes_the_scrape_job_dlq(template: dict[str, Any]) -> Non
     assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["ScrapeJobDLQ", "Arn"]}
 
 
+def test_every_api_500_reaches_an_alarm(template: dict[str, Any]) -> None:
+    """An API answers its 500s (Lambda's Errors never counts them) and counts each as a Powertools metric in its
+    service's dimension: one alarm must watch that metric for every API function's service and namespace."""
+    namespace = template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+    services = set()
+    for spec in functions(template).values():
+        if any(event["Type"] == "Api" for event in spec.events.values()):
+            (service,) = re.findall(r'build_observability\("([\w-]+)"\)', spec.handler_file.read_text(encoding="utf-8"))
+            services.add(service)
+    watched = set()
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::CloudWatch::Alarm" or "Metrics" not in resource["Properties"]:
+            continue
+        assert resource["Properties"]["AlarmActions"], "an alarm nobody hears"
+        for query in resource["Properties"]["Metrics"]:
+            metric = query.get("MetricStat", {}).get("Metric", {})
+            if (metric.get("Namespace"), metric.get("MetricName")) == (namespace, UNHANDLED_ERROR_METRIC):
+                watched |= {d["Value"] for d in metric["Dimensions"] if d["Name"] == "service"}
+    assert watched == services
+
+
 def _alarm_metrics(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     metrics: dict[str, list[dict[str, Any]]] = {}
     for resource in template["Resources"].values():
-        if resource["Type"] == "AWS::CloudWatch::Alarm":
+        if resource["Type"] == "AWS::CloudWatch::Alarm" and "MetricName" in resource["Properties"]:
             metrics.setdefault(resource["Properties"]["MetricName"], []).append(resource["Properties"])
     return metrics
 
