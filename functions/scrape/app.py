@@ -3,9 +3,9 @@
 Thin on purpose: the job record and leaderboard live in ``miles_core.store``, the scraping in
 ``miles_core.scraping``. ``POST /scrape/jobs`` only records the job and enqueues it (202 at once);
 the worker function (SQS) runs it, so a slow YouTube never holds an API Gateway connection open.
-Identical requests (same normalised topic and limits) within ``SCRAPE_DEDUPE_WINDOW_SECONDS`` get
-the same job back (202, its id and current status); while the day's YouTube Data API quota is spent
-the answer is 429.
+Identical requests (same canonical topic and limits) within ``SCRAPE_DEDUPE_WINDOW_SECONDS`` get
+the same job back (202, its id and current status), a recommendation's scrape of the topic included;
+while the day's YouTube Data API quota is spent the answer is 429.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from miles_core.api import (
     build_resolver,
     responses,
 )
-from miles_core.api.fields import SINGLE_LINE_PATTERN
+from miles_core.api.fields import TOPIC_PATTERN
 from miles_core.api.scrape_schemas import (
     CandidatesPage,
     CandidateView,
@@ -40,7 +40,6 @@ from miles_core.api.scrape_schemas import (
     ScrapeJobView,
 )
 from miles_core.api.store_unavailable import register_store_unavailable
-from miles_core.config import SCRAPE_DEDUPE_WINDOW_SECONDS
 from miles_core.scraping import runtime
 from miles_core.scraping.jobs import JobEnqueueError, new_job, submit_deduplicated
 from miles_core.scraping.quota import DailyQuota
@@ -78,23 +77,17 @@ JOB_ID_PATTERN = r"^[A-Za-z0-9-]{1,80}$"
     tags=["scrape"],
 )
 def create_scrape_job(body: ScrapeJobBody) -> Response[str]:
-    try:
-        job = new_job(
-            ScrapeJobRequest(body.topic, body.max_results, body.max_duration_seconds),
-            uuid.uuid4().hex,
-            trigger="api",
-        )
-    except ValueError as error:
-        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, f"invalid topic: {error}") from error
+    job = new_job(
+        ScrapeJobRequest(body.topic, body.max_results, body.max_duration_seconds), uuid.uuid4().hex, trigger="api"
+    )
     store = runtime.store()
     if DailyQuota(store).exhausted():
         raise ApiError(
             HTTPStatus.TOO_MANY_REQUESTS,
             "today's YouTube Data API quota is spent; new scrape jobs are accepted again after 00:00 UTC",
         )
-    window = timedelta(seconds=SCRAPE_DEDUPE_WINDOW_SECONDS)
     try:
-        job, created = submit_deduplicated(store, job, runtime.job_queue(), window)
+        job, created = submit_deduplicated(store, job, runtime.job_queue())
     except JobEnqueueError as error:
         raise ApiError(HTTPStatus.SERVICE_UNAVAILABLE, "the scrape queue is unavailable; try again later") from error
     metrics.add_metric(
@@ -151,8 +144,8 @@ def list_candidates(
         Query(
             min_length=1,
             max_length=MAX_TOPIC_CHARS,
-            pattern=SINGLE_LINE_PATTERN,
-            description="Topic; matched in canonical form (trimmed, single-spaced, lower case).",
+            pattern=TOPIC_PATTERN,
+            description="Topic; matched in canonical form (NFKC, case-folded, trimmed, single-spaced).",
         ),
     ],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,

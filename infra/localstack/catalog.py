@@ -32,6 +32,7 @@ from miles_core.dataset import iter_csv_rows, row_to_observation
 from miles_core.observation import Observation
 from miles_core.scraping.catalog import topics_for
 from miles_core.store import MilesStore, ScrapedVideo, Snapshot
+from miles_core.topics import Topic
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class SeedVideo:
 
     first: Observation
     latest: Observation
-    topics: tuple[str, ...]
+    topics: tuple[Topic, ...]
     split: str
 
 
@@ -95,7 +96,7 @@ def select(videos: Iterable[SeedVideo], per_topic: int = PER_TOPIC) -> list[Seed
         return (video.split != "val", -(observed.timestamp() if observed else 0.0))
 
     chosen: dict[str, SeedVideo] = {}
-    by_topic: dict[str, list[SeedVideo]] = {}
+    by_topic: dict[Topic, list[SeedVideo]] = {}
     for video in sorted(videos, key=rank):
         if any(len(by_topic.get(topic, ())) < per_topic for topic in video.topics):
             assert video.first.video_id is not None

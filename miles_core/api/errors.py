@@ -21,7 +21,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from miles_core.api.fields import MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN
+from miles_core.api.fields import MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN, TOPIC_PATTERN
 
 JSON_CONTENT_TYPE = "application/json"
 
@@ -102,6 +102,7 @@ def _format_location(loc: Iterable[Any]) -> tuple[str, str]:
 _TEXT_RULES = {
     SINGLE_LINE_PATTERN: "must hold a visible character and no control or bidirectional formatting characters",
     MULTI_LINE_PATTERN: "must not hold control characters (other than tab and line breaks) or bidirectional formatting",
+    TOPIC_PATTERN: "must hold a visible character and no control or format (invisible) characters such as U+200B",
 }
 """Messages for the shared text patterns, whose regular expressions hold the very characters they forbid."""
 

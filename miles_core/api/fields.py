@@ -12,8 +12,10 @@ always refused):
 * strings are JSON strings, bounded, and free of control characters (C0, DEL, C1) and of the
   bidirectional formatting characters that reorder how text is displayed; single-line text must
   hold at least one non-space character and is trimmed after validation;
-* a topic is then folded by :func:`miles_core.topics.normalize_topic` (the one topic rule) before
-  a handler sees it, so what is stored and echoed is the canonical form.
+* a topic also refuses every format character (Unicode category Cf: zero-width spaces and joiners,
+  the byte order mark), then is folded by :func:`miles_core.topics.normalize_topic` (the one topic
+  rule) into a :data:`~miles_core.topics.Topic` before a handler sees it, so what is stored, deduplicated
+  and echoed is the canonical form.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
-from miles_core.topics import MAX_TOPIC_CHARS, normalize_topic
+from miles_core.topics import FORMAT_CHARACTER_RANGES, MAX_TOPIC_CHARS, Topic, normalize_topic
 
 BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 """Arabic letter mark, LRM/RLM, the embeddings/overrides (U+202A-E) and the isolates (U+2066-9)."""
@@ -42,15 +44,32 @@ MULTI_LINE_PATTERN = f"^[^{_TEXT_CONTROLS}]*$"
 """Free text (descriptions): tabs and line breaks allowed, other controls and bidi characters not."""
 
 
+def _character_class(ranges: tuple[tuple[int, int], ...]) -> str:
+    """Ranges of the BMP as ranges, astral code points one by one: an ECMAScript pattern without the
+    ``u`` flag reads an astral character as two surrogates, and a range between two of them is an error."""
+    parts = []
+    for low, high in ranges:
+        if high <= 0xFFFF:
+            parts.append(chr(low) if low == high else f"{chr(low)}-{chr(high)}")
+        else:
+            parts.extend(chr(code) for code in range(low, high + 1))
+    return "".join(parts)
+
+
+_FORMAT = _character_class(FORMAT_CHARACTER_RANGES)
+_TOPIC_REFUSED = _CONTROLS + _FORMAT
+TOPIC_PATTERN = f"^[^{_TOPIC_REFUSED}]*[^{_TOPIC_REFUSED}{_SPACES}][^{_TOPIC_REFUSED}]*$"
+""":data:`SINGLE_LINE_PATTERN` without any format character (Cf): a topic is a key, and an invisible
+character would make a second key that looks like the first. Titles keep them (emoji use U+200D)."""
+
+
 def _trim(value: str) -> str:
     return value.strip()
 
 
-def single_line(max_length: int, description: str, *, min_length: int = 1) -> Any:
+def single_line(max_length: int, description: str, *, min_length: int = 1, pattern: str = SINGLE_LINE_PATTERN) -> Any:
     """``Annotated`` metadata for a trimmed one-line string of ``min_length``-``max_length`` characters."""
-    return Field(
-        min_length=min_length, max_length=max_length, pattern=SINGLE_LINE_PATTERN, strict=True, description=description
-    )
+    return Field(min_length=min_length, max_length=max_length, pattern=pattern, strict=True, description=description)
 
 
 def text(max_length: int, description: str) -> Any:
@@ -66,13 +85,15 @@ def integer(minimum: int, maximum: int, description: str | None = None) -> Any:
 Trimmed = AfterValidator(_trim)
 """Applied after the raw value passed the length and pattern checks (which the document states)."""
 
-Topic = Annotated[
-    str,
+TopicField = Annotated[
+    Topic,
     single_line(
         MAX_TOPIC_CHARS,
-        f"Topic (niche, search query), 1-{MAX_TOPIC_CHARS} characters, no control or bidirectional characters. "
-        "Stored and answered in canonical form: trimmed, single-spaced, lower case.",
+        f"Topic (niche, search query), 1-{MAX_TOPIC_CHARS} characters, no control, bidirectional or other "
+        "format (invisible) characters. Stored and answered in canonical form: NFKC, case-folded, trimmed, "
+        "single-spaced.",
+        pattern=TOPIC_PATTERN,
     ),
     AfterValidator(normalize_topic),
 ]
-"""A user topic: validated raw, then canonical (:func:`~miles_core.topics.normalize_topic`)."""
+"""A user topic: validated raw, then the canonical :data:`~miles_core.topics.Topic`."""

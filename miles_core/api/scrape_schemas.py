@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from miles_core.api.fields import Topic, integer
+from miles_core.api.fields import TopicField, integer
 from miles_core.config import DEFAULT_SCRAPE_MAX_DURATION_SECONDS, DEFAULT_SCRAPE_MAX_RESULTS
 from miles_core.store.models import JobStatus
 
@@ -26,7 +26,7 @@ class ScrapeJobBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    topic: Topic
+    topic: TopicField
     max_results: Annotated[int, integer(1, MAX_SCRAPE_RESULTS)] = Field(
         default=DEFAULT_SCRAPE_MAX_RESULTS, description=f"Videos to fetch (integer, 1-{MAX_SCRAPE_RESULTS})."
     )

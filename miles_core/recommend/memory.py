@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from miles_core.recommend.models import Candidate
-from miles_core.topics import normalize_topic
+from miles_core.topics import Topic
 
 
 def _utcnow() -> datetime:
@@ -21,17 +21,15 @@ def _utcnow() -> datetime:
 
 
 class InMemoryCandidates:
-    """Candidates per normalized topic, served highest viral probability first."""
+    """Candidates per topic, served highest viral probability first."""
 
-    def __init__(self, by_topic: dict[str, Iterable[Candidate]] | None = None) -> None:
-        self.by_topic: dict[str, list[Candidate]] = {
-            normalize_topic(topic): list(items) for topic, items in (by_topic or {}).items()
-        }
-        self.calls: list[tuple[str, int]] = []
+    def __init__(self, by_topic: dict[Topic, Iterable[Candidate]] | None = None) -> None:
+        self.by_topic: dict[Topic, list[Candidate]] = {topic: list(items) for topic, items in (by_topic or {}).items()}
+        self.calls: list[tuple[Topic, int]] = []
 
-    def top_candidates(self, topic: str, limit: int) -> list[Candidate]:
+    def top_candidates(self, topic: Topic, limit: int) -> list[Candidate]:
         self.calls.append((topic, limit))
-        items = self.by_topic.get(normalize_topic(topic), [])
+        items = self.by_topic.get(topic, [])
         ranked = sorted(items, key=lambda c: (-(c.viral_probability or -1.0), c.video_id))
         return ranked[:limit]
 
@@ -62,8 +60,8 @@ class InMemoryScrapeRequester:
     """Records requested topics and hands out sequential job ids."""
 
     def __init__(self) -> None:
-        self.requested: list[str] = []
+        self.requested: list[Topic] = []
 
-    def request_scrape(self, topic: str) -> str:
+    def request_scrape(self, topic: Topic) -> str:
         self.requested.append(topic)
         return f"job-{len(self.requested)}"

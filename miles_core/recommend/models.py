@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from miles_core.api.fields import Topic, integer
+from miles_core.api.fields import TopicField, integer
 
 MIN_COUNT = 1
 MAX_COUNT = 10
@@ -63,7 +63,7 @@ class RecommendationRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    topic: Topic = Field(examples=["home workouts"])
+    topic: TopicField = Field(examples=["home workouts"])
     vibe: Vibe = Field(default=Vibe.EDUCATIONAL, description="Tone of the ideas.")
     count: Annotated[int, integer(MIN_COUNT, MAX_COUNT)] = Field(
         default=DEFAULT_COUNT, description=f"How many ideas to return ({MIN_COUNT}-{MAX_COUNT})."

@@ -13,13 +13,14 @@ from typing import Any, Protocol
 from miles_core.inference.predictor import Prediction
 from miles_core.observation import Observation
 from miles_core.recommend.models import Candidate
+from miles_core.topics import Topic
 
 
 class CandidateSource(Protocol):
     """Top-scored videos of a topic."""
 
-    def top_candidates(self, topic: str, limit: int) -> list[Candidate]:
-        """Up to ``limit`` candidates of ``topic`` (normalized topic key), highest viral probability first.
+    def top_candidates(self, topic: Topic, limit: int) -> list[Candidate]:
+        """Up to ``limit`` candidates of ``topic``, highest viral probability first.
 
         Returns recent and older videos alike; the recommender decides what counts as fresh.
         """
@@ -41,7 +42,7 @@ class ResultCache(Protocol):
 class ScrapeRequester(Protocol):
     """Asks the scrape area to collect fresh candidates for a topic."""
 
-    def request_scrape(self, topic: str) -> str:
+    def request_scrape(self, topic: Topic) -> str:
         """Record/enqueue a scrape job for ``topic`` and return its job id."""
         ...
 

@@ -6,7 +6,6 @@ DynamoDB and the ONNX predictor while tests bind it to in-memory fakes.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -34,11 +33,11 @@ from miles_core.recommend.models import (
 from miles_core.recommend.patterns import extract_patterns
 from miles_core.recommend.ports import CandidateSource, IdeaScorer, ResultCache, ScrapeRequester
 from miles_core.recommend.scoring import IdeaContext, score_ideas
-from miles_core.topics import normalize_topic
+from miles_core.topics import Topic, topic_digest
 
 log = logging.getLogger(__name__)
 
-CACHE_KEY_VERSION = "v2"
+CACHE_KEY_VERSION = "v3"
 """Bump when the cached response shape changes, so old entries are never read back."""
 CANDIDATE_FETCH_LIMIT = 50
 ANALYZED_CANDIDATES = 20
@@ -98,9 +97,9 @@ def _utcnow() -> datetime:
 
 
 def cache_key(request: RecommendationRequest, model_version: str) -> str:
-    """Key per normalized (topic, vibe, count) and model version (a new model must not serve old scores)."""
-    topic_digest = hashlib.sha256(normalize_topic(request.topic).encode("utf-8")).hexdigest()[:32]
-    return f"recommend:{CACHE_KEY_VERSION}:{model_version}:{topic_digest}:{request.vibe.value}:{request.count}"
+    """Key per (topic, vibe, count) and model version (a new model must not serve old scores)."""
+    topic = topic_digest(request.topic)
+    return f"recommend:{CACHE_KEY_VERSION}:{model_version}:{topic}:{request.vibe.value}:{request.count}"
 
 
 def _probability_key(candidate: Candidate) -> tuple[float, str]:
@@ -159,19 +158,17 @@ class RecommendationService:
         response.meta.cached = True
         return response
 
-    def _select_candidates(self, topic: str, now: datetime) -> tuple[list[Candidate], bool]:
+    def _select_candidates(self, topic: Topic, now: datetime) -> tuple[list[Candidate], bool]:
         """The top-scored fresh candidates, or (when none is fresh) the best of what exists."""
-        found = sorted(
-            self.candidates.top_candidates(normalize_topic(topic), CANDIDATE_FETCH_LIMIT), key=_probability_key
-        )
+        found = sorted(self.candidates.top_candidates(topic, CANDIDATE_FETCH_LIMIT), key=_probability_key)
         fresh = [c for c in found if c.published_at is not None and now - c.published_at <= FRESH_WINDOW]
         if fresh:
             return fresh[:ANALYZED_CANDIDATES], True
         return found[:ANALYZED_CANDIDATES], False
 
-    def _request_scrape(self, topic: str) -> str | None:
+    def _request_scrape(self, topic: Topic) -> str | None:
         try:
-            return self.scrapes.request_scrape(normalize_topic(topic))
+            return self.scrapes.request_scrape(topic)
         except Exception:
             # The answer is still useful without the job; the failure is logged, not hidden.
             log.exception("could not request a scrape job for topic")
@@ -205,11 +202,9 @@ class RecommendationService:
         self, request: RecommendationRequest, ideas: Sequence[IdeaDraft], patterns: Patterns, now: datetime
     ) -> list[ScoredIdea]:
         """Score every idea in pre-publish mode (no counts) at its best time and wording, ranked best first."""
-        all_tags = [normalize_topic(request.topic), *(t.text for t in patterns.top_tags)]
+        all_tags = [request.topic, *(t.text for t in patterns.top_tags)]
         tags = tuple(dict.fromkeys(tag[:MAX_TAG_CHARS] for tag in all_tags))[: min(IDEA_TAG_LIMIT, MAX_TAGS)]
-        context = IdeaContext(
-            topic=normalize_topic(request.topic), tags=tags, category_id=patterns.dominant_category_id
-        )
+        context = IdeaContext(topic=request.topic, tags=tags, category_id=patterns.dominant_category_id)
         return score_ideas(self.scorer, ideas, context, now)
 
     def _generate(self, request: RecommendationRequest, deadline: float | None) -> tuple[RecommendationResponse, bool]:

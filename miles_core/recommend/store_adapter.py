@@ -1,22 +1,23 @@
 """Binds the recommender's ports to ``miles_core.store.MilesStore`` (the DynamoDB single table).
 
 The store owns the key layout; this module only translates between its records and the
-recommender's :class:`~miles_core.recommend.models.Candidate`, and decides how a recommendation
-asks for a scrape (one job per topic and hour, submitted like every other scrape job).
+recommender's :class:`~miles_core.recommend.models.Candidate`. A recommendation asks for a scrape
+like ``POST /scrape/jobs`` does (:func:`~miles_core.scraping.jobs.submit_deduplicated`), so the two
+share one job for a topic.
 """
 
 from __future__ import annotations
 
-import hashlib
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from miles_core.recommend.models import Candidate
-from miles_core.scraping.jobs import new_job, submit_job
+from miles_core.scraping.jobs import new_job, submit_deduplicated
 from miles_core.scraping.queue import Enqueue
 from miles_core.store import MilesStore, ScrapeJobRequest, VideoRecord
-from miles_core.topics import normalize_topic
+from miles_core.topics import Topic
 
 JOB_TRIGGER = "recommend"
 
@@ -35,7 +36,7 @@ class StoreCandidateSource:
     def __init__(self, store: MilesStore) -> None:
         self.store = store
 
-    def top_candidates(self, topic: str, limit: int) -> list[Candidate]:
+    def top_candidates(self, topic: Topic, limit: int) -> list[Candidate]:
         page = self.store.list_candidates(topic, limit=limit)
         candidates: list[Candidate] = []
         for row in page.items:
@@ -77,11 +78,10 @@ class StoreResultCache:
 
 
 class StoreScrapeRequester:
-    """Records and enqueues a scrape job for a topic; at most one per topic and UTC hour.
+    """Records and enqueues a scrape job for a topic (the default limits), deduplicated like ``POST /scrape/jobs``.
 
-    The job id is derived from (topic, hour), so a burst of recommendation requests for a cold
-    topic creates one job, not one per request; later requests get the same job id back. Recording
-    and enqueueing is :func:`miles_core.scraping.jobs.submit_job`, the same as ``POST /scrape/jobs``.
+    A burst of recommendation requests for a cold topic, or a recommendation and an API call for it,
+    share one job within :data:`~miles_core.scraping.jobs.DEDUPE_WINDOW`: later requests get its id back.
     """
 
     def __init__(self, store: MilesStore, enqueue: Enqueue, clock: Callable[[], datetime] = _utcnow):
@@ -89,13 +89,8 @@ class StoreScrapeRequester:
         self.enqueue = enqueue
         self.clock = clock
 
-    def job_id_for(self, topic: str, now: datetime) -> str:
-        digest = hashlib.sha256(normalize_topic(topic).encode("utf-8")).hexdigest()[:16]
-        return f"rec-{now.astimezone(UTC):%Y%m%d%H}-{digest}"
-
-    def request_scrape(self, topic: str) -> str:
-        """The job id for ``topic`` this hour (recorded and enqueued the first time it is asked for)."""
-        now = self.clock()
-        job = new_job(ScrapeJobRequest(topic=topic), self.job_id_for(topic, now), trigger=JOB_TRIGGER, now=now)
-        submit_job(self.store, job, self.enqueue)
-        return job.job_id
+    def request_scrape(self, topic: Topic) -> str:
+        """The id of the job serving ``topic`` (recorded and enqueued when no live one holds its slot)."""
+        job = new_job(ScrapeJobRequest(topic=topic), uuid.uuid4().hex, trigger=JOB_TRIGGER, now=self.clock())
+        serving, _ = submit_deduplicated(self.store, job, self.enqueue)
+        return serving.job_id

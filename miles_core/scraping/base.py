@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 
 from miles_core.config import DEFAULT_SCRAPE_MAX_DURATION_SECONDS, DEFAULT_SCRAPE_MAX_RESULTS
 from miles_core.store.models import Cohort, ScrapedVideo
+from miles_core.topics import Topic
 
 FRESH_WITHIN = timedelta(hours=6)
 """The fresh cohort's window: uploads of the last 6 hours, the scrape schedule's interval, so consecutive
@@ -60,7 +61,7 @@ class SearchQuery:
     published within ``fresh_within``.
     """
 
-    topic: str
+    topic: Topic
     max_results: int = DEFAULT_SCRAPE_MAX_RESULTS
     max_duration_seconds: int | None = DEFAULT_SCRAPE_MAX_DURATION_SECONDS
     cohort: Cohort = Cohort.TOP

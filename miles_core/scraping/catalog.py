@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from miles_core.observation import Observation
 from miles_core.scraping.base import SearchQuery, SearchResult, SourceError
 from miles_core.store import MilesStore, ScrapedVideo, StoreError
-from miles_core.topics import fold_text, normalize_topic
+from miles_core.topics import Topic, fold_text
 
 SOURCE_NAME = "catalog"
 LEADERBOARD_READ_LIMIT = 100
@@ -31,37 +31,38 @@ LEADERBOARD_READ_LIMIT = 100
 class TopicRule:
     """A catalog topic: the words (whole-word, in title or tags) and YouTube categories that put a video on it."""
 
-    topic: str
+    topic: Topic
+    """Canonical as written (a test checks each against the topic rule)."""
     words: tuple[str, ...]
     categories: tuple[int, ...] = ()
 
 
 TOPIC_RULES: tuple[TopicRule, ...] = (
-    TopicRule("minecraft", ("minecraft",)),
-    TopicRule("roblox", ("roblox",)),
-    TopicRule("fortnite", ("fortnite",)),
-    TopicRule("gaming", ("gaming", "gameplay", "gamer", "speedrun"), (20,)),
-    TopicRule("football", ("football", "soccer", "premier league", "champions league", "fifa", "goal", "goals")),
-    TopicRule("basketball", ("basketball", "nba")),
-    TopicRule("sports", ("sports", "highlights", "nfl", "ufc", "boxing"), (17,)),
-    TopicRule("cooking", ("cooking", "recipe", "recipes", "chef", "kitchen", "baking", "food", "cook")),
-    TopicRule("makeup", ("makeup", "beauty", "skincare", "lipstick", "grwm", "cosmetics")),
-    TopicRule("fitness", ("fitness", "workout", "workouts", "gym", "exercise", "training")),
-    TopicRule("music", ("music", "song", "official video", "lyrics", "cover", "album"), (10,)),
-    TopicRule("comedy", ("comedy", "funny", "prank", "sketch"), (23,)),
-    TopicRule("pets", ("cat", "cats", "dog", "dogs", "puppy", "kitten", "pet", "pets"), (15,)),
-    TopicRule("tech", ("tech", "iphone", "android", "gadget", "gadgets", "unboxing", "review"), (28,)),
-    TopicRule("travel", ("travel", "vlog", "trip", "tour"), (19,)),
-    TopicRule("challenge", ("challenge", "challenges")),
+    TopicRule(Topic("minecraft"), ("minecraft",)),
+    TopicRule(Topic("roblox"), ("roblox",)),
+    TopicRule(Topic("fortnite"), ("fortnite",)),
+    TopicRule(Topic("gaming"), ("gaming", "gameplay", "gamer", "speedrun"), (20,)),
+    TopicRule(Topic("football"), ("football", "soccer", "premier league", "champions league", "fifa", "goal", "goals")),
+    TopicRule(Topic("basketball"), ("basketball", "nba")),
+    TopicRule(Topic("sports"), ("sports", "highlights", "nfl", "ufc", "boxing"), (17,)),
+    TopicRule(Topic("cooking"), ("cooking", "recipe", "recipes", "chef", "kitchen", "baking", "food", "cook")),
+    TopicRule(Topic("makeup"), ("makeup", "beauty", "skincare", "lipstick", "grwm", "cosmetics")),
+    TopicRule(Topic("fitness"), ("fitness", "workout", "workouts", "gym", "exercise", "training")),
+    TopicRule(Topic("music"), ("music", "song", "official video", "lyrics", "cover", "album"), (10,)),
+    TopicRule(Topic("comedy"), ("comedy", "funny", "prank", "sketch"), (23,)),
+    TopicRule(Topic("pets"), ("cat", "cats", "dog", "dogs", "puppy", "kitten", "pet", "pets"), (15,)),
+    TopicRule(Topic("tech"), ("tech", "iphone", "android", "gadget", "gadgets", "unboxing", "review"), (28,)),
+    TopicRule(Topic("travel"), ("travel", "vlog", "trip", "tour"), (19,)),
+    TopicRule(Topic("challenge"), ("challenge", "challenges")),
 )
-CATALOG_TOPICS: tuple[str, ...] = tuple(rule.topic for rule in TOPIC_RULES)
+CATALOG_TOPICS: tuple[Topic, ...] = tuple(rule.topic for rule in TOPIC_RULES)
 
 
 def _has_word(text: str, word: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text) is not None
 
 
-def topics_for(observation: Observation) -> tuple[str, ...]:
+def topics_for(observation: Observation) -> tuple[Topic, ...]:
     """The catalog topics a video belongs to: a rule word in its title or tags, or its category."""
     text = fold_text(" ".join((observation.title, *observation.tags)))
     return tuple(
@@ -102,21 +103,15 @@ class CatalogSource:
     name = SOURCE_NAME
 
     def __init__(
-        self, store: Callable[[], MilesStore], *, topics: Sequence[str] = (), read_limit: int = LEADERBOARD_READ_LIMIT
+        self, store: Callable[[], MilesStore], *, topics: Sequence[Topic] = (), read_limit: int = LEADERBOARD_READ_LIMIT
     ) -> None:
         self._store_factory = store
         self._store: MilesStore | None = None
         self._topics = tuple(topics)
         self._read_limit = read_limit
 
-    def _boards(self, topic: str) -> Iterable[str]:
-        seen: dict[str, None] = {}
-        for name in (topic, *self._topics, *CATALOG_TOPICS):
-            try:
-                seen.setdefault(normalize_topic(name), None)
-            except ValueError:
-                continue
-        return seen
+    def _boards(self, topic: Topic) -> Iterable[Topic]:
+        return dict.fromkeys((topic, *self._topics, *CATALOG_TOPICS))
 
     def search(self, query: SearchQuery) -> SearchResult:
         """The stored videos matching the topic best.
@@ -130,7 +125,7 @@ class CatalogSource:
         result = SearchResult(source=self.name)
         ranked: dict[str, tuple[float, ScrapedVideo]] = {}
         seen: set[str] = set()
-        own_board = normalize_topic(query.topic)
+        own_board = query.topic
         try:
             for board in self._boards(query.topic):
                 for candidate in store.list_candidates(board, limit=self._read_limit).items:

@@ -1,9 +1,10 @@
 """Scrape jobs come into being here: one way to create a job record, one way to hand it to the worker.
 
-Every producer (``POST /scrape/jobs``, a recommendation for a cold topic) calls :func:`submit_job`,
-so they all fail the same way: a job the queue did not accept is recorded as failed (visible
-through ``GET /scrape/jobs/{id}``) and the producer gets :class:`JobEnqueueError`. ``POST /scrape/jobs``
-goes through :func:`submit_deduplicated` (identical requests within a window share one job). The worker
+Every producer (``POST /scrape/jobs``, a recommendation for a cold topic, the schedule) calls
+:func:`submit_job`, so they all fail the same way: a job the queue did not accept is recorded as failed
+(visible through ``GET /scrape/jobs/{id}``) and the producer gets :class:`JobEnqueueError`. On-demand
+producers (``POST /scrape/jobs`` and a recommendation) go through :func:`submit_deduplicated`: identical
+requests within :data:`DEDUPE_WINDOW` share one job whichever of them asked first. The worker
 calls :func:`ensure_recorded` for a message whose record is missing and :func:`fail_dead_lettered` for a
 message the queue gave up on (the dead-letter queue), so no job stays ``queued`` or ``running`` for ever.
 """
@@ -13,12 +14,15 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
+from miles_core.config import SCRAPE_DEDUPE_WINDOW_SECONDS
 from miles_core.scraping.queue import Enqueue, JobMessage, parse_job_message
 from miles_core.store import JobCounts, JobStatus, MilesStore, ScrapeJob, ScrapeJobRequest
 from miles_core.store.keys import job_slot_key
-from miles_core.topics import normalize_topic
 
 logger = logging.getLogger(__name__)
+
+DEDUPE_WINDOW = timedelta(seconds=SCRAPE_DEDUPE_WINDOW_SECONDS)
+"""How long identical on-demand scrape requests share one job."""
 
 
 class JobEnqueueError(RuntimeError):
@@ -32,17 +36,11 @@ class JobEnqueueError(RuntimeError):
 def new_job(
     request: ScrapeJobRequest, job_id: str, *, trigger: str, now: datetime | None = None, run_id: str | None = None
 ) -> ScrapeJob:
-    """A queued job record for ``request`` (topic normalised, so leaderboards match)."""
+    """A queued job record for ``request`` (its topic is canonical already, so leaderboards match)."""
     moment = now or datetime.now(UTC)
-    normalized = ScrapeJobRequest(
-        topic=normalize_topic(request.topic),
-        max_results=request.max_results,
-        max_duration_seconds=request.max_duration_seconds,
-        cohort=request.cohort,
-    )
     return ScrapeJob(
         job_id=job_id,
-        request=normalized,
+        request=request,
         status=JobStatus.QUEUED,
         created_at=moment,
         updated_at=moment,
@@ -84,11 +82,12 @@ def ensure_recorded(store: MilesStore, message: JobMessage) -> str:
 
 
 def submit_deduplicated(
-    store: MilesStore, job: ScrapeJob, enqueue: Enqueue, window: timedelta
+    store: MilesStore, job: ScrapeJob, enqueue: Enqueue, window: timedelta = DEDUPE_WINDOW
 ) -> tuple[ScrapeJob, bool]:
     """(the job that serves this request, True when it is ``job``): identical requests share one job.
 
-    Identical means the same normalised topic, ``max_results`` and ``max_duration_seconds``; the
+    Identical means the same topic, ``max_results`` and ``max_duration_seconds``, whoever asked: a
+    recommendation for a cold topic and ``POST /scrape/jobs`` with the default limits share a job. The
     first request within ``window`` claims a slot (a conditional put), later ones get its job back
     (still the 202 answer, with the existing job's id and status). A holder that has *failed* does
     not block a new attempt: its slot is taken over.

@@ -55,7 +55,8 @@ class JobMessage:
 def parse_job_message(body: str) -> JobMessage:
     """Read a message of :func:`job_message` (or one sent by hand); ``ValueError`` names what is wrong.
 
-    Fields a hand-written message leaves out take the scrape defaults; the topic is normalised.
+    Fields a hand-written message leaves out take the scrape defaults. This is where a queued topic
+    enters Miles, so it is made a :data:`~miles_core.topics.Topic` here (``ValueError`` when refused).
     """
     try:
         message = json.loads(body)

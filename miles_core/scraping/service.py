@@ -14,7 +14,6 @@ Guarantees the handlers rely on:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -45,7 +44,7 @@ from miles_core.store import (
     UpsertOutcome,
     parse_iso,
 )
-from miles_core.topics import normalize_topic
+from miles_core.topics import Topic, normalize_topic, topic_digest
 
 logger = logging.getLogger(__name__)
 
@@ -92,11 +91,10 @@ def scheduled_run_id(scheduled_at: str) -> str:
     return f"sched-{stamp}"
 
 
-def scheduled_job_id(scheduled_at: str, topic: str, cohort: Cohort = Cohort.TOP) -> str:
+def scheduled_job_id(scheduled_at: str, topic: Topic, cohort: Cohort = Cohort.TOP) -> str:
     """Deterministic per (schedule time, niche, cohort): a retried schedule invocation resumes the same jobs."""
-    digest = hashlib.sha256(normalize_topic(topic).encode()).hexdigest()[:10]
     suffix = "" if cohort is Cohort.TOP else f"-{cohort.value}"
-    return f"{scheduled_run_id(scheduled_at)}-{digest}{suffix}"
+    return f"{scheduled_run_id(scheduled_at)}-{topic_digest(topic)}{suffix}"
 
 
 def _search(sources: Sequence[Source], query: SearchQuery, outcome: JobOutcome) -> SearchResult | None:
@@ -263,9 +261,12 @@ def sources_from_env(store: MilesStore | None = None) -> list[Source]:
     return sources
 
 
-def niches_from_env() -> tuple[str, ...]:
-    """``MILES_NICHES`` (comma-separated topics the schedule scrapes), normalised and de-duplicated."""
-    seen: dict[str, None] = {}
+def niches_from_env() -> tuple[Topic, ...]:
+    """``MILES_NICHES`` (comma-separated topics the schedule scrapes), canonical and de-duplicated.
+
+    Configuration is where these topics enter Miles, so they are made :data:`Topic` values here.
+    """
+    seen: dict[Topic, None] = {}
     for niche in env_list("MILES_NICHES", DEFAULT_NICHES):
         seen.setdefault(normalize_topic(niche), None)
     return tuple(seen)
@@ -279,7 +280,7 @@ def schedule_defaults() -> tuple[int, int | None]:
     )
 
 
-def scheduled_jobs(scheduled_at: str, niches: Sequence[str] | None = None) -> list[ScrapeJob]:
+def scheduled_jobs(scheduled_at: str, niches: Sequence[Topic] | None = None) -> list[ScrapeJob]:
     """Two jobs per niche for one schedule tick, the top of its search and its fresh short uploads.
 
     Ids are deterministic per (tick, niche, cohort) and every job shares the tick's snapshot run, so
@@ -328,7 +329,7 @@ def enqueue_scheduled(store: MilesStore, scheduled_at: str, enqueue: Enqueue) ->
 
 
 def run_scheduled(
-    store: MilesStore, sources: Sequence[Source], scheduled_at: str, niches: Sequence[str] | None = None
+    store: MilesStore, sources: Sequence[Source], scheduled_at: str, niches: Sequence[Topic] | None = None
 ) -> list[JobOutcome]:
     """The schedule's jobs run here, one after the other (``miles scrape``: a local run with no queue)."""
     outcomes: list[JobOutcome] = []

@@ -30,6 +30,7 @@ from miles_core.store.models import (
     parse_iso,
 )
 from miles_core.store.schema import GSI1_PARTITION_KEY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
+from miles_core.topics import Topic
 
 JOB_TTL_DAYS = 90
 """A job record is kept this long for ``GET /scrape/jobs/{id}``, then DynamoDB's TTL deletes it."""
@@ -41,6 +42,11 @@ def _opt_int(value: Any) -> int | None:
 
 def _opt_time(value: Any) -> datetime | None:
     return None if not value else parse_iso(str(value))
+
+
+def _stored_topic(value: Any) -> Topic:
+    """A topic read back: the store writes only :data:`Topic` values, so it is canonical already."""
+    return Topic(str(value))
 
 
 # ------------------------------------------------------------------------------------ stats and scores
@@ -157,7 +163,7 @@ def video_from_item(item: Mapping[str, Any]) -> VideoRecord:
         source=str(item.get("source") or ""),
         thumbnail_url=item.get("thumbnail_url"),
         webpage_url=item.get("webpage_url"),
-        topics=tuple(item.get("topics") or ()),
+        topics=tuple(_stored_topic(topic) for topic in item.get("topics") or ()),
         first_seen_at=parse_iso(str(item["first_seen_at"])),
         last_seen_at=parse_iso(str(item["last_seen_at"])),
         stats_key=str(item["stats_key"]),
@@ -187,7 +193,7 @@ def snapshot_from_item(item: Mapping[str, Any]) -> Snapshot:
         run_id=str(item["run_id"]),
         run_at=parse_iso(str(item["run_at"])),
         stats=stats_from_item(item),
-        topic=item.get("topic"),
+        topic=_stored_topic(item["topic"]) if item.get("topic") else None,
         source=item.get("source"),
         fixed_age_hours=_opt_int(item.get("fixed_age_hours")),
     )
@@ -196,7 +202,7 @@ def snapshot_from_item(item: Mapping[str, Any]) -> Snapshot:
 # ------------------------------------------------------------------------------------ leaderboards
 
 
-def membership_attributes(topic: str, video: ScrapedVideo | VideoRecord, *, seen_at: datetime) -> dict[str, Any]:
+def membership_attributes(topic: Topic, video: ScrapedVideo | VideoRecord, *, seen_at: datetime) -> dict[str, Any]:
     """A leaderboard row's display fields: enough to list candidates without reading each video."""
     obs = video.observation
     return {
@@ -216,7 +222,7 @@ def membership_attributes(topic: str, video: ScrapedVideo | VideoRecord, *, seen
 
 def candidate_from_item(item: Mapping[str, Any]) -> Candidate:
     return Candidate(
-        topic=str(item["topic"]),
+        topic=_stored_topic(item["topic"]),
         video_id=str(item["video_id"]),
         title=str(item["title"]),
         channel_id=item.get("channel_id"),
@@ -260,7 +266,7 @@ def job_from_item(item: Mapping[str, Any], now: datetime | None = None) -> Scrap
     job = ScrapeJob(
         job_id=str(item["job_id"]),
         request=ScrapeJobRequest(
-            topic=str(item["topic"]),
+            topic=_stored_topic(item["topic"]),
             max_results=int(item["max_results"]),
             max_duration_seconds=_opt_int(item.get("max_duration_seconds")),
             cohort=Cohort(str(item.get("cohort") or Cohort.TOP.value)),

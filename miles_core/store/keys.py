@@ -35,7 +35,7 @@ from datetime import datetime
 from miles_core.store.errors import InvalidCursorError
 from miles_core.store.models import iso
 from miles_core.store.schema import GSI1_PARTITION_KEY, GSI1_SORT_KEY, PARTITION_KEY, SORT_KEY
-from miles_core.topics import normalize_topic
+from miles_core.topics import Topic
 
 Key = dict[str, str]
 
@@ -66,12 +66,12 @@ def snapshot_key(video_id: str, run_at: datetime, run_id: str) -> Key:
     return {PARTITION_KEY: video_partition(video_id), SORT_KEY: f"{SNAPSHOT_PREFIX}{iso(run_at)}#{run_id}"}
 
 
-def topic_partition(topic: str) -> str:
-    """A topic's leaderboard partition (the topic normalised, so ``Cooking`` = ``cooking``)."""
-    return TOPIC_PREFIX + normalize_topic(topic)
+def topic_partition(topic: Topic) -> str:
+    """A topic's leaderboard partition (canonical already, so ``Cooking`` = ``cooking``)."""
+    return TOPIC_PREFIX + topic
 
 
-def membership_key(topic: str, video_id: str) -> Key:
+def membership_key(topic: Topic, video_id: str) -> Key:
     return {PARTITION_KEY: topic_partition(topic), SORT_KEY: VIDEO_PREFIX + video_id}
 
 
@@ -89,10 +89,10 @@ def job_key(job_id: str) -> Key:
     return {PARTITION_KEY: f"JOB#{job_id}", SORT_KEY: "JOB"}
 
 
-def job_slot_key(topic: str, max_results: int, max_duration_seconds: int | None) -> Key:
-    """The dedupe slot of identical on-demand scrape requests (same normalised topic and limits)."""
+def job_slot_key(topic: Topic, max_results: int, max_duration_seconds: int | None) -> Key:
+    """The dedupe slot of identical scrape requests (same topic and limits), whoever asked."""
     duration = "any" if max_duration_seconds is None else str(max_duration_seconds)
-    return {PARTITION_KEY: f"JOBSLOT#{normalize_topic(topic)}#{max_results}#{duration}", SORT_KEY: "JOBSLOT"}
+    return {PARTITION_KEY: f"JOBSLOT#{topic}#{max_results}#{duration}", SORT_KEY: "JOBSLOT"}
 
 
 def quota_key(service: str, day: str) -> Key:

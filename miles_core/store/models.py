@@ -14,6 +14,7 @@ from typing import Any
 
 from miles_core.config import DEFAULT_SCRAPE_MAX_DURATION_SECONDS, DEFAULT_SCRAPE_MAX_RESULTS
 from miles_core.observation import Observation
+from miles_core.topics import Topic
 
 MAX_JOB_ERRORS = 25
 """A job keeps at most this many error messages (the item must stay far below 400 KB)."""
@@ -111,7 +112,7 @@ class VideoRecord:
     source: str
     thumbnail_url: str | None
     webpage_url: str | None
-    topics: tuple[str, ...]
+    topics: tuple[Topic, ...]
     first_seen_at: datetime
     last_seen_at: datetime
     stats_key: str
@@ -139,7 +140,7 @@ class Snapshot:
     run_id: str
     run_at: datetime
     stats: VideoStats
-    topic: str | None = None
+    topic: Topic | None = None
     source: str | None = None
     fixed_age_hours: int | None = None
     """Set on the re-snapshot job's snapshots: the fixed age (hours after publication) it was taken for."""
@@ -188,7 +189,7 @@ class JobCounts:
 class ScrapeJobRequest:
     """What to scrape: one topic (search query), how many results, a Shorts-friendly duration cap."""
 
-    topic: str
+    topic: Topic
     max_results: int = DEFAULT_SCRAPE_MAX_RESULTS
     max_duration_seconds: int | None = DEFAULT_SCRAPE_MAX_DURATION_SECONDS
     cohort: Cohort = Cohort.TOP
@@ -239,7 +240,7 @@ class ScrapeJob:
 class Candidate:
     """One entry of a topic leaderboard (``GET /candidates``). Unscored entries carry ``score=None``."""
 
-    topic: str
+    topic: Topic
     video_id: str
     title: str
     channel_id: str | None

@@ -41,7 +41,7 @@ from miles_core.store.models import (
     iso,
 )
 from miles_core.store.schema import GSI1_NAME, GSI1_PARTITION_KEY, GSI1_SORT_KEY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
-from miles_core.topics import normalize_topic
+from miles_core.topics import Topic
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -102,7 +102,7 @@ class MilesStore:
 
     # ------------------------------------------------------------------ videos and snapshots
 
-    def upsert_video(self, video: ScrapedVideo, *, topic: str | None, run_id: str) -> UpsertOutcome:
+    def upsert_video(self, video: ScrapedVideo, *, topic: Topic | None, run_id: str) -> UpsertOutcome:
         """Create or refresh the video item with this metadata and these latest stats.
 
         Idempotent: the write only applies when these stats are not older than the stored ones,
@@ -135,7 +135,7 @@ class MilesStore:
             # Topics accumulate (a string set), so a video found under two niches is on both leaderboards.
             expression += " ADD #topics :topics"
             names["#topics"] = "topics"
-            values[":topics"] = {"SS": [normalize_topic(topic)]}
+            values[":topics"] = {"SS": [topic]}
         response = self.table.conditional(
             f"upsert of video {video.video_id}",
             "update_item",
@@ -200,9 +200,8 @@ class MilesStore:
 
     # ------------------------------------------------------------------ topics and leaderboards
 
-    def add_topic_membership(self, topic: str, video: ScrapedVideo) -> None:
+    def add_topic_membership(self, topic: Topic, video: ScrapedVideo) -> None:
         """Put the video on ``topic``'s leaderboard (unscored until the scorer writes its score)."""
-        topic = normalize_topic(topic)
         now = self._clock()
         parts = set_attributes(
             {**items.membership_attributes(topic, video, seen_at=now), TTL_ATTRIBUTE: self._expires(now)},
@@ -220,7 +219,7 @@ class MilesStore:
 
     def list_candidates(
         self,
-        topic: str,
+        topic: Topic,
         *,
         limit: int = 20,
         min_probability: float | None = None,

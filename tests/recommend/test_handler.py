@@ -21,7 +21,6 @@ from moto import mock_aws
 
 from miles_core.observation import Observation
 from miles_core.recommend.service import REQUEST_BUDGET_SECONDS
-from miles_core.recommend.store_adapter import StoreScrapeRequester
 from miles_core.store import MilesStore, Score, ScrapedVideo
 from miles_core.store.schema import create_table
 from tests.recommend.conftest import TITLES, TOPIC
@@ -234,9 +233,10 @@ def test_an_unreachable_queue_fails_the_job_but_not_the_answer(
     assert body["meta"]["scrape_job_id"] is None  # no job a worker will ever run is promised
     assert len(body["ideas"]) == 2
     store = MilesStore.from_env()
-    job_id = StoreScrapeRequester(store, enqueue=lambda job: None).job_id_for("sourdough hacks", datetime.now(UTC))
+    (job_id,) = recorded_job_ids()
     job = store.get_job(job_id)
     assert job is not None
+    assert job.request.topic == "sourdough hacks"
     assert job.status.value == "failed"  # visible through GET /scrape/jobs/{id}
     assert job.errors[0].startswith("could not enqueue")
 
@@ -248,6 +248,26 @@ def test_a_throttled_table_is_a_visible_503(app_module: ModuleType) -> None:
     assert status == 503, body
     assert "throttling" in body["message"]
     assert throttle.throttled == 3  # botocore's tries, one layer
+
+
+def recorded_job_ids() -> list[str]:
+    table = boto3.client("dynamodb", region_name="us-east-1")
+    items = table.scan(
+        TableName=TABLE,
+        FilterExpression="#kind = :job",
+        ExpressionAttributeNames={"#kind": "kind"},
+        ExpressionAttributeValues={":job": {"S": "scrape_job"}},
+    )["Items"]
+    return [item["job_id"]["S"] for item in items]
+
+
+def test_a_full_width_topic_is_the_same_topic_and_the_same_scrape_job(app_module: ModuleType) -> None:
+    status, first = call(app_module, event({"topic": "ｓｏｕｒｄｏｕｇｈ　ＨＡＣＫＳ", "vibe": "chill", "count": 2}))
+    assert status == 200, first
+    assert first["meta"]["topic"] == "sourdough hacks"
+    status, second = call(app_module, event({"topic": "Sourdough Hacks", "vibe": "funny", "count": 2}))
+    assert second["meta"]["scrape_job_id"] == first["meta"]["scrape_job_id"]
+    assert recorded_job_ids() == [first["meta"]["scrape_job_id"]]
 
 
 def queued_messages() -> list[dict[str, Any]]:
@@ -265,6 +285,9 @@ def queued_messages() -> list[dict[str, Any]]:
         ({"topic": "", "vibe": "funny", "count": 3}, "topic"),
         ({"topic": "   ", "vibe": "funny", "count": 3}, "topic"),
         ({"topic": "x\u202e\u0000evil", "vibe": "funny", "count": 3}, "topic"),
+        ({"topic": "cooking\u200b", "vibe": "funny", "count": 3}, "topic"),
+        ({"topic": "\ufeffcooking", "vibe": "funny", "count": 3}, "topic"),
+        ({"topic": "coo\u200dking", "vibe": "funny", "count": 3}, "topic"),
         ({"topic": "cats", "vibe": "funny", "count": "5"}, "count"),
         ({"topic": "cats", "vibe": "funny", "count": 5.0}, "count"),
         ({"topic": "cats", "vibe": "funny", "count": True}, "count"),

@@ -11,11 +11,13 @@ from miles_core.config import DEFAULT_SCRAPE_MAX_DURATION_SECONDS, DEFAULT_SCRAP
 from miles_core.scraping.jobs import JobEnqueueError, ensure_recorded, new_job, submit_job
 from miles_core.scraping.queue import JobMessage, SqsJobQueue, job_message, parse_job_message
 from miles_core.store import JobStatus, MilesStore, ScrapeJob, ScrapeJobRequest
+from miles_core.topics import normalize_topic
 from tests.scrape.conftest import NOW
 
 
 def job(job_id: str = "job-1", topic: str = "  Street   Food ") -> ScrapeJob:
-    return new_job(ScrapeJobRequest(topic, max_results=7, max_duration_seconds=None), job_id, trigger="api", now=NOW)
+    request = ScrapeJobRequest(normalize_topic(topic), max_results=7, max_duration_seconds=None)
+    return new_job(request, job_id, trigger="api", now=NOW)
 
 
 def test_the_reader_reads_what_the_writer_writes() -> None:
@@ -104,3 +106,29 @@ def test_schedule_summary_and_retryable_jobs() -> None:
     }
     assert summary["jobs"][1]["errors"] == ["e0", "e1", "e2", "e3", "e4"]  # the first five, for the log line
     assert retryable_jobs(outcomes) == ["b"]
+
+
+@pytest.mark.parametrize("topic", ["cooking\u200b", "\ufeffcooking", "coo\u200dking"])
+def test_a_queued_topic_with_an_invisible_character_is_refused(topic: str) -> None:
+    with pytest.raises(ValueError, match="format"):
+        parse_job_message(json.dumps({"job_id": "by-hand", "topic": topic}))
+
+
+def test_a_queued_full_width_topic_is_the_same_topic() -> None:
+    message = parse_job_message(json.dumps({"job_id": "by-hand", "topic": "ｃｏｏｋｉｎｇ"}))
+    assert message.request is not None
+    assert message.request.topic == "cooking"
+
+
+def test_a_recommendation_and_the_api_share_one_job_for_a_topic(store: MilesStore) -> None:
+    from miles_core.recommend.store_adapter import StoreScrapeRequester
+    from miles_core.scraping.jobs import submit_deduplicated
+
+    sent: list[ScrapeJob] = []
+    requester = StoreScrapeRequester(store, sent.append)
+    job_id = requester.request_scrape(normalize_topic("Cooking"))
+    assert requester.request_scrape(normalize_topic("ｃｏｏｋｉｎｇ")) == job_id  # a burst of recommendations
+    api_job = new_job(ScrapeJobRequest(normalize_topic("cooking")), "api-1", trigger="api", now=NOW)
+    serving, created = submit_deduplicated(store, api_job, sent.append)
+    assert (serving.job_id, created) == (job_id, False)  # the API gets the recommendation's job back
+    assert [job.job_id for job in sent] == [job_id]  # enqueued once

@@ -486,6 +486,8 @@ def test_exhausted_throttling_is_a_visible_503(handlers: dict[str, Any], aws: di
         ({"topic": "x", "max_results": 5.0}, "max_results"),
         ({"topic": "x", "max_duration_seconds": "60"}, "max_duration_seconds"),
         ({"topic": "x\u202e\u0000evil"}, "topic"),
+        ({"topic": "cooking\u200b"}, "topic"),
+        ({"topic": "\ufeffcooking"}, "topic"),
         ({"topic": "   "}, "topic"),
     ],
 )
@@ -505,3 +507,7 @@ def test_the_job_topic_is_stored_and_echoed_canonical(handlers: dict[str, Any], 
     response = invoke(handlers["app"].handler, event)
     assert response["statusCode"] == 202, response["body"]
     assert json.loads(response["body"])["topic"] == "street food"
+    event["body"] = json.dumps({"topic": "ＳＴＲＥＥＴ　ｆｏｏｄ"})
+    again = invoke(handlers["app"].handler, event)
+    assert again["statusCode"] == 202, again["body"]
+    assert json.loads(again["body"])["job_id"] == json.loads(response["body"])["job_id"]  # one topic, one job

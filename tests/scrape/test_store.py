@@ -27,6 +27,7 @@ from miles_core.store import (
 from miles_core.store.dynamo import MAX_ATTEMPTS
 from miles_core.store.models import ScrapeJobRequest
 from miles_core.store.table import MAX_CANDIDATE_PAGES
+from miles_core.topics import normalize_topic
 from tests.scrape.conftest import NOW, TABLE
 from tests.support.throttle import Throttle
 
@@ -49,7 +50,7 @@ def video(video_id: str, views: int | None, hours: float = 0.0, likes: int | Non
 
 
 def test_upsert_is_idempotent_and_refreshes_stats(store: MilesStore) -> None:
-    assert store.upsert_video(video("a", 100), topic="Cooking", run_id="r1") is UpsertOutcome.NEW
+    assert store.upsert_video(video("a", 100), topic="cooking", run_id="r1") is UpsertOutcome.NEW
     # The same write again in the same run (a redelivery) still counts as new, changes nothing.
     assert store.upsert_video(video("a", 100), topic="cooking", run_id="r1") is UpsertOutcome.NEW
     assert store.upsert_video(video("a", 500, hours=6, likes=7), topic="baking", run_id="r2") is UpsertOutcome.UPDATED
@@ -105,7 +106,7 @@ def test_leaderboard_order_filters_and_cursor(store: MilesStore) -> None:
     for vid, probability in (("a", 0.2), ("b", 0.9), ("c", 0.6)):
         record = stored(store, vid)
         assert store.write_score(record, _score(record, probability)) is ScoreWriteOutcome.WRITTEN
-    page = store.list_candidates("T", limit=2)
+    page = store.list_candidates("t", limit=2)
     assert [c.video_id for c in page.items] == ["b", "c"]
     assert page.next_cursor
     rest = store.list_candidates("t", limit=10, cursor=page.next_cursor)
@@ -189,7 +190,7 @@ def test_score_write_is_conditional_on_current_stats(store: MilesStore) -> None:
 
 
 def test_jobs_lifecycle(store: MilesStore) -> None:
-    job = new_job(ScrapeJobRequest("  Cooking   Hacks "), "job-1", trigger="api", now=NOW)
+    job = new_job(ScrapeJobRequest(normalize_topic("  Cooking   Hacks ")), "job-1", trigger="api", now=NOW)
     assert store.create_job(job) is True
     assert store.create_job(job) is False  # idempotent: a retried producer records nothing twice
     queued = store.get_job("job-1")
@@ -243,8 +244,7 @@ def test_only_unfinished_jobs_are_failed_from_the_dlq(store: MilesStore) -> None
 def test_job_slot_is_held_for_its_window(aws: dict[str, Any]) -> None:
     clock = {"now": NOW}
     store = MilesStore(aws["dynamodb"], TABLE, clock=lambda: clock["now"])
-    slot = keys.job_slot_key("Cats", 20, 180)
-    assert slot == keys.job_slot_key(" cats ", 20, 180)  # normalised topic
+    slot = keys.job_slot_key(normalize_topic("Cats"), 20, 180)
     window = timedelta(minutes=10)
     assert store.claim_job_slot(slot, "a", window) == "a"
     assert store.claim_job_slot(slot, "b", window) == "a"

@@ -9,6 +9,7 @@ import pytest
 from miles_core.store import InvalidCursorError, keys
 from miles_core.store.dynamo import set_attributes
 from miles_core.store.schema import GSI1_PARTITION_KEY, GSI1_SORT_KEY, PARTITION_KEY, SORT_KEY
+from miles_core.topics import normalize_topic
 from tests.scrape.conftest import NOW
 
 
@@ -28,9 +29,9 @@ def test_video_and_snapshot_share_a_partition_and_only_the_video_is_scored() -> 
     assert video[PARTITION_KEY] == snapshot[PARTITION_KEY]
     assert keys.is_video_key(video[PARTITION_KEY], video[SORT_KEY])
     assert not keys.is_video_key(snapshot[PARTITION_KEY], snapshot[SORT_KEY])
-    membership = keys.membership_key("Cooking  Hacks", "v1")
+    membership = keys.membership_key(normalize_topic("Cooking  Hacks"), "v1")
     assert not keys.is_video_key(membership[PARTITION_KEY], membership[SORT_KEY])
-    assert membership[PARTITION_KEY] == keys.topic_partition("cooking hacks")
+    assert membership[PARTITION_KEY] == keys.topic_partition(normalize_topic("cooking hacks"))
 
 
 def test_cursor_round_trip_and_foreign_cursors() -> None:
