@@ -31,7 +31,7 @@ from pathlib import Path
 from miles_core.dataset import iter_csv_rows, row_to_observation
 from miles_core.observation import Observation
 from miles_core.scraping.catalog import topics_for
-from miles_core.store import MilesStore, ScrapedVideo, Snapshot
+from miles_core.store import MilesStore, ScrapedVideo, Snapshot, UpsertOutcome
 from miles_core.topics import Topic
 
 logger = logging.getLogger(__name__)
@@ -127,8 +127,8 @@ def seed(store: MilesStore, videos: Iterable[SeedVideo], stop: threading.Event |
             snapshot = Snapshot(vid, run_id, stats.observed_at, stats, topic=video.topics[0], source=SOURCE)
             counts.new_snapshots += int(store.append_snapshot(snapshot))
         for topic in video.topics:
-            store.upsert_video(latest, topic=topic, run_id=NEXT_RUN)
-            store.add_topic_membership(topic, latest)
+            if store.upsert_video(latest, topic=topic, run_id=NEXT_RUN) is not UpsertOutcome.UPDATED_OFF_TOPIC:
+                store.add_topic_membership(topic, latest)
     return counts
 
 

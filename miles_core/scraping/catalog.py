@@ -5,8 +5,10 @@ and then every on-demand scrape job failed although the table already held hundr
 videos. This source is the last link of the chain: it ranks stored videos by how well their
 title, tags and description match the topic, so a job still succeeds and says ``source:
 catalog``. It reads only by Query/GetItem (no Scan: the functions' IAM policy forbids it), so it
-looks through the leaderboards it knows: the catalog topics below, the scheduled niches and the
-topic itself.
+looks through the leaderboards it knows: the topic itself, the catalog topics whose rules its words
+match, the scheduled niches, then the other catalog topics. It reads a bounded number of videos
+(:data:`CATALOG_READ_BUDGET` GetItems, one Query per leaderboard it reaches), so one job costs the
+same however full the table is.
 
 The topic rules also decide which leaderboards a seeded video joins (``infra/localstack/catalog``).
 """
@@ -23,8 +25,10 @@ from miles_core.store import MilesStore, ScrapedVideo, StoreError
 from miles_core.topics import Topic, fold_text
 
 SOURCE_NAME = "catalog"
-LEADERBOARD_READ_LIMIT = 100
+LEADERBOARD_READ_LIMIT = 50
 """Rows read per leaderboard: enough to rank a topic's best matches, small enough for one request."""
+CATALOG_READ_BUDGET = 150
+"""Videos read (one GetItem each) per search, over every leaderboard: the job's bounded cost."""
 
 
 @dataclass(frozen=True)
@@ -103,15 +107,23 @@ class CatalogSource:
     name = SOURCE_NAME
 
     def __init__(
-        self, store: Callable[[], MilesStore], *, topics: Sequence[Topic] = (), read_limit: int = LEADERBOARD_READ_LIMIT
+        self,
+        store: Callable[[], MilesStore],
+        *,
+        topics: Sequence[Topic] = (),
+        read_limit: int = LEADERBOARD_READ_LIMIT,
+        read_budget: int = CATALOG_READ_BUDGET,
     ) -> None:
         self._store_factory = store
         self._store: MilesStore | None = None
         self._topics = tuple(topics)
         self._read_limit = read_limit
+        self._read_budget = read_budget
 
     def _boards(self, topic: Topic) -> Iterable[Topic]:
-        return dict.fromkeys((topic, *self._topics, *CATALOG_TOPICS))
+        """The leaderboards to read, likeliest first: the budget may end before the last."""
+        related = topics_for(Observation(title=topic))
+        return dict.fromkeys((topic, *related, *self._topics, *CATALOG_TOPICS))
 
     def search(self, query: SearchQuery) -> SearchResult:
         """The stored videos matching the topic best.
@@ -128,8 +140,11 @@ class CatalogSource:
         own_board = query.topic
         try:
             for board in self._boards(query.topic):
-                for candidate in store.list_candidates(board, limit=self._read_limit).items:
-                    if candidate.video_id in seen:
+                budget = self._read_budget - len(seen)
+                if budget <= 0:
+                    break
+                for candidate in store.list_candidates(board, limit=min(self._read_limit, budget)).items:
+                    if candidate.video_id in seen or len(seen) >= self._read_budget:
                         continue
                     seen.add(candidate.video_id)
                     record = store.get_video(candidate.video_id)

@@ -187,7 +187,8 @@ def _write_video(store: MilesStore, video: ScrapedVideo, job: ScrapeJob, outcome
                 source=video.source,
             )
         )
-        store.add_topic_membership(topic, video)
+        if result is not UpsertOutcome.UPDATED_OFF_TOPIC:  # a video on enough topics joins no more
+            store.add_topic_membership(topic, video)
     except StoreError as error:
         outcome.counts.failed += 1
         outcome.errors.append(f"video {video.video_id}: {error}")

@@ -18,6 +18,9 @@ from miles_core.topics import Topic
 
 MAX_JOB_ERRORS = 25
 """A job keeps at most this many error messages (the item must stay far below 400 KB)."""
+MAX_TOPICS_PER_VIDEO = 8
+"""A video joins at most this many topics (the first ones it was found under): every new topic would
+grow its item towards DynamoDB's 400 KB limit and add a leaderboard row to each of its score writes."""
 
 
 def iso(moment: datetime) -> str:
@@ -155,6 +158,9 @@ class UpsertOutcome(StrEnum):
     """The video existed; its latest stats and metadata were refreshed."""
     STALE = "stale"
     """The stored stats are newer than these (an out-of-order write); nothing changed."""
+    UPDATED_OFF_TOPIC = "updated_off_topic"
+    """Refreshed like UPDATED, but the video already belongs to :data:`MAX_TOPICS_PER_VIDEO` other
+    topics, so it does not join this one (and gets no leaderboard row on it)."""
 
 
 class ScoreWriteOutcome(StrEnum):

@@ -28,6 +28,7 @@ from miles_core.store.dynamo import (
 )
 from miles_core.store.models import (
     MAX_JOB_ERRORS,
+    MAX_TOPICS_PER_VIDEO,
     CandidatePage,
     JobCounts,
     JobStatus,
@@ -46,7 +47,6 @@ from miles_core.topics import Topic
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-MAX_TRANSACTION_ITEMS = 100
 MAX_CANDIDATE_PAGES = 3
 """DynamoDB queries one ``list_candidates`` call may make (bounded work per API request)."""
 QUOTA_KEEP_DAYS = 3
@@ -70,11 +70,15 @@ class MilesStore:
         if retention_days < 1:
             raise ValueError("retention_days must be at least 1")
         self.retention = timedelta(days=retention_days)
-        """How long YouTube data (videos, snapshots, leaderboard rows) is kept after it was last refreshed."""
+        """How long YouTube data (videos, snapshots, leaderboard rows) is kept after it was read from YouTube."""
 
-    def _expires(self, refreshed_at: datetime) -> int:
-        """The TTL of YouTube-derived data refreshed at ``refreshed_at`` (the retention policy, see config)."""
-        return int((refreshed_at + self.retention).timestamp())
+    def _expires(self, observed_at: datetime) -> int:
+        """The TTL of YouTube-derived data read from YouTube at ``observed_at`` (the retention policy, see config).
+
+        The read time, not the write time: the catalog source re-writes stored videos with their old
+        observations, and that must not keep data read long ago past its 30 days.
+        """
+        return int((observed_at + self.retention).timestamp())
 
     @classmethod
     def from_env(cls, client: DynamoDBClient | None = None) -> MilesStore:
@@ -108,10 +112,30 @@ class MilesStore:
         Idempotent: the write only applies when these stats are not older than the stored ones,
         so repeating it (an SQS redelivery) changes nothing and an out-of-order write cannot roll
         the latest stats back. A video first written by ``run_id`` counts as NEW on a retry too.
+
+        ``topic`` joins the video's topics unless it already has :data:`MAX_TOPICS_PER_VIDEO` others
+        (UPDATED_OFF_TOPIC): one conditional write, a second without the topic only for a full video.
         """
         now = self._clock()
+        fresh = "(attribute_not_exists(#pk) OR #observed_at <= :obs)"
+        if topic is not None:
+            room = "(attribute_not_exists(#topics) OR contains(#topics, :topic) OR size(#topics) < :max_topics)"
+            outcome = self._upsert(video, topic, run_id, now, f"{fresh} AND {room}")
+            if outcome is not None:
+                return outcome
+        outcome = self._upsert(video, None, run_id, now, fresh)
+        if outcome is None:
+            return UpsertOutcome.STALE
+        return UpsertOutcome.UPDATED_OFF_TOPIC if topic is not None else outcome
+
+    def _upsert(
+        self, video: ScrapedVideo, topic: Topic | None, run_id: str, now: datetime, condition: str
+    ) -> UpsertOutcome | None:
         parts = set_attributes(
-            {**items.video_attributes(video, seen_at=now, run_id=run_id), TTL_ATTRIBUTE: self._expires(now)},
+            {
+                **items.video_attributes(video, seen_at=now, run_id=run_id),
+                TTL_ATTRIBUTE: self._expires(video.stats.observed_at),
+            },
             extra_sets=(
                 "#first_seen_at = if_not_exists(#first_seen_at, :now)",
                 "#first_run = if_not_exists(#first_run, :run)",
@@ -135,20 +159,22 @@ class MilesStore:
             # Topics accumulate (a string set), so a video found under two niches is on both leaderboards.
             expression += " ADD #topics :topics"
             names["#topics"] = "topics"
-            values[":topics"] = {"SS": [topic]}
+            values.update(
+                {":topics": {"SS": [topic]}, ":topic": {"S": topic}, ":max_topics": {"N": str(MAX_TOPICS_PER_VIDEO)}}
+            )
         response = self.table.conditional(
             f"upsert of video {video.video_id}",
             "update_item",
             TableName=self.table.name,
             Key=serialize_item(keys.video_key(video.video_id)),
             UpdateExpression=expression,
-            ConditionExpression="attribute_not_exists(#pk) OR #observed_at <= :obs",
+            ConditionExpression=condition,
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
             ReturnValues="ALL_OLD",
         )
         if response is None:
-            return UpsertOutcome.STALE
+            return None
         old = response.get("Attributes")
         if not old or old.get("first_run", {}).get("S") == run_id:
             return UpsertOutcome.NEW
@@ -156,7 +182,7 @@ class MilesStore:
 
     def append_snapshot(self, snapshot: Snapshot) -> bool:
         """Record one snapshot per video per run (kept for the retention period); False when already recorded."""
-        item = {**items.snapshot_item(snapshot), TTL_ATTRIBUTE: self._expires(self._clock())}
+        item = {**items.snapshot_item(snapshot), TTL_ATTRIBUTE: self._expires(snapshot.stats.observed_at)}
         return self.table.put_if_absent(item, f"snapshot of video {snapshot.video_id}")
 
     def get_video(self, video_id: str) -> VideoRecord | None:
@@ -204,7 +230,10 @@ class MilesStore:
         """Put the video on ``topic``'s leaderboard (unscored until the scorer writes its score)."""
         now = self._clock()
         parts = set_attributes(
-            {**items.membership_attributes(topic, video, seen_at=now), TTL_ATTRIBUTE: self._expires(now)},
+            {
+                **items.membership_attributes(topic, video, seen_at=now),
+                TTL_ATTRIBUTE: self._expires(video.stats.observed_at),
+            },
             extra_sets=("#gsk = if_not_exists(#gsk, :unscored)",),
             remove_none=True,
         )
@@ -327,12 +356,12 @@ class MilesStore:
             },
         }
         actions: list[dict[str, Any]] = [{"Update": video_update}]
-        for topic in video.topics[: MAX_TRANSACTION_ITEMS - 1]:
+        for topic in video.topics[:MAX_TOPICS_PER_VIDEO]:  # a video stored before the cap may hold more
             row = {
                 **items.membership_attributes(topic, video, seen_at=video.last_seen_at),
                 GSI1_SORT_KEY: rank,
                 "score": score_value,
-                TTL_ATTRIBUTE: self._expires(video.last_seen_at),  # the row expires with its topic's last scrape
+                TTL_ATTRIBUTE: self._expires(video.stats.observed_at),  # expires with the data it shows
             }
             parts = set_attributes(row, remove_none=False)
             actions.append(

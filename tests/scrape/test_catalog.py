@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -9,10 +10,11 @@ import pytest
 from infra.localstack.catalog import read_seed_videos, seed, select
 from miles_core.observation import Observation
 from miles_core.scraping.base import SearchQuery, SourceError
-from miles_core.scraping.catalog import CatalogSource, match_score, topics_for
+from miles_core.scraping.catalog import CATALOG_TOPICS, CatalogSource, match_score, topics_for
 from miles_core.scraping.jobs import new_job
 from miles_core.scraping.service import run_job, sources_from_env
-from miles_core.store import JobStatus, MilesStore, ScrapeJobRequest
+from miles_core.store import JobStatus, MilesStore, ScrapedVideo, ScrapeJobRequest
+from miles_core.topics import normalize_topic
 from tests.conftest import REPO_ROOT
 from tests.scrape.conftest import NOW, TABLE
 
@@ -84,3 +86,29 @@ def test_scrape_job_succeeds_offline_from_the_catalog(
     assert job is not None
     assert job.source == "catalog"
     assert job.counts.found > 0
+
+
+def test_a_catalog_search_reads_a_bounded_number_of_items(store: MilesStore, aws: dict[str, Any]) -> None:
+    boards = [normalize_topic("home workouts"), *sorted(CATALOG_TOPICS, key=lambda t: t != "fitness")[:7]]
+    for b, board in enumerate(boards):
+        for n in range(8):
+            scraped = ScrapedVideo(
+                Observation(video_id=f"{b}-{n}", title=f"{board} home workout {n}", observed_at=NOW, view_count=n),
+                source="test",
+            )
+            store.upsert_video(scraped, topic=board, run_id="seed")
+            store.add_topic_membership(board, scraped)
+    calls: Counter[str] = Counter()
+
+    def count(model: Any, **_: Any) -> None:
+        calls[model.name] += 1
+
+    aws["dynamodb"].meta.events.register("before-call.dynamodb", count)
+    source = CatalogSource(lambda: store, read_budget=20)
+    result = source.search(SearchQuery(boards[0], max_results=5))
+    assert calls["GetItem"] == 20  # 64 stored videos, 20 read
+    assert calls["Query"] == 3  # its own board, the related "fitness" board, one more: the budget ends
+    assert {v.video_id for v in result.videos} <= {f"0-{n}" for n in range(8)} | {
+        f"{b}-{n}" for b in (1, 2) for n in range(8)
+    }
+    assert [v.video_id for v in result.videos][:1] == ["0-7"]  # its own board first, most viewed first

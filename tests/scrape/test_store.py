@@ -25,7 +25,7 @@ from miles_core.store import (
     keys,
 )
 from miles_core.store.dynamo import MAX_ATTEMPTS
-from miles_core.store.models import ScrapeJobRequest
+from miles_core.store.models import MAX_TOPICS_PER_VIDEO, ScrapeJobRequest
 from miles_core.store.table import MAX_CANDIDATE_PAGES
 from miles_core.topics import normalize_topic
 from tests.scrape.conftest import NOW, TABLE
@@ -289,3 +289,42 @@ def test_throttling_past_botocores_attempts_raises_instead_of_losing_the_write(a
         store.append_snapshot(Snapshot("a", "r1", NOW, video("a", 1).stats))
     assert throttle.sent == MAX_ATTEMPTS == 3  # 3 tries in all, not 3 x 6
     assert store.list_snapshots("a") == []
+
+
+def test_a_video_joins_a_bounded_number_of_topics_and_scores_that_many_rows(aws: dict[str, Any]) -> None:
+    counting = CountingClient(aws["dynamodb"])
+    store = MilesStore(counting, TABLE, clock=lambda: NOW)
+    topics = [f"topic {n}" for n in range(MAX_TOPICS_PER_VIDEO + 3)]
+    outcomes = []
+    for n, topic in enumerate(topics):
+        outcome = store.upsert_video(video("a", 100 + n, hours=n), topic=topic, run_id=f"r{n}")
+        outcomes.append(outcome)
+        if outcome is not UpsertOutcome.UPDATED_OFF_TOPIC:
+            store.add_topic_membership(topic, video("a", 100 + n, hours=n))
+    assert outcomes[:2] == [UpsertOutcome.NEW, UpsertOutcome.UPDATED]
+    assert outcomes[MAX_TOPICS_PER_VIDEO:] == [UpsertOutcome.UPDATED_OFF_TOPIC] * 3
+    record = stored(store, "a")
+    assert sorted(record.topics) == sorted(topics[:MAX_TOPICS_PER_VIDEO])  # the first ones it was found under
+    assert record.observation.view_count == 100 + len(topics) - 1  # an off-topic write still refreshes the stats
+    # A topic it already holds is refreshed, not refused; an older observation is still stale.
+    assert store.upsert_video(video("a", 500, hours=20), topic=topics[0], run_id="r20") is UpsertOutcome.UPDATED
+    assert store.upsert_video(video("a", 1, hours=-5), topic=topics[-1], run_id="r0") is UpsertOutcome.STALE
+    store.write_score(stored(store, "a"), _score(stored(store, "a"), 0.7))
+    scored = [store.list_candidates(topic, limit=5).items for topic in topics]
+    assert [len(rows) for rows in scored] == [1] * MAX_TOPICS_PER_VIDEO + [0] * 3  # no row on a refused topic
+    assert all(rows[0].score is not None for rows in scored[:MAX_TOPICS_PER_VIDEO])
+
+
+def test_a_rewrite_of_old_youtube_data_keeps_its_original_expiry(aws: dict[str, Any]) -> None:
+    """The catalog source re-writes stored videos: data read 20 days ago still expires 30 days after that read."""
+    store = MilesStore(aws["dynamodb"], TABLE, clock=lambda: NOW + timedelta(days=20), retention_days=30)
+    old = video("a", 1)  # observed at NOW
+    store.upsert_video(old, topic="t", run_id="catalog-job")
+    store.append_snapshot(Snapshot("a", "catalog-job", NOW + timedelta(days=20), old.stats))
+    store.add_topic_membership("t", old)
+    record = stored(store, "a")
+    store.write_score(record, _score(record, 0.5))
+    table = aws["dynamodb"].scan(TableName=TABLE)["Items"]
+    youtube_items = [i for i in table if i["kind"]["S"] in {"video", "snapshot", "topic_member"}]
+    assert len(youtube_items) == 3
+    assert {int(i["expires_at"]["N"]) for i in youtube_items} == {int((NOW + timedelta(days=30)).timestamp())}
