@@ -6,6 +6,9 @@
   record, so SQS redelivers it (and, after ``maxReceiveCount``, moves it to the DLQ). Idempotent.
 * SQS dead-letter queue (records whose source ARN is ``MILES_SCRAPE_DLQ_ARN``): the job is marked
   failed, so it never reads ``queued``/``running`` for ever; the DLQ's receive alarm still fires.
+* EventBridge re-snapshot schedule (``{"task": "fixed-age-snapshots"}``, every 15 minutes): the
+  fixed-age snapshots due now (:mod:`miles_core.scraping.fixed_age_snapshots`). Errors (a spent quota)
+  are in its answer and logs; the entries stay due within their tolerance, so it never raises.
 * EventBridge schedule: two jobs per niche in ``MILES_NICHES`` (the top of its search and its fresh
   short uploads), recorded and enqueued through
   ``submit_job`` (the API's path) and run by the queue consumer, one niche per invocation. The
@@ -25,6 +28,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from miles_core.api import build_observability
 from miles_core.config import env_str
 from miles_core.scraping import runtime
+from miles_core.scraping.fixed_age_snapshots import run_fixed_age_snapshots
 from miles_core.scraping.jobs import ensure_recorded, fail_dead_lettered
 from miles_core.scraping.queue import parse_job_message
 from miles_core.scraping.service import (
@@ -58,6 +62,10 @@ def _record_handler(record: SQSRecord, lambda_context: LambdaContext | None = No
     return {"job_id": job_id, "status": outcome.status.value}
 
 
+FIXED_AGE_TASK = "fixed-age-snapshots"
+"""The ``task`` of the re-snapshot schedule's event (its ``Input`` in template.yaml)."""
+
+
 def _is_schedule(event: dict[str, Any]) -> bool:
     return event.get("source") == "aws.events" or event.get("detail-type") == "Scheduled Event"
 
@@ -67,6 +75,12 @@ def _is_schedule(event: dict[str, Any]) -> bool:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point (``worker.handler`` in the scrape image)."""
+    if event.get("task") == FIXED_AGE_TASK:
+        outcome = run_fixed_age_snapshots(runtime.store(), runtime.snapshot_reader(), datetime.now(UTC))
+        metrics.add_metric(name="FixedAgeSnapshotsTaken", unit=MetricUnit.Count, value=outcome.taken)
+        metrics.add_metric(name="FixedAgeSnapshotsMissed", unit=MetricUnit.Count, value=outcome.missed)
+        logger.info("fixed-age snapshots", extra=outcome.as_dict())
+        return outcome.as_dict()
     if _is_schedule(event):
         scheduled_at = str(event.get("time") or iso(datetime.now(UTC)))
         outcomes = enqueue_scheduled(runtime.store(), scheduled_at, runtime.job_queue())

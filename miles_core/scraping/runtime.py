@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from miles_core.scraping.base import Source
+from miles_core.scraping.fixed_age_snapshots import VideoReader
 from miles_core.scraping.queue import SqsJobQueue
 from miles_core.store import MilesStore
 
@@ -29,6 +30,21 @@ def sources() -> list[Source]:
         _cache["sources"] = sources_from_env(store())
     result: list[Source] = _cache["sources"]
     return result
+
+
+def snapshot_reader() -> VideoReader | None:
+    """The fixed-age re-snapshot job's reader: the YouTube Data API source (its calls spend the daily quota)."""
+    if "snapshot_reader" not in _cache:
+        from miles_core.scraping.service import youtube_api_from_env
+
+        _cache["snapshot_reader"] = youtube_api_from_env(store())
+    reader: VideoReader | None = _cache["snapshot_reader"]
+    return reader
+
+
+def set_snapshot_reader(value: VideoReader | None) -> None:
+    """Replace the re-snapshot job's reader (tests, local runs with recorded responses)."""
+    _cache["snapshot_reader"] = value
 
 
 def job_queue() -> SqsJobQueue:

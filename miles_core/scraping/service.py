@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from miles_core.config import (
     DEFAULT_SCRAPE_MAX_DURATION_SECONDS,
@@ -28,6 +28,7 @@ from miles_core.config import (
     env_str,
 )
 from miles_core.scraping.base import SearchQuery, SearchResult, Source, SourceConfigError, SourceError
+from miles_core.scraping.fixed_age_snapshots import schedule_video
 from miles_core.scraping.jobs import JobEnqueueError, new_job, submit_job
 from miles_core.scraping.queue import Enqueue
 from miles_core.secrets import SecretUnavailableError, read_secret_fields
@@ -45,6 +46,9 @@ from miles_core.store import (
     parse_iso,
 )
 from miles_core.topics import Topic, normalize_topic, topic_digest
+
+if TYPE_CHECKING:
+    from miles_core.scraping.youtube_api import YouTubeDataApiSource
 
 logger = logging.getLogger(__name__)
 
@@ -202,6 +206,10 @@ def _write_video(store: MilesStore, video: ScrapedVideo, job: ScrapeJob, outcome
         return
     if result is UpsertOutcome.NEW:
         outcome.counts.new += 1
+        try:
+            schedule_video(store, video, video.stats.observed_at)
+        except StoreError as error:  # the video is stored; only its fixed-age readings are lost
+            outcome.errors.append(f"video {video.video_id}: fixed-age snapshots not scheduled: {error}")
     else:
         outcome.counts.updated += 1
 
@@ -225,25 +233,9 @@ def sources_from_env(store: MilesStore | None = None) -> list[Source]:
     sources: list[Source] = []
     for name in env_list("MILES_SCRAPE_SOURCES", DEFAULT_SOURCES):
         if name == "youtube_api":
-            secret_id = env_str("MILES_YOUTUBE_SECRET_ID")
-            if secret_id is None:
-                logger.info("youtube_api source skipped: MILES_YOUTUBE_SECRET_ID is not set")
-                continue
-            from miles_core.scraping.youtube_api import YouTubeDataApiSource
-
-            def api_key(secret_id: str = secret_id) -> str:
-                value = _secret_fields(secret_id, "youtube_api", "api_key").get("api_key")
-                if not isinstance(value, str) or not value.strip():
-                    raise SourceConfigError("youtube_api", f"secret {secret_id!r} has no api_key")
-                return value.strip()
-
-            spend = None
-            if store is not None:
-                from miles_core.scraping.quota import DailyQuota
-
-                spend = DailyQuota(store).spend
-            budget = env_int("MILES_YOUTUBE_QUOTA_BUDGET", 1000)
-            sources.append(YouTubeDataApiSource(api_key, quota_budget=budget, spend=spend))
+            api = youtube_api_from_env(store)
+            if api is not None:
+                sources.append(api)
         elif name == "ytdlp":
             from miles_core.scraping.ytdlp import YtDlpSource
 
@@ -260,6 +252,32 @@ def sources_from_env(store: MilesStore | None = None) -> list[Source]:
         else:
             logger.warning("unknown scrape source %r in MILES_SCRAPE_SOURCES ignored", name)
     return sources
+
+
+def youtube_api_from_env(store: MilesStore | None = None) -> YouTubeDataApiSource | None:
+    """The YouTube Data API source, or ``None`` without ``MILES_YOUTUBE_SECRET_ID``.
+
+    With ``store`` its calls spend the shared daily quota; the key is read at the first call.
+    """
+    secret_id = env_str("MILES_YOUTUBE_SECRET_ID")
+    if secret_id is None:
+        logger.info("youtube_api source skipped: MILES_YOUTUBE_SECRET_ID is not set")
+        return None
+    from miles_core.scraping.youtube_api import YouTubeDataApiSource
+
+    def api_key() -> str:
+        value = _secret_fields(secret_id, "youtube_api", "api_key").get("api_key")
+        if not isinstance(value, str) or not value.strip():
+            raise SourceConfigError("youtube_api", f"secret {secret_id!r} has no api_key")
+        return value.strip()
+
+    spend = None
+    if store is not None:
+        from miles_core.scraping.quota import DailyQuota
+
+        spend = DailyQuota(store).spend
+    budget = env_int("MILES_YOUTUBE_QUOTA_BUDGET", 1000)
+    return YouTubeDataApiSource(api_key, quota_budget=budget, spend=spend)
 
 
 def niches_from_env() -> tuple[Topic, ...]:

@@ -10,6 +10,7 @@
 | model registry | ``MODEL#<version>`` | ``MODEL`` | - |
 | scrape dedupe slot (TTL) | ``JOBSLOT#<topic>#<max_results>#<max_duration>`` | ``JOBSLOT`` | - |
 | daily quota counter (TTL) | ``QUOTA#<service>`` | ``DAY#<yyyy-mm-dd>`` (UTC) | - |
+| fixed-age snapshot due (TTL) | ``DUE#<yyyy-mm-ddThh>`` (hour it is due) | ``<due_at>#<video id>#<age>`` | - |
 
 Why these shapes: a video and its snapshots share a partition, so one query returns a video's
 history (``export-dataset``); snapshot keys contain the run, so a repeated write in the same run is
@@ -19,6 +20,9 @@ a no-op under ``attribute_not_exists`` and a new run adds a row. A leaderboard r
 probability first, and unscored rows stay visible after them. Only video items (``SK = META``)
 reach the scorer (the template's stream filter and the local stack's poller both ask
 :func:`is_video_key`).
+
+A fixed-age snapshot that is due sits in the partition of the hour it is due, so the re-snapshot
+job reads the last few hours' partitions with one query each (``SK <= now``), never a scan.
 
 Keys are plain ``{attribute: string}`` dicts; :mod:`miles_core.store.dynamo` encodes them.
 Pagination cursors are the last key of a page, base64-encoded, and checked on the way back in.
@@ -98,6 +102,23 @@ def job_slot_key(topic: Topic, max_results: int, max_duration_seconds: int | Non
 def quota_key(service: str, day: str) -> Key:
     """The counter of ``service``'s quota units spent on one UTC ``day`` (``YYYY-MM-DD``)."""
     return {PARTITION_KEY: f"QUOTA#{service}", SORT_KEY: f"DAY#{day}"}
+
+
+DUE_PREFIX = "DUE#"
+
+
+def due_partition(hour: datetime) -> str:
+    """The partition of the fixed-age snapshots due within ``hour`` (UTC, truncated to the hour)."""
+    return DUE_PREFIX + iso(hour)[:13]
+
+
+def due_key(due_at: datetime, video_id: str, age_hours: int) -> Key:
+    return {PARTITION_KEY: due_partition(due_at), SORT_KEY: f"{iso(due_at)}#{video_id}#{age_hours}"}
+
+
+def due_until(moment: datetime) -> str:
+    """Sort-key bound of every entry due at or before ``moment`` (``~`` sorts after the id characters)."""
+    return f"{iso(moment)}#~"
 
 
 def model_key(model_version: str) -> Key:

@@ -149,6 +149,25 @@ class Snapshot:
     """Set on the re-snapshot job's snapshots: the fixed age (hours after publication) it was taken for."""
 
 
+@dataclass(frozen=True)
+class DueSnapshot:
+    """A fixed-age snapshot to take: ``video_id`` as it is ``age_hours`` after publication (at ``due_at``)."""
+
+    video_id: str
+    age_hours: int
+    due_at: datetime
+
+
+class DueOutcome(StrEnum):
+    """How a due fixed-age snapshot was settled (each is settled once)."""
+
+    TAKEN = "taken"
+    MISSED = "missed"
+    """Not read within its tolerance (the job did not run, or the quota was spent): never taken late."""
+    GONE = "gone"
+    """The API no longer returns the video (deleted or made private)."""
+
+
 class UpsertOutcome(StrEnum):
     """What :meth:`MilesStore.upsert_video` did."""
 

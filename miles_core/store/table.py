@@ -26,6 +26,7 @@ from miles_core.store.dynamo import (
     serialize_value,
     set_attributes,
 )
+from miles_core.store.fixed_age_repo import FixedAgeRepository
 from miles_core.store.models import (
     MAX_JOB_ERRORS,
     MAX_TOPICS_PER_VIDEO,
@@ -71,6 +72,8 @@ class MilesStore:
             raise ValueError("retention_days must be at least 1")
         self.retention = timedelta(days=retention_days)
         """How long YouTube data (videos, snapshots, leaderboard rows) is kept after it was read from YouTube."""
+        self.fixed_ages = FixedAgeRepository(self.table, clock)
+        """Fixed-age snapshots that are due (scheduled at first sight, settled by the re-snapshot job)."""
 
     def _expires(self, observed_at: datetime) -> int:
         """The TTL of YouTube-derived data read from YouTube at ``observed_at`` (the retention policy, see config).

@@ -130,7 +130,8 @@ class FreshUploadsApi(RecordedYouTubeApi):
         super().__init__([], {})
         self.clock = clock
 
-    def _recording(self, resource: str) -> dict[str, Any] | None:
+    def recording(self, resource: str) -> dict[str, Any] | None:
+        """The recorded response of ``resource`` at the current minute, or None."""
         path = FRESH_FIXTURES / f"{resource}_list_fresh_{self.clock():%Y%m%dT%H%MZ}.json"
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
@@ -138,7 +139,7 @@ class FreshUploadsApi(RecordedYouTubeApi):
         resource = path.rsplit("/", 1)[-1]
         if resource == "search" and query.get("order") != ["date"]:
             return 200, {"kind": "youtube#searchListResponse", "etag": "recorded", "items": []}
-        body = self._recording(resource)
+        body = self.recording(resource)
         if body is None:
             return 500, {"error": {"code": 500, "message": f"no recorded {resource} at {self.clock()}"}}
         if resource in ("videos", "channels"):

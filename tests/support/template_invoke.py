@@ -9,6 +9,7 @@ root, freshly per invocation, so module-level state starts cold.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +32,8 @@ def function_for_event(template: dict[str, Any], event: dict[str, Any]) -> Funct
     """The function the template wires this event's trigger to."""
     if "httpMethod" in event:
         kind, match = "Api", (event["httpMethod"].upper(), event["resource"])
+    elif "task" in event:  # a schedule whose Input is this event
+        kind, match = "Schedule", None
     else:
         records = event.get("Records") or [{}]
         source = records[0].get("eventSource") or event.get("source")
@@ -41,6 +44,8 @@ def function_for_event(template: dict[str, Any], event: dict[str, Any]) -> Funct
             if trigger["Type"] != kind:
                 continue
             props = trigger["Properties"]
+            if kind == "Schedule" and json.loads(props.get("Input", "null")) != (event if "task" in event else None):
+                continue  # a schedule with an Input sends exactly that; one without sends EventBridge's event
             if match is None or (props["Method"].upper(), props["Path"]) == match:
                 return spec
     raise AssertionError(f"no function in template.yaml is triggered by this {kind} event {match or ''}")
