@@ -1,8 +1,9 @@
 """The benchmark CSV schema: reading it into observations + targets, and the column list.
 
 Every CSV Miles reads or writes (the shared dev file, a held-back test file, ``miles
-export-dataset`` output) uses this schema. Bad rows are never turned into NaN features: a missing
-column is an error, a bad row is skipped, counted by reason and logged.
+export-dataset`` output, which adds :data:`OWN_DATA_COLUMNS`) uses this schema. Bad rows are never
+turned into NaN features: a missing column is an error, a bad row is skipped, counted by reason and
+logged.
 """
 
 from __future__ import annotations
@@ -56,6 +57,12 @@ TARGET_COLUMNS = (
     "is_viral_rel",
 )
 BENCHMARK_COLUMNS = ("video_id", "split", *FEATURE_COLUMNS[1:], *TARGET_COLUMNS)
+OWN_DATA_COLUMNS = ("cohort", "channel_subscribers", "channel_subscribers_read_at", "snapshot_age_hours")
+"""What ``miles export-dataset`` adds to the benchmark's columns: how the video entered tracking (``top`` or
+``fresh``), its channel's subscriber count at t0 and when it was read, and t0's fixed age in hours (1, 6,
+24, 48; blank when t0 was a search's sighting). ``channel_subscribers`` is read as a feature; the others
+describe the row."""
+EXPORT_COLUMNS = (*BENCHMARK_COLUMNS, *OWN_DATA_COLUMNS)
 REQUIRED_COLUMNS = (
     "video_id",
     "title",
@@ -91,6 +98,8 @@ class LoadedDataset:
 
     rows: list[LabelledObservation]
     skipped: Counter[str] = field(default_factory=Counter)
+    sources: list[list[Observation]] = field(default_factory=list)
+    """The rows' observations per file they came from (:func:`load_union`; empty for one file)."""
 
     @property
     def observations(self) -> list[Observation]:
@@ -163,6 +172,7 @@ def row_to_observation(row: dict[str, str]) -> Observation:
         view_count=_optional_int(row["view_count"]),
         like_count=_optional_int(row.get("like_count", "")),
         comment_count=_optional_int(row.get("comment_count", "")),
+        channel_follower_count=_optional_int(row.get("channel_subscribers", "")),
     )
 
 
@@ -224,3 +234,25 @@ def load_benchmark(
     if dataset.skipped:
         logger.warning("%s: skipped %d rows: %s", path.name, sum(dataset.skipped.values()), dict(dataset.skipped))
     return dataset
+
+
+def load_union(paths: Sequence[Path], split: str, supported_languages: Sequence[str] | None = None) -> LoadedDataset:
+    """One split of several benchmark-schema files read as one (``miles train --data A --data B``).
+
+    Each file is split by time on its own (its ``split`` column); a file without rows of ``split``
+    adds none, and only a union with no usable row at all is an error.
+    """
+    union = LoadedDataset(rows=[])
+    errors: list[str] = []
+    for path in paths:
+        try:
+            part = load_benchmark(path, split, supported_languages)
+        except DatasetError as error:
+            errors.append(str(error))
+            continue
+        union.rows.extend(part.rows)
+        union.skipped.update(part.skipped)
+        union.sources.append(part.observations)
+    if not union.rows:
+        raise DatasetError("; ".join(errors) or f"no rows with split == {split!r}")
+    return union

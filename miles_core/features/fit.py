@@ -10,7 +10,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from miles_core.features.pipeline import BASE_FEATURES, category_feature_names, raw_numeric_features
+from miles_core.features.pipeline import (
+    BASE_FEATURES,
+    category_feature_names,
+    optional_features_present,
+    raw_numeric_features,
+)
 from miles_core.features.spec import ChannelPrior, ChannelPriorValue, FeatureSpec
 from miles_core.features.text import bucket_counts
 from miles_core.observation import Observation
@@ -85,23 +90,27 @@ def fit_feature_spec(
     channel_smoothing: float,
     languages: Sequence[str],
     training_priors: Sequence[ChannelPriorValue],
+    sources: Sequence[Sequence[Observation]] | None = None,
 ) -> FeatureSpec:
     """Learn clipping bounds, scalers, category vocabulary, IDF and channel prior on train rows.
 
     ``observations`` are the unique post-publish training rows (one per video).
 
     ``training_priors`` are the out-of-fold priors the model will be trained with, so the scaler
-    of ``channel_prior`` matches what training actually feeds.
+    of ``channel_prior`` matches what training actually feeds. ``sources`` are the same rows grouped
+    by data file (default: one file), which decides the optional features
+    (:func:`~miles_core.features.pipeline.optional_features_present`).
     """
     counts: dict[int, int] = defaultdict(int)
     for obs in observations:
         if obs.category_id is not None:
             counts[obs.category_id] += 1
     categories = sorted(c for c, n in counts.items() if n >= MIN_CATEGORY_COUNT)
+    optional = optional_features_present(sources or [observations])
     # Scalers see both regimes, exactly as training feeds them (each row post- and pre-publish).
     raw = np.array(
         [
-            raw_numeric_features(view, prior, categories)
+            raw_numeric_features(view, prior, categories, optional)
             for obs, prior in zip(observations, training_priors, strict=True)
             for view in (obs, obs.as_pre_publish())
         ],
@@ -115,7 +124,7 @@ def fit_feature_spec(
     idf = np.log((1 + len(observations)) / (1 + document_frequency)) + 1.0
     return FeatureSpec(
         max_tokens=max_tokens,
-        numeric_names=[*BASE_FEATURES, *category_feature_names(categories)],
+        numeric_names=[*BASE_FEATURES, *optional, *category_feature_names(categories)],
         clip_low=[round(float(v), 6) for v in low],
         clip_high=[round(float(v), 6) for v in high],
         mean=[round(float(v), 6) for v in mean],

@@ -7,7 +7,8 @@ A group is *masked* by giving the model what it sees when that information is si
 * ``early_stats``: counts and age unknown, ``stats_known = 0`` -- exactly the pre-publish form;
 * ``timing``: publish hour and weekday unknown, ``publish_time_known = 0``;
 * ``category``: the ``category_unknown`` one-hot;
-* ``channel``: an unseen channel (global prior, ``n_videos = 0``).
+* ``channel``: an unseen channel (global prior, ``n_videos = 0``; its subscriber count unknown, in a
+  model that reads it).
 
 Unknown numeric values go through the same clip-and-standardise step as real ones, so a masked row
 is exactly the row the pipeline builds for an observation that lacks that information. Title style
@@ -43,11 +44,14 @@ def _unknown_raw(spec: FeatureSpec, group: str) -> dict[str, float]:
     if group == "category":
         return {name: float(name == "category_unknown") for name in spec.numeric_names if name.startswith("category_")}
     if group == "channel":
-        return {
+        unknown = {
             "channel_prior": spec.channel_prior.global_mean,
             "log_channel_videos": 0.0,
             "channel_known": 0.0,
         }
+        if "log_channel_subscribers" in spec.numeric_names:  # who posts includes how many follow them
+            unknown.update({"log_channel_subscribers": nan, "channel_subscribers_known": 0.0})
+        return unknown
     if group in ("text", "lexical"):
         return {}
     raise ValueError(f"unknown feature group {group!r}; expected one of {', '.join(GROUPS)}")

@@ -58,8 +58,46 @@ BASE_FEATURES = (
 Duration and follower count are not in it although an ``Observation`` carries both: the training data has
 no follower counts and 24 durations in 4,588 rows (all but two longer than a Short). A model cannot learn
 what they mean from that; features-v1 had them, and a known 30 s duration alone moved an idea's
-miles_score from 36 to 0.1 (an artefact of those 24 rows). They come back when the data carries them.
+miles_score from 36 to 0.1 (an artefact of those 24 rows). They are :data:`OPTIONAL_FEATURES`, in a model
+only when its training rows carry them (Miles' own exported rows do).
 """
+
+
+OPTIONAL_FEATURES = {
+    "duration": ("log_duration_seconds", "duration_known"),
+    "channel_subscribers": ("log_channel_subscribers", "channel_subscribers_known"),
+}
+"""Features that exist only in a model whose training rows carried them (:func:`optional_features_present`).
+
+Miles' own exported rows carry a duration and the channel's subscriber count; the benchmark does not
+(24 durations in 4,588 rows, no subscriber counts), so a spec fitted on the benchmark alone leaves
+them out, keeping that model's inputs exactly as they were. A row without the value has it unknown
+(NaN, scaled to the train mean) with its ``*_known`` flag at 0, as a pre-publish row's counts are.
+"""
+MIN_SOURCE_FRACTION = 0.5
+MIN_SOURCE_ROWS = 10
+"""An optional group enters the spec when some data file records it: at least half of that file's training rows,
+and at least 10 of them, carry it. Values a file holds only here and there (the benchmark's 24 durations in 4,588
+rows, all in its first 200) are then not enough to put a feature in a model."""
+
+
+def optional_features_present(sources: Sequence[Sequence[Observation]]) -> list[str]:
+    """The optional feature names (in declaration order) that some source (a file's training rows) records."""
+    found: set[str] = set()
+    for observations in sources:
+        have = {
+            "duration": sum(o.duration_seconds is not None for o in observations),
+            "channel_subscribers": sum(o.channel_follower_count is not None for o in observations),
+        }
+        needed = max(MIN_SOURCE_ROWS, MIN_SOURCE_FRACTION * len(observations))
+        found.update(group for group, count in have.items() if count >= needed)
+    return [name for group, names in OPTIONAL_FEATURES.items() if group in found for name in names]
+
+
+def optional_features_of(spec: FeatureSpec) -> list[str]:
+    """The optional features a fitted spec has, in its column order."""
+    known = {name for names in OPTIONAL_FEATURES.values() for name in names}
+    return [name for name in spec.numeric_names if name in known]
 
 
 def category_feature_names(categories: Sequence[int]) -> list[str]:
@@ -130,8 +168,23 @@ def _log1p(value: float) -> float:
     return math.log1p(max(value, 0.0))
 
 
-def raw_numeric_features(observation: Observation, prior: ChannelPriorValue, categories: Sequence[int]) -> list[float]:
-    """Unscaled numeric features in ``BASE_FEATURES`` + category order; NaN marks 'unknown'."""
+def _optional_values(observation: Observation) -> dict[str, float]:
+    duration, subscribers = observation.duration_seconds, observation.channel_follower_count
+    return {
+        "log_duration_seconds": math.nan if duration is None else _log1p(duration),
+        "duration_known": float(duration is not None),
+        "log_channel_subscribers": math.nan if subscribers is None else _log1p(subscribers),
+        "channel_subscribers_known": float(subscribers is not None),
+    }
+
+
+def raw_numeric_features(
+    observation: Observation,
+    prior: ChannelPriorValue,
+    categories: Sequence[int],
+    optional: Sequence[str] = (),
+) -> list[float]:
+    """Unscaled numeric features in ``BASE_FEATURES`` + ``optional`` + category order; NaN marks 'unknown'."""
     nan = math.nan
     post = observation.regime is Regime.POST_PUBLISH
     features: dict[str, float] = dict.fromkeys(STATS_FEATURES, nan)
@@ -171,6 +224,9 @@ def raw_numeric_features(observation: Observation, prior: ChannelPriorValue, cat
     read = f"{text.title} {text.description[:2000]}".lower()
     features["mentions_shorts"] = float("#shorts" in read or "#short " in read)
     values = [features[name] for name in BASE_FEATURES]
+    if optional:
+        extra = _optional_values(observation)
+        values += [extra[name] for name in optional]
     category = observation.category_id
     one_hot = [0.0] * (len(categories) + 2)
     if category is None:
@@ -211,8 +267,12 @@ def numeric_inputs(
         (channel_priors[i] if channel_priors is not None else None) or spec.channel_prior.lookup(obs.channel_id)
         for i, obs in enumerate(observations)
     ]
+    optional = optional_features_of(spec)
     raw = np.array(
-        [raw_numeric_features(obs, prior, spec.categories) for obs, prior in zip(observations, priors, strict=True)],
+        [
+            raw_numeric_features(obs, prior, spec.categories, optional)
+            for obs, prior in zip(observations, priors, strict=True)
+        ],
         dtype=np.float64,
     )
     return scale_numeric(raw, spec)

@@ -48,7 +48,7 @@ def _export(args: argparse.Namespace) -> int:
     from miles_core.store import MilesStore
 
     window = OutcomeWindow(min_hours=args.min_hours, max_hours=args.max_hours)
-    count = write_csv(args.out, MilesStore.from_env().iter_video_histories(), window)
+    count = write_csv(args.out, MilesStore.from_env().iter_video_histories(), window, args.val_fraction)
     print(f"wrote {count} rows to {args.out}")
     return 0 if count else 1
 
@@ -71,4 +71,7 @@ def register(subparsers: Any) -> None:
     export.add_argument("--out", type=Path, required=True, help="CSV file to write")
     export.add_argument("--min-hours", type=float, default=18.0, help="earliest labelling snapshot after t0")
     export.add_argument("--max-hours", type=float, default=30.0, help="latest labelling snapshot after t0")
+    export.add_argument(
+        "--val-fraction", type=float, default=0.2, help="the latest share of rows (by t0) labelled val (default 0.2)"
+    )
     export.set_defaults(handler=_export)

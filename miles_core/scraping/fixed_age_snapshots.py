@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from miles_core.scraping.base import SearchResult, SourceError
-from miles_core.store import DueOutcome, DueSnapshot, MilesStore, ScrapedVideo, Snapshot, StoreError
+from miles_core.store import DueOutcome, DueSnapshot, MilesStore, ScrapedVideo, StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -133,16 +133,7 @@ def _take(store: MilesStore, video: ScrapedVideo, entry: DueSnapshot, outcome: F
     run = run_id(entry.age_hours)
     try:
         store.upsert_video(video, topic=None, run_id=run)
-        store.append_snapshot(
-            Snapshot(
-                video_id=video.video_id,
-                run_id=run,
-                run_at=entry.due_at,
-                stats=video.stats,
-                source=video.source,
-                fixed_age_hours=entry.age_hours,
-            )
-        )
+        store.append_snapshot(video.snapshot(run, entry.due_at, fixed_age_hours=entry.age_hours))
         return store.fixed_ages.settle([entry], DueOutcome.TAKEN)
     except StoreError as error:  # the entry stays due: the next run (within its tolerance) retries it
         outcome.errors.append(f"video {video.video_id} at {entry.age_hours} h: {error}")

@@ -40,7 +40,6 @@ from miles_core.store import (
     ScrapedVideo,
     ScrapeJob,
     ScrapeJobRequest,
-    Snapshot,
     StoreError,
     UpsertOutcome,
     parse_iso,
@@ -181,16 +180,7 @@ def _write_video(store: MilesStore, video: ScrapedVideo, job: ScrapeJob, outcome
     topic = job.request.topic
     try:
         result = store.upsert_video(video, topic=topic, run_id=job.snapshot_run)
-        store.append_snapshot(
-            Snapshot(
-                video_id=video.video_id,
-                run_id=job.snapshot_run,
-                run_at=job.created_at,
-                stats=video.stats,
-                topic=topic,
-                source=video.source,
-            )
-        )
+        store.append_snapshot(video.snapshot(job.snapshot_run, job.created_at, topic=topic))
         if result is not UpsertOutcome.UPDATED_OFF_TOPIC:  # a video on enough topics joins no more
             store.add_topic_membership(topic, video)
     except StoreError as error:

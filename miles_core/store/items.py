@@ -183,6 +183,10 @@ def snapshot_item(snapshot: Snapshot) -> dict[str, Any]:
         "topic": snapshot.topic,
         "source": snapshot.source,
         "fixed_age_hours": snapshot.fixed_age_hours,
+        "channel_follower_count": snapshot.channel_subscribers,
+        "channel_subscribers_read_at": iso(snapshot.channel_subscribers_read_at)
+        if snapshot.channel_subscribers_read_at
+        else None,
         **stats_attributes(snapshot.stats),
     }
 
@@ -196,6 +200,8 @@ def snapshot_from_item(item: Mapping[str, Any]) -> Snapshot:
         topic=_stored_topic(item["topic"]) if item.get("topic") else None,
         source=item.get("source"),
         fixed_age_hours=_opt_int(item.get("fixed_age_hours")),
+        channel_subscribers=_opt_int(item.get("channel_follower_count")),
+        channel_subscribers_read_at=_opt_time(item.get("channel_subscribers_read_at")),
     )
 
 

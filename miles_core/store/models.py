@@ -90,6 +90,22 @@ class ScrapedVideo:
             raise ValueError("a scraped video needs observed_at")
         return VideoStats(obs.observed_at, obs.view_count, obs.like_count, obs.comment_count)
 
+    def snapshot(
+        self, run_id: str, run_at: datetime, *, topic: str | None = None, fixed_age_hours: int | None = None
+    ) -> Snapshot:
+        """This reading as one run's snapshot (its stats and its channel's subscriber count)."""
+        return Snapshot(
+            video_id=self.video_id,
+            run_id=run_id,
+            run_at=run_at,
+            stats=self.stats,
+            topic=topic,
+            source=self.source,
+            fixed_age_hours=fixed_age_hours,
+            channel_subscribers=self.observation.channel_follower_count if self.channel_subscribers_read_at else None,
+            channel_subscribers_read_at=self.channel_subscribers_read_at,
+        )
+
 
 @dataclass(frozen=True)
 class Score:
@@ -147,6 +163,9 @@ class Snapshot:
     source: str | None = None
     fixed_age_hours: int | None = None
     """Set on the re-snapshot job's snapshots: the fixed age (hours after publication) it was taken for."""
+    channel_subscribers: int | None = None
+    """The channel's subscriber count read with these stats (an exported row's t0 value, not a later one)."""
+    channel_subscribers_read_at: datetime | None = None
 
 
 @dataclass(frozen=True)

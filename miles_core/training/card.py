@@ -35,6 +35,13 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def data_sha256(paths: tuple[Path, ...]) -> str:
+    """The training data's identity: one file's SHA-256, or the SHA-256 of several files' digests in order."""
+    if len(paths) == 1:
+        return file_sha256(paths[0])
+    return hashlib.sha256("".join(file_sha256(path) for path in paths).encode()).hexdigest()
+
+
 def code_commit() -> dict[str, Any]:
     """The git commit the code was at, and whether the tree had uncommitted changes."""
     root = Path(__file__).resolve().parents[2]

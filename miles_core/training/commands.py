@@ -21,7 +21,7 @@ def _train(args: argparse.Namespace) -> int:
     from miles_core.training.train import TrainOptions, train
 
     options = TrainOptions(
-        data=args.data,
+        data=tuple(args.data),
         out=args.out,
         encoder=args.encoder,
         seed=args.seed,
@@ -74,7 +74,14 @@ def _calibrate(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the model area's sub-commands to the ``miles`` CLI."""
     train = subparsers.add_parser("train", help="train the model on a benchmark CSV (train split; val selects)")
-    train.add_argument("--data", type=Path, required=True, help="benchmark-schema CSV (.csv or .csv.gz)")
+    train.add_argument(
+        "--data",
+        type=Path,
+        action="append",
+        required=True,
+        help="benchmark-schema CSV (.csv or .csv.gz); repeat it to train on the union (e.g. the benchmark and "
+        "`miles export-dataset` output), each file split by time by its own split column",
+    )
     train.add_argument("--out", type=Path, required=True, help="trained-model directory to write")
     train.add_argument("--encoder", default=DEFAULT_ENCODER, help="encoder name or local model directory")
     train.add_argument("--seed", type=int, default=0)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from miles_core.accuracy.metrics import evaluation_report, sigmoid
-from miles_core.dataset import LabelledObservation, load_benchmark
+from miles_core.dataset import LabelledObservation, load_union
 from miles_core.features import FeatureSpec
 from miles_core.features.fit import fit_feature_spec, log_velocity_target, out_of_fold_channel_priors
 from miles_core.features.groups import unknown_numeric
@@ -26,7 +26,7 @@ from miles_core.features.pipeline import load_tokenizer
 from miles_core.inference.artifact import CARD_FILE, SCORE_REFERENCE_FILE, SPEC_FILE, ModelCard, ScoreReference
 from miles_core.training import baselines
 from miles_core.training.calibration import TEMPERING, best_f1_threshold, fit_logistic, temper
-from miles_core.training.card import build_card, file_sha256
+from miles_core.training.card import build_card, data_sha256
 from miles_core.training.data import REGIMES, EmbeddingSource, RegimeArrays, concat, regime_arrays
 from miles_core.training.encoder import (
     DEFAULT_ENCODER,
@@ -64,7 +64,8 @@ logger = logging.getLogger(__name__)
 class TrainOptions:
     """Everything ``miles train`` can be told; defaults are the shipped model's settings."""
 
-    data: Path
+    data: Path | tuple[Path, ...]
+    """One benchmark-schema CSV, or several trained on as one (their ``train`` rows, selected on their ``val`` rows)."""
     out: Path
     encoder: str = DEFAULT_ENCODER
     seed: int = 0
@@ -85,6 +86,10 @@ class TrainOptions:
     train_split: str = "train"
     val_split: str = "val"
     measure_served: bool = True
+
+    @property
+    def data_files(self) -> tuple[Path, ...]:
+        return self.data if isinstance(self.data, tuple) else (self.data,)
 
 
 class _Clock:
@@ -270,9 +275,9 @@ def train(options: TrainOptions) -> ModelCard:
     torch.manual_seed(options.seed)
     torch.use_deterministic_algorithms(True)
     clock = _Clock()
-    train_data = load_benchmark(options.data, options.train_split)
+    train_data = load_union(options.data_files, options.train_split)
     languages = _languages(train_data.rows)
-    val_data = load_benchmark(options.data, options.val_split, supported_languages=languages)
+    val_data = load_union(options.data_files, options.val_split, supported_languages=languages)
     train_rows, val_rows = train_data.rows, val_data.rows
     clock.step("loaded %d train and %d val rows (skipped %s / %s)", len(train_rows), len(val_rows),
                dict(train_data.skipped), dict(val_data.skipped))  # fmt: skip
@@ -288,6 +293,7 @@ def train(options: TrainOptions) -> ModelCard:
         channel_smoothing=options.channel_smoothing,
         languages=languages,
         training_priors=priors,
+        sources=train_data.sources,
     )
     tokenizer_file = tokenizer_path(options.encoder)
     tokenizer = load_tokenizer(tokenizer_file, spec.max_tokens)
@@ -337,8 +343,8 @@ def train(options: TrainOptions) -> ModelCard:
         encoder_layers=layers,
         spec=spec,
         threshold=threshold,
-        data_sha256=file_sha256(options.data),
-        data_name=options.data.name,
+        data_sha256=data_sha256(options.data_files),
+        data_name="+".join(path.name for path in options.data_files),
         seed=options.seed,
         metrics={"val_torch": val_metrics, "references_val": references},
         training={
@@ -371,7 +377,7 @@ def train(options: TrainOptions) -> ModelCard:
     write_quantization_ranges(options.out)
     clock.step("wrote %s (version %s) and its int8 activation ranges", options.out, card.model_version)
     if options.measure_served:
-        card = add_served_metrics(card, options.out, options.data, options.val_split)
+        card = add_served_metrics(card, options.out, options.data_files[0], options.val_split)
         clock.step("val metrics of the exported int8 artifact: %s", card.metrics["val_served"])
     return card
 

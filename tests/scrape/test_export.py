@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from miles_core.dataset import BENCHMARK_COLUMNS, load_benchmark
+from miles_core.dataset import BENCHMARK_COLUMNS, OWN_DATA_COLUMNS, load_benchmark
 from miles_core.scraping import commands
 from miles_core.store import MilesStore, Snapshot
 from tests.scrape.conftest import NOW
@@ -36,7 +36,7 @@ def test_export_pairs_first_sighting_with_the_snapshot_closest_to_24h(
     assert args.handler(args) == 0
     with out.open(encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        assert tuple(reader.fieldnames or ()) == BENCHMARK_COLUMNS
+        assert tuple(reader.fieldnames or ()) == (*BENCHMARK_COLUMNS, *OWN_DATA_COLUMNS)
         rows = {row["video_id"]: row for row in reader}
     assert set(rows) == {"a", "c"}  # b has no snapshot ~24 h later
     a = rows["a"]
@@ -47,5 +47,7 @@ def test_export_pairs_first_sighting_with_the_snapshot_closest_to_24h(
     assert float(a["age_hours"]) == pytest.approx(5.0)
     assert a["is_viral"] == "0"
     assert rows["c"]["is_viral"] == "1"
+    assert (a["split"], rows["c"]["split"]) == ("train", "val")  # the latest t0 (ties by id) is val
+    assert a["cohort"] == a["snapshot_age_hours"] == ""  # found by a search, never re-read at a fixed age
     loaded = load_benchmark(out)
     assert sorted(str(r.observation.video_id) for r in loaded.rows) == ["a", "c"]

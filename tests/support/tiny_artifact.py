@@ -65,7 +65,7 @@ def build_tiny_encoder(directory: Path, seed: int = 0) -> Path:
     return directory
 
 
-def tiny_train_options(data: Path, out: Path, encoder: Path, seed: int = 0):  # type: ignore[no-untyped-def]
+def tiny_train_options(data: Path | tuple[Path, ...], out: Path, encoder: Path, seed: int = 0):  # type: ignore[no-untyped-def]
     """Training options sized for seconds: short tokens, few buckets, one grid point, few epochs."""
     from miles_core.training.train import TrainOptions
     from miles_core.training.trainer import FitSettings, GridPoint
