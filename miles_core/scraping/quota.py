@@ -12,7 +12,10 @@ What the schedule spends per day (``search.list`` = 100 units a page, ``videos.l
 ``channels.list`` = 1 unit per call of up to 50 ids): each niche gets two jobs per tick, the top of its
 search and its fresh short uploads, and each costs one search page (20 results asked, 40 ids read:
 one page of 50) + one ``videos.list`` + one ``channels.list`` = 102 units. The 7 default niches at
-``rate(6 hours)`` (4 ticks) spend 7 x 4 x 2 x 102 = 5,712 units a day of the default 9,000.
+``rate(6 hours)`` (4 ticks) spend 7 x 4 x 2 x 102 = 5,712 units a day of the default 9,000. The
+fixed-age re-snapshot job reads each fresh upload 4 more times at 2 units per 50 videos: for the at most
+7 x 4 x 20 = 560 fresh uploads a day, 560 x 4 x 2 / 50 = ~90 units, plus at most 2 units for each of the
+96 runs a day whose calls are not full (~190): about 6,000 units a day in all.
 """
 
 from __future__ import annotations
