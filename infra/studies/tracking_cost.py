@@ -28,9 +28,11 @@ from miles_core.scraping.youtube_api import CHANNELS_COST, MAX_PAGE_SIZE, SEARCH
 from miles_core.store import items, keys
 from miles_core.store.models import Score
 from miles_core.store.schema import TTL_ATTRIBUTE
+from miles_core.topics import normalize_topic
 
 RECORDED = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "youtube_data_api" / "fresh"
 SAMPLE = RECORDED / "videos_list_fresh_20261009T0600Z.json"
+TOPIC = normalize_topic("funny animals")
 BENCHMARK = Path(__file__).resolve().parents[2] / "infra" / "data" / "benchmark" / "miles_benchmark_dev.csv.gz"
 
 
@@ -75,8 +77,8 @@ def measured_sizes() -> dict[str, float]:
         sizes["score"].append(item_bytes({"score": items.score_to_dict(score)}))
         snapshot = items.snapshot_item(video.snapshot("age-24h", seen, fixed_age_hours=24))
         sizes["snapshot"].append(item_bytes({**snapshot, TTL_ATTRIBUTE: 1800000000}))
-        member = items.membership_attributes("funny animals", video, seen_at=seen)
-        sizes["membership"].append(item_bytes({**keys.membership_key("funny animals", video.video_id), **member}))
+        member = items.membership_attributes(TOPIC, video, seen_at=seen)
+        sizes["membership"].append(item_bytes({**keys.membership_key(TOPIC, video.video_id), **member}))
         due: dict[str, Any] = {
             **keys.due_key(seen, video.video_id, 24),
             "kind": "snapshot_due",

@@ -91,7 +91,7 @@ class ScrapedVideo:
         return VideoStats(obs.observed_at, obs.view_count, obs.like_count, obs.comment_count)
 
     def snapshot(
-        self, run_id: str, run_at: datetime, *, topic: str | None = None, fixed_age_hours: int | None = None
+        self, run_id: str, run_at: datetime, *, topic: Topic | None = None, fixed_age_hours: int | None = None
     ) -> Snapshot:
         """This reading as one run's snapshot (its stats and its channel's subscriber count)."""
         return Snapshot(

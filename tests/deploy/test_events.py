@@ -20,7 +20,7 @@ import pytest
 from miles_core.scraping import runtime
 from miles_core.scraping.service import scheduled_job_id
 from miles_core.store import Cohort
-from miles_core.topics import normalize_topic
+from miles_core.topics import Topic, normalize_topic
 from tests.deploy.contract import load_template
 from tests.support.events import EVENTS_DIR, load_event
 from tests.support.template_invoke import function_for_event, invoke_event, template_resources
@@ -57,7 +57,7 @@ def _json_body(result: dict[str, Any]) -> Any:
     return json.loads(body)
 
 
-def _template_niches() -> list[str]:
+def _template_niches() -> list[Topic]:
     niches = str(load_template()["Parameters"]["Niches"]["Default"])
     return [normalize_topic(niche) for niche in niches.split(",")]
 

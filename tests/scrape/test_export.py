@@ -12,6 +12,7 @@ import pytest
 from miles_core.dataset import BENCHMARK_COLUMNS, OWN_DATA_COLUMNS, load_benchmark
 from miles_core.scraping import commands
 from miles_core.store import MilesStore, Snapshot
+from miles_core.topics import normalize_topic
 from tests.scrape.conftest import NOW
 from tests.scrape.test_store import video
 
@@ -27,7 +28,7 @@ def test_export_pairs_first_sighting_with_the_snapshot_closest_to_24h(
     for vid, points in plan.items():
         for hours, views in points:
             scraped = video(vid, views, hours=hours)
-            store.upsert_video(scraped, topic="t", run_id=f"r{hours}")
+            store.upsert_video(scraped, topic=normalize_topic("t"), run_id=f"r{hours}")
             store.append_snapshot(Snapshot(vid, f"r{hours}", NOW + timedelta(hours=hours), scraped.stats))
     out = tmp_path / "own.csv"
     parser = argparse.ArgumentParser(prog="miles")

@@ -13,6 +13,7 @@ from miles_core.scraping.quota import SERVICE, DailyQuota
 from miles_core.scraping.service import run_scheduled
 from miles_core.scraping.youtube_api import YouTubeDataApiSource
 from miles_core.store import MilesStore, iso
+from miles_core.topics import normalize_topic
 from tests.scrape.conftest import FreshUploadsApi
 
 DAY1 = datetime(2026, 10, 9, 6, 0, tzinfo=UTC)
@@ -51,7 +52,7 @@ def test_tracked_videos_are_read_at_each_fixed_age_once_within_the_quota(
     store: MilesStore, api: FreshUploadsApi, clock: Clock
 ) -> None:
     reader = source(api, store, clock)
-    (top, fresh) = run_scheduled(store, [reader], iso(DAY1), niches=["funny animals"])
+    (top, fresh) = run_scheduled(store, [reader], iso(DAY1), niches=[normalize_topic("funny animals")])
     recorded = api.recording("videos")
     assert recorded is not None
     stored = [v for v in (store.get_video(item["id"]) for item in recorded["items"]) if v is not None]
@@ -93,7 +94,7 @@ def test_a_snapshot_the_job_could_not_take_in_time_is_missed_and_a_deleted_video
     store: MilesStore, api: FreshUploadsApi, clock: Clock
 ) -> None:
     reader = source(api, store, clock)
-    run_scheduled(store, [reader], iso(DAY1), niches=["funny animals"])
+    run_scheduled(store, [reader], iso(DAY1), niches=[normalize_topic("funny animals")])
     published = DAY1 - timedelta(minutes=30)
     store.fixed_ages.schedule("gone0000001", [(1, published + timedelta(hours=1), tolerance(1))])
     clock.moment = datetime(2026, 10, 9, 6, 45, tzinfo=UTC)

@@ -26,6 +26,7 @@ from miles_core.scraping.quota import DailyQuota
 from miles_core.scraping.service import run_scheduled
 from miles_core.scraping.youtube_api import YouTubeDataApiSource
 from miles_core.store import MilesStore, iso
+from miles_core.topics import normalize_topic
 from miles_core.training.export import export_trained
 from miles_core.training.train import train
 from tests.scrape.conftest import TABLE, FreshUploadsApi
@@ -58,7 +59,7 @@ def collect_two_days(store: MilesStore) -> None:
         for moment in sorted((*TICKS, *RESNAPSHOT_RUNS)):
             clock.moment = moment
             if moment in TICKS:
-                outcomes = run_scheduled(store, [source], iso(moment), niches=["funny animals"])
+                outcomes = run_scheduled(store, [source], iso(moment), niches=[normalize_topic("funny animals")])
                 assert all(o.status.value == "succeeded" for o in outcomes)
             else:
                 outcome = run_fixed_age_snapshots(store, source, moment)
