@@ -356,7 +356,7 @@ def test_schedule_event_fails_when_a_niche_cannot_be_enqueued(
     with pytest.raises(JobRetryableError, match="could not be enqueued"):
         invoke(handlers["worker"].handler, load_event("scrape_schedule.json"))  # -> the on-failure queue
     jobs = [item for item in all_items(aws) if item["kind"]["S"] == "scrape_job"]
-    assert [job["status"]["S"] for job in jobs] == ["failed", "failed"]  # both niches recorded, visibly failed
+    assert [job["status"]["S"] for job in jobs] == ["failed"] * 4  # both niches' two jobs recorded, visibly failed
 
 
 def test_score_stream_event_file_runs_through_the_scorer(handlers: dict[str, Any], aws: dict[str, Any]) -> None:
@@ -454,7 +454,9 @@ def test_the_daily_youtube_quota_fails_jobs_and_the_api_answers_429(
     assert first is not None
     assert first.status is JobStatus.SUCCEEDED
     spent = store.quota_spent(SERVICE, utc_day(datetime.now(UTC)))  # counted in the table, per UTC day
-    assert spent == len(youtube_api.requests) * 100 - 99  # search.list pages at 100 units, one videos.list at 1
+    searches = sum(path.endswith("/search") for path, _, _ in youtube_api.requests)
+    assert len(youtube_api.requests) == searches + 2  # then one videos.list and one channels.list
+    assert spent == searches * 100 + 2  # search.list pages at 100 units, videos.list and channels.list at 1
     quota.daily_budget = spent + 50  # less than another search.list page is left today
     monkeypatch.setenv("MILES_YOUTUBE_DAILY_QUOTA", str(spent + 50))
     event = load_event("scrape_job_sqs.json")  # another topic: its search does not fit in today's budget
