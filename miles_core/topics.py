@@ -24,7 +24,11 @@ import unicodedata
 from typing import NewType
 
 MAX_TOPIC_CHARS = 80
-"""Longest topic (after folding): it is part of a DynamoDB key and an API field."""
+"""Longest topic as typed (trimmed and single-spaced): the API field's ``maxLength``."""
+MAX_TOPIC_BYTES = 1024
+"""Longest folded topic in UTF-8 bytes: it is part of DynamoDB keys (2048 bytes at most). NFKC may
+lengthen text (``ﬁ`` -> ``fi``, U+FDFA -> 18 characters), so the typed length alone does not bound it;
+only text made mostly of such ligatures reaches this."""
 
 Topic = NewType("Topic", str)
 """A canonical topic: only :func:`normalize_topic` makes one from outside text (the store reads back
@@ -73,17 +77,22 @@ def _refuse_invisible(topic: str) -> None:
 
 
 def normalize_topic(topic: str) -> Topic:
-    """The canonical topic: :func:`fold_text`, then non-empty and at most :data:`MAX_TOPIC_CHARS`.
+    """The canonical topic (:func:`fold_text`) of a non-empty topic of at most :data:`MAX_TOPIC_CHARS`.
 
-    Raises ``ValueError`` (naming the rule and the character) for an empty or too long topic, or one
-    holding a format, control or surrogate character, so an API can answer 422.
+    The length counts the topic as typed (trimmed, single-spaced), the way the API field states it, so
+    a value the OpenAPI document allows is not refused because folding lengthened it. Raises
+    ``ValueError`` (naming the rule and the character) for an empty or too long topic, or one holding
+    a format, control or surrogate character, so an API can answer 422.
     """
     _refuse_invisible(topic)
-    normalized = fold_text(topic)
-    if not normalized:
+    typed = " ".join(topic.split())
+    if not typed:
         raise ValueError("topic must not be empty")
-    if len(normalized) > MAX_TOPIC_CHARS:
+    if len(typed) > MAX_TOPIC_CHARS:
         raise ValueError(f"topic must be at most {MAX_TOPIC_CHARS} characters")
+    normalized = fold_text(typed)
+    if len(normalized.encode("utf-8")) > MAX_TOPIC_BYTES:
+        raise ValueError(f"topic must be at most {MAX_TOPIC_BYTES} bytes once folded")
     return Topic(normalized)
 
 

@@ -8,7 +8,14 @@ import unicodedata
 import pytest
 
 from miles_core.api.fields import TOPIC_PATTERN
-from miles_core.topics import FORMAT_CHARACTER_RANGES, MAX_TOPIC_CHARS, fold_text, normalize_topic, topic_digest
+from miles_core.topics import (
+    FORMAT_CHARACTER_RANGES,
+    MAX_TOPIC_BYTES,
+    MAX_TOPIC_CHARS,
+    fold_text,
+    normalize_topic,
+    topic_digest,
+)
 
 
 def test_topics_fold_case_and_whitespace() -> None:
@@ -22,10 +29,14 @@ def test_an_empty_topic_is_refused(topic: str) -> None:
         normalize_topic(topic)
 
 
-def test_the_length_limit_counts_the_folded_topic() -> None:
+def test_the_length_limit_counts_the_topic_as_typed_and_folding_may_lengthen_it() -> None:
     assert normalize_topic("a" * MAX_TOPIC_CHARS + "   ") == "a" * MAX_TOPIC_CHARS
     with pytest.raises(ValueError, match=str(MAX_TOPIC_CHARS)):
         normalize_topic("a" * (MAX_TOPIC_CHARS + 1))
+    ligatures = "\ufb01" * MAX_TOPIC_CHARS  # what the API field allows: 80 characters
+    assert normalize_topic(ligatures) == "fi" * MAX_TOPIC_CHARS
+    with pytest.raises(ValueError, match=f"{MAX_TOPIC_BYTES} bytes"):
+        normalize_topic("\ufdfa" * MAX_TOPIC_CHARS)  # 18 Arabic letters each once folded: no DynamoDB key
 
 
 def test_tags_fold_the_same_way_but_are_never_refused() -> None:
