@@ -13,7 +13,9 @@ A serving artifact directory holds:
 * ``feature_spec.json``: :class:`~miles_core.features.FeatureSpec`, the fitted statistics;
 * ``model_card.json``: :class:`ModelCard`, version, threshold, provenance and measured metrics;
 * ``score_reference.json``: :class:`ScoreReference`, the sorted calibrated val viral logits per regime
-  that turn a prediction into its ``miles_score`` (percentile among val predictions of its regime).
+  that turn a prediction into its ``miles_score`` (percentile among val predictions of its regime);
+* ``population.json``: the training population measured (``miles_core.coverage.population``), what each
+  answer's ``coverage`` is checked against and ``GET /model`` states.
 
 The committed trained model (``miles_core/models/default``) has the same spec and card plus
 ``head.safetensors`` (the small trained weights); ``make model`` turns it into a serving artifact.
@@ -26,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from miles_core.coverage.population import POPULATION_FILE, TrainingPopulation
 
 ONNX_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -47,6 +51,7 @@ ARTIFACT_FILES = (
     SPEC_FILE,
     CARD_FILE,
     SCORE_REFERENCE_FILE,
+    POPULATION_FILE,
 )
 """What serving reads (``model.onnx`` is the export's one-graph reference; serving does not load it)."""
 ONNX_INPUTS = ("input_ids", "attention_mask", "numeric", "lexical")
@@ -114,6 +119,11 @@ class ModelCard(BaseModel):
     threshold: float = Field(ge=0, le=1, description="Decision threshold on viral_probability, chosen on val.")
     viral_definition: str = Field(description="What 'viral' means for this model's label.")
     metrics: dict[str, Any] = Field(default_factory=dict, description="Measured metrics, by split and regime.")
+    population: TrainingPopulation | None = Field(
+        default=None,
+        description="Who the model learned from (the train split measured: source, regions, language, formats, "
+        "dates, sizes), in numbers and in a paragraph a creator reads. Served from the artifact's population.json.",
+    )
 
     @classmethod
     def load(cls, path: Path) -> ModelCard:

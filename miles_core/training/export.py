@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from miles_core.coverage.population import POPULATION_FILE
 from miles_core.features import FeatureSpec, build_model_inputs, load_tokenizer
 from miles_core.inference.artifact import (
     CARD_FILE,
@@ -209,7 +210,7 @@ def write_serving_artifact(
     out_dir: Path,
     quantize: bool = True,
 ) -> Path:
-    """Export ``model``, graft the boosted trees in, copy spec, card, tokenizer and score reference.
+    """Export ``model``, graft the boosted trees in, copy spec, card, tokenizer, score reference and population.
 
     Quantization uses ``model_dir``'s committed activation ranges (written by training). The tree
     node is added after quantization: the quantizer only ever sees the network (it quantizes the
@@ -233,7 +234,7 @@ def write_serving_artifact(
         logger.info("adding the boosted trees (%d trees) to the graph", trees.n_trees)
         merged = graft(onnx.load(str(network)), trees)
         onnx.save(merged, str(out_dir / ONNX_FILE))
-    for name in (SPEC_FILE, CARD_FILE, TOKENIZER_FILE, SCORE_REFERENCE_FILE):
+    for name in (SPEC_FILE, CARD_FILE, TOKENIZER_FILE, SCORE_REFERENCE_FILE, POPULATION_FILE):
         if (model_dir / name).resolve() != (out_dir / name).resolve():
             shutil.copyfile(model_dir / name, out_dir / name)
     split_serving_graphs(out_dir)  # encoder.onnx + head.onnx, what serving loads (miles_core/training/split.py)

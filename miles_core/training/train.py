@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from miles_core.accuracy.metrics import evaluation_report, sigmoid
+from miles_core.coverage.population import POPULATION_FILE
 from miles_core.dataset import LabelledObservation, load_union
 from miles_core.features import FeatureSpec
 from miles_core.features.fit import fit_feature_spec, log_velocity_target, out_of_fold_channel_priors
@@ -45,6 +46,7 @@ from miles_core.training.model_dir import (
     save_head,
 )
 from miles_core.training.neighbours import DEFAULT_NEIGHBOURS, NEIGHBOURS_FILE, TextNeighbours
+from miles_core.training.population_fit import describe_split
 from miles_core.training.trainer import (
     DEFAULT_GRID,
     MASKED_GROUPS,
@@ -337,6 +339,7 @@ def train(options: TrainOptions) -> ModelCard:
         choose_calibration_observations([row.observation for row in train_rows], options.seed),
     )
     spec.save(options.out / SPEC_FILE)
+    describe_split(options.data_files, options.train_split).save(options.out / POPULATION_FILE)
     copy_tokenizer(tokenizer_file, options.out)
     card = build_card(
         encoder=options.encoder,
