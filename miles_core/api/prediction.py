@@ -26,6 +26,9 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from miles_core.api.fields import URL_PATTERN, Trimmed, integer, single_line, text
+from miles_core.coverage import Coverage
+from miles_core.coverage.assess import REASON_CODES
+from miles_core.coverage.meaning import meanings
 from miles_core.observation import (
     MAX_DESCRIPTION_CHARS,
     MAX_TAG_CHARS,
@@ -36,7 +39,6 @@ from miles_core.observation import (
 )
 
 if TYPE_CHECKING:
-    from miles_core.features import FeatureSpec
     from miles_core.inference.predictor import Prediction, Predictor
 
 MAX_BATCH_ITEMS = 64
@@ -261,6 +263,23 @@ class PredictRequest(BaseModel):
         )
 
 
+COVERAGE_DESCRIPTION = (
+    "How far this video lies from the population the model learned from (`GET /model`: `population`). "
+    "`in_domain`: nothing about it falls outside that population. `partial`: something does (a Short, format "
+    "markers, an unusually long or one-word title, many hashtags), so the score is an extrapolation. `outside`: "
+    "the model cannot read it (a title in another language, a title shorter than any it saw, hashtags only): "
+    "`miles_score` is null; `viral_probability` is still given, for integrators, and means little."
+)
+
+
+class CoverageReasonResult(BaseModel):
+    """One way the video differs from the training population."""
+
+    code: str = Field(description=f"Machine code, one of: {', '.join(f'`{code}`' for code in REASON_CODES)}.")
+    level: Coverage = Field(description="`partial` or `outside`: what this reason alone makes the answer.")
+    message: str = Field(description="The reason in a sentence a creator reads.")
+
+
 class VariantResult(BaseModel):
     """The model's answer for one extra candidate title of an item (everything else as in the item)."""
 
@@ -270,7 +289,10 @@ class VariantResult(BaseModel):
     is_viral: bool = Field(description="`viral_probability >= threshold`.")
     predicted_velocity_views_per_hour: float = Field(ge=0, description="As the item's, for this title.")
     breakout_probability: float | None = Field(default=None, ge=0, le=1, description="As the item's, for this title.")
-    miles_score: float | None = Field(default=None, ge=0, le=100, description="As the item's, for this title.")
+    miles_score: float | None = Field(
+        default=None, ge=0, le=100, description="As the item's, for this title (null when `outside`)."
+    )
+    coverage: Coverage = Field(default=Coverage.IN_DOMAIN, description="As the item's, for this title.")
 
 
 class BatchPredictRequest(BaseModel):
@@ -316,8 +338,18 @@ class PredictionResult(BaseModel):
         description=(
             "0-100: the percentile of this prediction's viral probability among the same regime's predictions "
             "on the model's validation videos (real videos that reached a trending list). 50 = a typical such "
-            "video; 90 = better than nine in ten of them."
+            "video; 90 = better than nine in ten of them. Null when `coverage` is `outside`: the model cannot "
+            "read such a video, and a number would rank it among videos it is not like."
         ),
+    )
+    coverage: Coverage = Field(default=Coverage.IN_DOMAIN, description=COVERAGE_DESCRIPTION)
+    coverage_reasons: list[CoverageReasonResult] = Field(
+        default_factory=list, description="Why the answer is not `in_domain` (empty when it is)."
+    )
+    format_markers: list[str] = Field(
+        default_factory=list,
+        description="Format hashtags found in the title, tags or description (`#shorts`, `#fyp`, `#viral`...), "
+        "lower case: taken out of what the model reads, so they never move a score.",
     )
     contributions: dict[str, float] | None = Field(
         default=None,
@@ -328,7 +360,16 @@ class PredictionResult(BaseModel):
         ),
     )
     warnings: list[str] = Field(
-        default_factory=list, description="Caveats, e.g. a language the model was not trained on."
+        default_factory=list, description="What a person must read with this answer: each coverage reason's sentence."
+    )
+    meaning: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "What each number means, in sentences a creator reads: `miles_score` (what it compares with), "
+            "`predicted_velocity_views_per_hour` (before posting: the training population's typical video, not "
+            "this channel), `breakout_probability` (growth by a factor, high for few views), and `agreement` "
+            "when a high breakout chance sits next to a low score."
+        ),
     )
     variants: list[VariantResult] | None = Field(
         default=None, description="Only with `variants`: each variant's scores, in request order, ranked with `title`."
@@ -339,16 +380,13 @@ class PredictionResult(BaseModel):
     )
 
 
-def caveats(spec: FeatureSpec, observation: Observation) -> list[str]:
-    """What a person must know to read this prediction (today: a language the model never saw)."""
-    if spec.supports_language(observation.language):
-        return []
-    return [f"language {observation.language!r} was not in the training data; expect lower accuracy"]
-
-
-def result_of(prediction: Prediction, warnings: list[str]) -> PredictionResult:
-    """The API's answer for one model prediction (the same fields, plus the caveats)."""
-    return PredictionResult(**dataclasses.asdict(prediction), warnings=warnings)
+def result_of(prediction: Prediction) -> PredictionResult:
+    """The API's answer for one model prediction: the same fields, and its coverage reasons as sentences."""
+    return PredictionResult(
+        **dataclasses.asdict(prediction),
+        warnings=[reason.message for reason in prediction.coverage_reasons],
+        meaning=meanings(prediction),
+    )
 
 
 def score_requests(predictor: Predictor, requests: Sequence[PredictRequest], now: datetime) -> list[PredictionResult]:
@@ -370,13 +408,10 @@ def score_requests(predictor: Predictor, requests: Sequence[PredictRequest], now
     for (index, title), prediction in zip(wordings, variant_predictions, strict=True):
         per_item[index].append((title, prediction))
     return [
-        result_of(
-            prediction if request.explain else dataclasses.replace(prediction, contributions=None),
-            caveats(predictor.spec, observation),
-        ).model_copy(update=_ranked_variants(request.title, prediction, variants) if variants else {})
-        for request, observation, prediction, variants in zip(
-            requests, observations, predictions, per_item, strict=True
+        result_of(prediction if request.explain else dataclasses.replace(prediction, contributions=None)).model_copy(
+            update=_ranked_variants(request.title, prediction, variants) if variants else {}
         )
+        for request, prediction, variants in zip(requests, predictions, per_item, strict=True)
     ]
 
 

@@ -13,6 +13,8 @@ import numpy as np
 import onnxruntime as ort
 
 from miles_core.config import ConfigError, env_int, env_str
+from miles_core.coverage import POPULATION_FILE, Coverage, CoverageReason, TrainingPopulation, assess
+from miles_core.coverage.language_id import guess_language
 from miles_core.features import ChannelPriorValue, FeatureSpec, load_tokenizer
 from miles_core.features.groups import GROUPS, mask_numeric
 from miles_core.features.pipeline import length_sorted_batches, numeric_inputs
@@ -55,9 +57,15 @@ class Prediction:
     breakout_probability: float | None = None
     """Chance the video at least ~2.3x its views in ~24 h (``is_viral_rel``; calibrated on val)."""
     miles_score: float | None = None
-    """0-100: percentile of ``viral_probability`` among the same regime's predictions on val."""
+    """0-100: percentile of ``viral_probability`` among the same regime's predictions on val; None when the
+    video lies ``outside`` the training population (a number there would rank what the model cannot read)."""
     contributions: dict[str, float] | None = None
     """With ``explain``: per feature group, the viral logit minus the logit with that group unknown."""
+    coverage: Coverage = Coverage.IN_DOMAIN
+    """How far the video lies from the training population (:mod:`miles_core.coverage`)."""
+    coverage_reasons: tuple[CoverageReason, ...] = ()
+    format_markers: tuple[str, ...] = ()
+    """Format hashtags found (#shorts...): reported, never read by the model."""
 
 
 @dataclass(frozen=True)
@@ -174,6 +182,8 @@ class Predictor:
         self.tokenizer = load_tokenizer(model_dir / TOKENIZER_FILE, self.spec.max_tokens)
         self.score_reference = ScoreReference.load(model_dir / SCORE_REFERENCE_FILE)
         self.graphs = ServingGraphs.load(model_dir / SERVING_GRAPHS_FILE)
+        self.population = TrainingPopulation.load(model_dir / POPULATION_FILE)
+        self.card = self.card.model_copy(update={"population": self.population})
         # As arrays once per container: every prediction ranks against them / hashes n-grams with them.
         self._post_reference = np.asarray(self.score_reference.post_publish, dtype=np.float64)
         self._pre_reference = np.asarray(self.score_reference.pre_publish, dtype=np.float64)
@@ -365,6 +375,7 @@ class Predictor:
         breakout = _sigmoid(outputs.breakout_logit)
         regimes = [obs.regime for obs in observations]
         scores = self.miles_score(outputs.viral_logit, regimes)
+        coverages = [assess(obs, self.population, self.spec.languages) for obs in observations]
         return [
             Prediction(
                 viral_probability=float(p),
@@ -374,11 +385,14 @@ class Predictor:
                 regime=regime,
                 model_version=self.version,
                 breakout_probability=float(b),
-                miles_score=float(score),
+                miles_score=None if coverage.coverage is Coverage.OUTSIDE else float(score),
                 contributions=explained,
+                coverage=coverage.coverage,
+                coverage_reasons=coverage.reasons,
+                format_markers=coverage.format_markers,
             )
-            for regime, p, v, b, score, explained in zip(
-                regimes, probabilities, outputs.log_velocity, breakout, scores, contributions, strict=True
+            for regime, p, v, b, score, explained, coverage in zip(
+                regimes, probabilities, outputs.log_velocity, breakout, scores, contributions, coverages, strict=True
             )
         ]
 
@@ -400,4 +414,5 @@ def load_predictor(model_dir: Path | None = None, threads: int | None = None) ->
     predictor = Predictor(directory, threads=threads)
     predictor.predict([Observation(title="warm up")])
     predictor.empty_text()  # the first "explain": true request must not pay for it either
+    guess_language("warm up")  # loads the language identifier (about a second) here, not in a request
     return predictor

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -97,4 +98,8 @@ def test_predictions_are_identical_with_and_without_markers(tiny_artifact: Path,
     plain = predictor.predict([Observation(title=t) for t in titles])
     predictor.texts.clear()
     marked = predictor.predict([Observation(title=f"{t} #Shorts #fyp") for t in titles])
-    assert plain == marked
+    reported = ("coverage", "coverage_reasons", "format_markers")
+    for before, after in zip(plain, marked, strict=True):
+        assert after.format_markers == ("#shorts", "#fyp")
+        assert after.coverage != "in_domain"
+        assert dataclasses.replace(after, **{name: getattr(before, name) for name in reported}) == before

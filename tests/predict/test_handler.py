@@ -93,10 +93,27 @@ def test_observed_at_defaults_to_now(predict_app):
     assert body["regime"] == "post_publish"
 
 
-def test_unknown_language_is_a_warning_not_an_error(predict_app):
+def test_unknown_language_is_outside_not_an_error(predict_app):
     status, body = invoke(predict_app, json_event("POST", "/predict", {"title": "receita rápida", "language": "pt-BR"}))
     assert status == 200
-    assert "pt-BR" in body["warnings"][0]
+    assert any("pt-BR" in warning for warning in body["warnings"])
+    assert body["coverage"] == "outside"
+    assert body["miles_score"] is None
+    assert 0 <= body["viral_probability"] <= 1
+    assert {reason["code"] for reason in body["coverage_reasons"]} >= {"declared_language"}
+
+
+def test_format_markers_are_reported_and_never_scored(predict_app):
+    title = "Three knots every sailor should know"
+    _, plain = invoke(predict_app, json_event("POST", "/predict", {"title": title}))
+    _, marked = invoke(predict_app, json_event("POST", "/predict", {"title": f"{title} #shorts #FYP"}))
+    assert marked["format_markers"] == ["#shorts", "#fyp"]
+    assert marked["coverage"] == "partial"
+    assert plain["format_markers"] == []
+    reported = {"format_markers", "coverage", "coverage_reasons", "warnings", "processing_time_ms"}
+    assert {k: v for k, v in marked.items() if k not in reported} == {
+        k: v for k, v in plain.items() if k not in reported
+    }
 
 
 def test_batch_keeps_order_and_matches_single(predict_app):

@@ -6,21 +6,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from miles_core.api.prediction import PredictRequest, score_requests
+from miles_core.coverage import Coverage, CoverageReason
 from miles_core.inference.predictor import Prediction
 from miles_core.observation import Observation, Regime
 
 NOW = datetime(2026, 5, 1, 17, 0, tzinfo=UTC)
 
 
-class EnglishOnlySpec:
-    def supports_language(self, language: str | None) -> bool:
-        return language is None or language.startswith("en")
-
-
 class RecordingPredictor:
     """Answers each observation with its title length as the probability, and records every call."""
-
-    spec = EnglishOnlySpec()
 
     def __init__(self) -> None:
         self.calls: list[list[Observation]] = []
@@ -35,6 +29,10 @@ class RecordingPredictor:
                 predicted_velocity_views_per_hour=float(o.view_count or 0),
                 regime=Regime.POST_PUBLISH if o.view_count is not None else Regime.PRE_PUBLISH,
                 model_version="m1",
+                coverage=Coverage.OUTSIDE if o.language == "pt-BR" else Coverage.IN_DOMAIN,
+                coverage_reasons=(CoverageReason("declared_language", Coverage.OUTSIDE, "Not English."),)
+                if o.language == "pt-BR"
+                else (),
             )
             for o in observations
         ]
@@ -55,9 +53,11 @@ def test_one_model_call_answers_in_request_order() -> None:
     assert all(r.model_version == "m1" and r.threshold == 0.5 for r in results)
 
 
-def test_a_language_the_model_never_saw_is_a_warning() -> None:
+def test_each_coverage_reason_is_a_warning_a_person_reads() -> None:
     requests = [PredictRequest(title="x", language="pt-BR"), PredictRequest(title="y", language="en-GB")]
     results = score_requests(RecordingPredictor(), requests, NOW)  # type: ignore[arg-type]
-    assert len(results[0].warnings) == 1
-    assert "'pt-BR'" in results[0].warnings[0]
+    assert results[0].coverage == "outside"
+    assert results[0].warnings == ["Not English."]
+    assert [reason.code for reason in results[0].coverage_reasons] == ["declared_language"]
     assert results[1].warnings == []
+    assert results[1].coverage_reasons == []
