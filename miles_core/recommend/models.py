@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from miles_core.api.fields import TopicField, integer
+from miles_core.coverage import Coverage
 
 MIN_COUNT = 1
 MAX_COUNT = 10
@@ -217,8 +218,11 @@ class TitleVariant(BaseModel):
     """One wording of an idea's title, scored by the model at the idea's best posting time."""
 
     title: str
-    miles_score: float | None = Field(default=None, ge=0.0, le=100.0)
+    miles_score: float | None = Field(
+        default=None, ge=0.0, le=100.0, description="Null when this wording's `coverage` is `outside`."
+    )
     viral_probability: float = Field(ge=0.0, le=1.0)
+    coverage: Coverage = Field(default=Coverage.IN_DOMAIN, description="As the prediction API's `coverage`.")
     original: bool = Field(description="True for the generator's first title; the idea's `title` is the best one.")
 
 
@@ -239,8 +243,17 @@ class ScoredIdea(IdeaFields):
         le=100.0,
         description=(
             "0-100: percentile of the idea's viral probability among real ideas' (pre-publish) predictions on the "
-            "model's validation videos. Ranks ideas on a scale a person can read."
+            "model's validation videos. Ranks ideas on a scale a person can read. Null when `coverage` is "
+            "`outside`: `coverage_reasons` says why."
         ),
+    )
+    coverage: Coverage = Field(
+        default=Coverage.IN_DOMAIN,
+        description="As the prediction API's `coverage`, for the idea's title. Ideas are ranked `in_domain` first, "
+        "then `partial`, then `outside`: a score the model cannot stand behind never outranks one it can.",
+    )
+    coverage_reasons: list[str] = Field(
+        default_factory=list, description="Why the idea is not `in_domain`, one sentence each (empty when it is)."
     )
     breakout_probability: float | None = Field(
         default=None,

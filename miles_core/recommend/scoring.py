@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from miles_core.coverage import Coverage
 from miles_core.inference.predictor import Prediction
 from miles_core.observation import Observation
 from miles_core.recommend.models import (
@@ -39,6 +40,7 @@ PREDICTION_FIELDS = (
     "predicted_velocity_views_per_hour",
     "miles_score",
     "breakout_probability",
+    "coverage",
 )
 """What an idea takes over from the model's prediction of its best wording at its best time."""
 GROUP_PHRASES = {
@@ -127,9 +129,18 @@ def reason_sentence(contributions: dict[str, float], when: datetime) -> str:
     return sentence[0].upper() + sentence[1:] + "."
 
 
-def _variant_key(item: tuple[str, Prediction]) -> tuple[float, float, str]:
+COVERAGE_ORDER = {Coverage.IN_DOMAIN: 0, Coverage.PARTIAL: 1, Coverage.OUTSIDE: 2}
+"""Wordings and ideas rank by coverage first: a number the model cannot stand behind never outranks one it can."""
+
+
+def _variant_key(item: tuple[str, Prediction]) -> tuple[int, float, float, str]:
     title, prediction = item
-    return (-prediction.viral_probability, -prediction.predicted_velocity_views_per_hour, title)
+    return (
+        COVERAGE_ORDER[prediction.coverage],
+        -prediction.viral_probability,
+        -prediction.predicted_velocity_views_per_hour,
+        title,
+    )
 
 
 def score_ideas(
@@ -173,11 +184,13 @@ def score_ideas(
                         title=variant,
                         miles_score=prediction.miles_score,
                         viral_probability=prediction.viral_probability,
+                        coverage=prediction.coverage,
                         original=variant == idea.title,
                     )
                     for variant, prediction in ranked_titles[i]
                 ],
                 reason=reason_sentence(contributions, when),
+                coverage_reasons=[reason.message for reason in best.coverage_reasons],
                 contributions=contributions,
             )
         )
