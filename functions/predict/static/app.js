@@ -56,7 +56,11 @@ function meter(label, fraction, shown) {
 }
 
 function scoreMeter(result) {
-  // miles_score (0-100) when the model provides it; else the viral probability, labelled as such.
+  // miles_score (0-100) when the model provides it; none for a video outside what it learned from
+  // (the coverage reasons below say why); else the viral probability, labelled as such.
+  if (result.coverage === "outside") {
+    return el("p", { class: "hint", text: "Not scored: the model cannot read this video (why below)." });
+  }
   if (typeof result.miles_score === "number") {
     return meter("Miles score", result.miles_score / 100, Math.round(result.miles_score) + " / 100");
   }
