@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from miles_core.coverage.assess import Coverage
 from miles_core.observation import Regime
 
 if TYPE_CHECKING:
@@ -31,11 +30,10 @@ def _score(prediction: Prediction) -> str:
         if prediction.regime is Regime.PRE_PUBLISH
         else "with their early views, as this one"
     )
-    caveat = " Treat it as a rough guess: see `coverage_reasons`." if prediction.coverage is Coverage.PARTIAL else ""
     return (
         f"{prediction.miles_score:g}/100: more likely to trend than {prediction.miles_score:g}% of the videos the "
         f"model was checked on, seen {seen_as}. Those are videos that reached YouTube's Most Popular chart, "
-        f"so the score compares this video with them, not with your channel's other videos.{caveat}"
+        f"so the score compares this video with them, not with your channel's other videos."
     )
 
 
