@@ -67,7 +67,7 @@ def test_miles_scrape_works_outside_the_repository(moto: MotoServer, tmp_path: P
     result = _run([*args, "--niches", "Street Food, cats"], cwd=tmp_path)
     assert result.returncode == 1, result.stderr  # no source: the jobs failed, and the exit code says so
     summary = json.loads(result.stdout)
-    assert [job["status"] for job in summary["jobs"]] == ["failed", "failed"]
+    assert [job["status"] for job in summary["jobs"]] == ["failed"] * 4  # two niches, top and fresh each
     assert "no source configured" in summary["jobs"][0]["errors"][0]
     assert {"street food", "cats"} <= _recorded_topics(moto)
 
