@@ -66,6 +66,9 @@ class SearchQuery:
     max_duration_seconds: int | None = DEFAULT_SCRAPE_MAX_DURATION_SECONDS
     cohort: Cohort = Cohort.TOP
     fresh_within: timedelta = FRESH_WITHIN
+    deadline: float | None = None
+    """The ``time.monotonic()`` instant the source must return by, with what it has found so far: the job
+    still has to write it before the worker's timeout. ``None``: no limit (CLI runs, tests)."""
 
 
 @dataclass
@@ -76,6 +79,8 @@ class SearchResult:
     videos: list[ScrapedVideo] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    cut_short: str | None = None
+    """Why the source returned before its answer was complete (the deadline came); the job ends partial."""
 
 
 @runtime_checkable

@@ -6,7 +6,12 @@ Every producer (``POST /scrape/jobs``, a recommendation for a cold topic, the sc
 producers (``POST /scrape/jobs`` and a recommendation) go through :func:`submit_deduplicated`: identical
 requests within :data:`DEDUPE_WINDOW` share one job whichever of them asked first. The worker
 calls :func:`ensure_recorded` for a message whose record is missing and :func:`fail_dead_lettered` for a
-message the queue gave up on (the dead-letter queue), so no job stays ``queued`` or ``running`` for ever.
+message the queue gave up on (the dead-letter queue).
+
+No job stays ``queued`` for ever: a new record has :data:`SEND_GRACE` to be handed to the queue, and once
+the queue took it, the queue's retention (:data:`QUEUE_RETENTION`); past that lease it reads ``failed``
+with the reason. A producer retried with the same job id (a schedule tick, a recommendation in the same
+hour) sends a job again when its record says it never reached the queue, instead of skipping it.
 """
 
 from __future__ import annotations
@@ -16,13 +21,19 @@ from datetime import UTC, datetime, timedelta
 
 from miles_core.config import SCRAPE_DEDUPE_WINDOW_SECONDS
 from miles_core.scraping.queue import Enqueue, JobMessage, parse_job_message
-from miles_core.store import JobCounts, JobStatus, MilesStore, ScrapeJob, ScrapeJobRequest
+from miles_core.store import JobCounts, JobStatus, MilesStore, ScrapeJob, ScrapeJobRequest, StoreError
 from miles_core.store.keys import job_slot_key
 
 logger = logging.getLogger(__name__)
 
 DEDUPE_WINDOW = timedelta(seconds=SCRAPE_DEDUPE_WINDOW_SECONDS)
 """How long identical on-demand scrape requests share one job."""
+SEND_GRACE = timedelta(seconds=60)
+"""A recorded job not handed to the queue within this reads failed ("never enqueued"): a producer sends
+right after recording (API Gateway cuts an API producer at 29 s), so by then it has failed or died."""
+QUEUE_RETENTION = timedelta(seconds=345_600)
+"""The job queue's ``MessageRetentionPeriod`` (``template.yaml``, 4 days): SQS deletes a message no worker
+took by then, so an enqueued job still ``queued`` after it reads failed ("not started")."""
 
 
 class JobEnqueueError(RuntimeError):
@@ -50,22 +61,53 @@ def new_job(
 
 
 def submit_job(store: MilesStore, job: ScrapeJob, enqueue: Enqueue) -> bool:
-    """Record ``job`` and enqueue it: True, or False when its id was recorded before (not sent twice).
+    """Record ``job`` and enqueue it: True when this call sent it, False when its id was already handled.
 
-    If the queue refuses, the job is marked failed (with the error's type, never its text) and
-    :class:`JobEnqueueError` is raised, so the caller can answer 503 or carry on without it.
+    A job recorded before is sent again only when it never reached the queue (its enqueue failed, or its
+    producer stopped between recording and sending) and was never started: a retried producer completes
+    the hand-over instead of skipping it. If the queue refuses, the job is marked failed (with the error's
+    type, never its text) and :class:`JobEnqueueError` is raised, so the caller can answer 503 or carry on.
     """
-    if not store.create_job(job):
-        logger.info("scrape job %s was already recorded; not enqueued again", job.job_id)
-        return False
+    if not store.create_job(job, lease=SEND_GRACE):
+        existing = store.get_job(job.job_id)
+        if existing is None or not _never_sent(existing):
+            logger.info("scrape job %s was already recorded; not enqueued again", job.job_id)
+            return False
+        if not store.requeue_unsent_job(job.job_id, existing.updated_at, SEND_GRACE):
+            logger.info("scrape job %s is being re-sent by another producer", job.job_id)
+            return False
+        logger.warning("scrape job %s never reached the queue (%s); sending it again", job.job_id, existing.errors)
+    _send(store, job, enqueue)
+    return True
+
+
+def _never_sent(job: ScrapeJob) -> bool:
+    """Recorded, never accepted by the queue and never started: its enqueue failed, or it is past its grace."""
+    return job.enqueued_at is None and job.attempts == 0 and job.status is JobStatus.FAILED
+
+
+def _send(store: MilesStore, job: ScrapeJob, enqueue: Enqueue) -> None:
+    """Hand the recorded ``job`` to the queue and record the outcome on it.
+
+    Neither record write may hide the outcome: a failed enqueue raises :class:`JobEnqueueError` even when
+    marking the job failed fails too (it then reads failed once its :data:`SEND_GRACE` lease passes), and
+    a sent job whose ``enqueued_at`` could not be written is still sent (at worst a retry sends it again,
+    which the worker runs idempotently).
+    """
     try:
         enqueue(job)
     except Exception as error:  # any failure to hand over means the job would never run: say so
         logger.exception("could not enqueue scrape job %s", job.job_id)
         reason = f"could not enqueue: {type(error).__name__}"
-        store.finish_job(job.job_id, JobStatus.FAILED, JobCounts(), [reason], None)
+        try:
+            store.finish_job(job.job_id, JobStatus.FAILED, JobCounts(), [reason], None)
+        except StoreError:
+            logger.exception("could not mark scrape job %s failed; it reads failed when its lease ends", job.job_id)
         raise JobEnqueueError(job.job_id, error) from error
-    return True
+    try:
+        store.mark_job_enqueued(job.job_id, QUEUE_RETENTION)
+    except StoreError:
+        logger.exception("scrape job %s was enqueued but could not be marked so", job.job_id)
 
 
 def ensure_recorded(store: MilesStore, message: JobMessage) -> str:

@@ -15,6 +15,7 @@ Guarantees the handlers rely on:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -65,7 +66,11 @@ DEFAULT_SOURCES = ("youtube_api", "ytdlp")
 
 STOP_MARGIN_SECONDS = 30.0
 """The runner stops writing videos when the invocation has less than this left (time to record the outcome)."""
-MIN_SEARCH_SECONDS = 60.0
+WRITE_RESERVE_SECONDS = 60.0
+"""Kept from the search (on top of :data:`STOP_MARGIN_SECONDS`) for writing what it found: a source's last
+request may run past the search's deadline by its retries (yt-dlp: two 15 s socket timeouts), and the
+writes need the rest (three item writes per video, at most 50 videos)."""
+MIN_SEARCH_SECONDS = 120.0
 """A search is not started with less than this left: it would be cut before anything is written."""
 DEFAULT_LEASE_SECONDS = 900.0
 """Lease of a job run without a Lambda context (CLI, tests): the worker's 600 s timeout plus margin."""
@@ -141,7 +146,14 @@ def run_job(
         outcome.retryable = True  # a redelivery gets a fresh invocation
         store.finish_job(job_id, outcome.status, outcome.counts, outcome.errors, outcome.source)
         return outcome
-    query = SearchQuery(request.topic, request.max_results, request.max_duration_seconds, request.cohort)
+    search_seconds = time_left() - STOP_MARGIN_SECONDS - WRITE_RESERVE_SECONDS
+    query = SearchQuery(
+        request.topic,
+        request.max_results,
+        request.max_duration_seconds,
+        request.cohort,
+        deadline=time.monotonic() + search_seconds,
+    )
     result = _search(sources, query, outcome)
     if result is None:
         outcome.status = JobStatus.FAILED
@@ -153,7 +165,9 @@ def run_job(
     outcome.counts.found = len(unique) + len(result.failures)
     outcome.counts.failed = len(result.failures)
     outcome.errors.extend(result.failures)
-    stopped = False
+    stopped = result.cut_short is not None
+    if result.cut_short is not None:
+        outcome.errors.append(result.cut_short)
     for written, video in enumerate(unique.values()):
         if time_left() < STOP_MARGIN_SECONDS:
             outcome.errors.append(
@@ -163,9 +177,9 @@ def run_job(
             stopped = True
             break
         _write_video(store, video, job, outcome)
-    # partial means videos of the answer were lost (failed, or not written before the timeout). A source
-    # that failed before another answered stays in the errors but does not make the job partial: the
-    # offline catalog answer succeeds.
+    # partial means videos of the answer were lost (failed, not fetched by the search's deadline, or not
+    # written before the timeout). A source that failed before another answered stays in the errors but
+    # does not make the job partial: the offline catalog answer succeeds.
     if outcome.counts.failed or stopped:
         succeeded_any = outcome.counts.new + outcome.counts.updated > 0
         outcome.status = JobStatus.PARTIAL if succeeded_any else JobStatus.FAILED

@@ -4,9 +4,12 @@ date and filtered to today's short videos) for candidates, then full metadata pe
 Why two steps: a flat search is one request and already carries most durations, so videos longer
 than the Shorts cap are dropped before paying for their metadata; each remaining video is then
 extracted on its own (paced), so one private/removed video fails alone and the others still come
-back. Cookies and a proxy are optional and come from a secret (``MILES_YTDLP_SECRET_ID``: a JSON
-object ``{"cookies": "<Netscape cookies.txt>", "proxy": "http://..."}``), because YouTube blocks
-cloud IPs with "Sign in to confirm you're not a bot", which is raised as :class:`BotCheckError`.
+back. The query's deadline is honoured: socket timeouts are capped by the time left, no video is
+fetched without a pacing pause and one socket timeout left before it, and what was fetched by then is
+returned marked ``cut_short``, so the job writes it and ends ``partial``. Cookies and a proxy are
+optional and come from a secret (``MILES_YTDLP_SECRET_ID``: a JSON object
+``{"cookies": "<Netscape cookies.txt>", "proxy": "http://..."}``), because YouTube blocks cloud IPs
+with "Sign in to confirm you're not a bot", which is raised as :class:`BotCheckError`.
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ logger = logging.getLogger(__name__)
 
 SOURCE_NAME = "ytdlp"
 MAX_SEARCH_RESULTS = 100
+RETRIES = 2
+"""yt-dlp's own retries of a failed request: one extraction that keeps timing out may run this many socket
+timeouts past the query's deadline (the job keeps more than that after it, see ``scraping.service``)."""
 CATEGORY_IDS = {
     "film & animation": 1,
     "autos & vehicles": 2,
@@ -201,6 +207,7 @@ class YtDlpSource:
         socket_timeout: float = 15.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._factory = ydl_factory
         self._credentials = credentials
@@ -208,6 +215,7 @@ class YtDlpSource:
         self._socket_timeout = socket_timeout
         self._sleep = sleep
         self._clock = clock
+        self._monotonic = monotonic
         self._options: dict[str, Any] | None = None
 
     def options(self) -> dict[str, Any]:
@@ -222,7 +230,7 @@ class YtDlpSource:
             "extract_flat": "in_playlist",
             "socket_timeout": self._socket_timeout,
             "sleep_interval_requests": self._pacing,
-            "retries": 2,
+            "retries": RETRIES,
             "extractor_retries": 1,
             "logger": _YtDlpLogger(),
         }
@@ -250,24 +258,38 @@ class YtDlpSource:
             )
         return SourceError(self.name, f"{what} failed: {clean_text(message, 300)}")
 
+    def _time_left(self, query: SearchQuery) -> float:
+        return float("inf") if query.deadline is None else query.deadline - self._monotonic()
+
     def search(self, query: SearchQuery) -> SearchResult:
         from yt_dlp.utils import YoutubeDLError
 
         result = SearchResult(source=self.name)
         wanted = max(1, min(MAX_SEARCH_RESULTS, query.max_results * 2))  # headroom for the duration filter
-        with self._factory({**self.options(), "playlistend": wanted}) as ydl:
+        left = self._time_left(query)
+        if left < self._pacing:
+            raise SourceError(self.name, f"search not started: {max(left, 0.0):.0f} s left before the deadline")
+        socket_timeout = min(self._socket_timeout, left)
+        options = {**self.options(), "socket_timeout": socket_timeout, "playlistend": wanted}
+        with self._factory(options) as ydl:
             try:
                 listing = ydl.extract_info(search_url(query, wanted), download=False)
             except YoutubeDLError as error:
                 raise self._error(error, "search") from error
             entries = [e for e in (listing or {}).get("entries") or [] if isinstance(e, Mapping)]
             first = True
-            for entry in entries:
+            for position, entry in enumerate(entries):
                 if len(result.videos) >= query.max_results:
                     break
                 video_id = clean_text(entry.get("id"), 64)
                 if not video_id or self._too_long(entry.get("duration"), query):
                     continue
+                if self._time_left(query) < self._pacing + socket_timeout:
+                    result.cut_short = (
+                        f"{self.name}: search stopped at its deadline after {position} of {len(entries)} entries "
+                        f"({len(result.videos)} videos fetched)"
+                    )
+                    break
                 if not first:
                     self._sleep(self._pacing)
                 first = False

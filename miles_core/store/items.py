@@ -262,12 +262,18 @@ def job_item(job: ScrapeJob) -> dict[str, Any]:
         "attempts": job.attempts,
         "run_id": job.run_id,
         "lease_expires_at": iso(job.lease_expires_at) if job.lease_expires_at else None,
+        "enqueued_at": iso(job.enqueued_at) if job.enqueued_at else None,
         TTL_ATTRIBUTE: int((job.created_at + timedelta(days=JOB_TTL_DAYS)).timestamp()),
     }
 
 
 def job_from_item(item: Mapping[str, Any], now: datetime | None = None) -> ScrapeJob:
-    """The job of an item; with ``now``, a ``running`` job past its lease reads as failed ("timed out")."""
+    """The job of an item; with ``now``, a ``queued`` or ``running`` job past its lease reads as failed.
+
+    The lease is what makes every job end: a worker that died (running), a producer that recorded the
+    job but never sent it, or a message the queue dropped unprocessed (queued) would otherwise leave the
+    record unfinished until its TTL. The reason says which.
+    """
     counts = item.get("counts") or {}
     job = ScrapeJob(
         job_id=str(item["job_id"]),
@@ -287,9 +293,17 @@ def job_from_item(item: Mapping[str, Any], now: datetime | None = None) -> Scrap
         attempts=int(item.get("attempts") or 0),
         run_id=item.get("run_id"),
         lease_expires_at=_opt_time(item.get("lease_expires_at")),
+        enqueued_at=_opt_time(item.get("enqueued_at")),
     )
     lease = job.lease_expires_at
-    if now is not None and job.status is JobStatus.RUNNING and lease is not None and lease < now:
-        timed_out = f"timed out: the worker did not finish before its lease ended at {iso(lease)}"
-        return replace(job, status=JobStatus.FAILED, errors=(*job.errors, timed_out))
-    return job
+    if now is None or lease is None or lease >= now:
+        return job
+    if job.status is JobStatus.RUNNING:
+        reason = f"timed out: the worker did not finish before its lease ended at {iso(lease)}"
+    elif job.status is JobStatus.QUEUED and job.enqueued_at is None:
+        reason = f"never enqueued: the job was not handed to the queue by {iso(lease)}"
+    elif job.status is JobStatus.QUEUED:
+        reason = f"not started: no worker took its message before the queue's retention ended at {iso(lease)}"
+    else:
+        return job
+    return replace(job, status=JobStatus.FAILED, errors=(*job.errors, reason))

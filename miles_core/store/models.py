@@ -256,7 +256,10 @@ class ScrapeJob:
     run_id: str | None = None
     """Snapshot run: one per job, or shared by every niche of one scheduled run (one snapshot per video)."""
     lease_expires_at: datetime | None = None
-    """Set by ``start_job``: a job still ``running`` after it reads as failed (its worker died or timed out)."""
+    """When a job still ``queued`` or ``running`` reads as failed. Queued: the producer's time to hand it to the
+    queue, then (once enqueued) the queue's retention; running: the worker's remaining time (``start_job``)."""
+    enqueued_at: datetime | None = None
+    """When the queue accepted the job's message; ``None`` while it was never handed over."""
 
     @property
     def snapshot_run(self) -> str:

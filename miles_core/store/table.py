@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -385,8 +386,14 @@ class MilesStore:
 
     # ------------------------------------------------------------------ scrape jobs
 
-    def create_job(self, job: ScrapeJob) -> bool:
-        """Record a job: True when this call recorded it, False when a job with its id already exists."""
+    def create_job(self, job: ScrapeJob, lease: timedelta | None = None) -> bool:
+        """Record a job: True when this call recorded it, False when a job with its id already exists.
+
+        With ``lease``, a ``queued`` job reads failed unless it is marked enqueued (or started) within
+        ``lease`` from now: its producer has that long to hand it to the queue.
+        """
+        if lease is not None:
+            job = replace(job, lease_expires_at=self._clock() + lease)
         return self.table.put_if_absent(items.job_item(job), f"recording job {job.job_id}")
 
     def get_job(self, job_id: str) -> ScrapeJob | None:
@@ -424,27 +431,76 @@ class MilesStore:
         )
         return items.job_from_item(deserialize_item(response["Attributes"]))
 
+    def _update_job_if(
+        self, job_id: str, what: str, update: str, condition: str, names: dict[str, str], values: dict[str, Any]
+    ) -> bool:
+        """One conditional update of the job's item (``#pk`` is predefined): False when ``condition`` refused it."""
+        written = self.table.conditional(
+            f"{what} job {job_id}",
+            "update_item",
+            TableName=self.table.name,
+            Key=serialize_item(keys.job_key(job_id)),
+            UpdateExpression=update,
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#pk": PARTITION_KEY, **names},
+            ExpressionAttributeValues=values,
+        )
+        return written is not None
+
+    def mark_job_enqueued(self, job_id: str, lease: timedelta) -> bool:
+        """Record that the queue took the job's message: it stays ``queued`` until ``now + lease`` (the queue's
+        retention), then reads failed. False when a worker had already started it (its own lease stands)."""
+        now = self._clock()
+        return self._update_job_if(
+            job_id,
+            "marking enqueued",
+            "SET #enqueued = :now, #lease = :lease",
+            "attribute_exists(#pk) AND #status = :queued",
+            {"#status": "status", "#enqueued": "enqueued_at", "#lease": "lease_expires_at"},
+            {":queued": {"S": JobStatus.QUEUED.value}, ":now": {"S": iso(now)}, ":lease": {"S": iso(now + lease)}},
+        )
+
+    def requeue_unsent_job(self, job_id: str, seen_updated_at: datetime, lease: timedelta) -> bool:
+        """Claim a job that was recorded but never handed to the queue, so this caller sends it again.
+
+        It reads ``queued`` until ``now + lease`` once more. The condition (never enqueued, never started,
+        unchanged since the caller read it at ``seen_updated_at``) lets exactly one of several concurrent
+        retries win; False for the others.
+        """
+        now = self._clock()
+        return self._update_job_if(
+            job_id,
+            "re-queueing",
+            "SET #status = :queued, #updated = :now, #lease = :lease",
+            "attribute_exists(#pk) AND attribute_not_exists(#enqueued) AND #attempts = :zero AND #updated = :seen",
+            {
+                "#status": "status",
+                "#updated": "updated_at",
+                "#lease": "lease_expires_at",
+                "#enqueued": "enqueued_at",
+                "#attempts": "attempts",
+            },
+            {
+                ":queued": {"S": JobStatus.QUEUED.value},
+                ":now": {"S": iso(now)},
+                ":lease": {"S": iso(now + lease)},
+                ":zero": {"N": "0"},
+                ":seen": {"S": iso(seen_updated_at)},
+            },
+        )
+
     def fail_unfinished_job(self, job_id: str, reason: str) -> bool:
         """Mark a ``queued`` or ``running`` job failed with ``reason``; False when it had finished (or is unknown).
 
         For jobs whose message reached the dead-letter queue: a job that finished keeps its outcome.
         """
-        written = self.table.conditional(
-            f"failing job {job_id}",
-            "update_item",
-            TableName=self.table.name,
-            Key=serialize_item(keys.job_key(job_id)),
-            UpdateExpression=(
-                "SET #status = :failed, #updated = :now, #errors = list_append(if_not_exists(#errors, :empty), :reason)"
-            ),
-            ConditionExpression="attribute_exists(#pk) AND #status IN (:queued, :running)",
-            ExpressionAttributeNames={
-                "#pk": PARTITION_KEY,
-                "#status": "status",
-                "#updated": "updated_at",
-                "#errors": "errors",
-            },
-            ExpressionAttributeValues={
+        return self._update_job_if(
+            job_id,
+            "failing",
+            "SET #status = :failed, #updated = :now, #errors = list_append(if_not_exists(#errors, :empty), :reason)",
+            "attribute_exists(#pk) AND #status IN (:queued, :running)",
+            {"#status": "status", "#updated": "updated_at", "#errors": "errors"},
+            {
                 ":failed": {"S": JobStatus.FAILED.value},
                 ":queued": {"S": JobStatus.QUEUED.value},
                 ":running": {"S": JobStatus.RUNNING.value},
@@ -453,7 +509,6 @@ class MilesStore:
                 ":empty": {"L": []},
             },
         )
-        return written is not None
 
     def claim_job_slot(self, slot: keys.Key, job_id: str, window: timedelta, *, replacing: str | None = None) -> str:
         """The job id holding ``slot`` for ``window``: ``job_id`` when this call claimed it, else the holder's.

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from miles_core.config import DEFAULT_SCRAPE_MAX_DURATION_SECONDS, DEFAULT_SCRAPE_MAX_RESULTS
-from miles_core.scraping.jobs import JobEnqueueError, ensure_recorded, new_job, submit_job
+from miles_core.scraping.base import SearchQuery, SearchResult
+from miles_core.scraping.jobs import (
+    QUEUE_RETENTION,
+    SEND_GRACE,
+    JobEnqueueError,
+    ensure_recorded,
+    new_job,
+    submit_job,
+)
 from miles_core.scraping.queue import JobMessage, SqsJobQueue, job_message, parse_job_message
-from miles_core.store import JobStatus, MilesStore, ScrapeJob, ScrapeJobRequest
+from miles_core.scraping.service import STOP_MARGIN_SECONDS, WRITE_RESERVE_SECONDS, run_job
+from miles_core.scraping.ytdlp import map_info_dict
+from miles_core.store import JobStatus, MilesStore, ScrapeJob, ScrapeJobRequest, StoreError
 from miles_core.topics import normalize_topic
-from tests.scrape.conftest import NOW
+from tests.deploy.contract import load_template
+from tests.scrape.conftest import NOW, TABLE, ytdlp_info
 
 
 def job(job_id: str = "job-1", topic: str = "  Street   Food ") -> ScrapeJob:
@@ -132,3 +145,171 @@ def test_a_recommendation_and_the_api_share_one_job_for_a_topic(store: MilesStor
     serving, created = submit_deduplicated(store, api_job, sent.append)
     assert (serving.job_id, created) == (job_id, False)  # the API gets the recommendation's job back
     assert [job.job_id for job in sent] == [job_id]  # enqueued once
+
+
+class Clock:
+    """The store's clock, moved by hand: leases are read against it."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def timed_store(aws: dict[str, Any], clock: Clock) -> MilesStore:
+    return MilesStore(aws["dynamodb"], TABLE, clock=clock)
+
+
+def refuse(_: ScrapeJob) -> None:
+    raise ConnectionError("queue down")
+
+
+def killed(_: ScrapeJob) -> None:
+    """The producer dies between recording the job and sending it (its Lambda cut at the timeout)."""
+    raise SystemExit("killed")
+
+
+def test_a_job_never_handed_to_the_queue_reads_failed_after_its_grace(timed_store: MilesStore, clock: Clock) -> None:
+    with pytest.raises(SystemExit):
+        submit_job(timed_store, job(), killed)
+    clock.advance(SEND_GRACE - timedelta(seconds=1))
+    waiting = timed_store.get_job("job-1")
+    assert waiting is not None
+    assert waiting.status is JobStatus.QUEUED  # its producer may still be sending it
+    clock.advance(timedelta(seconds=2))
+    lost = timed_store.get_job("job-1")
+    assert lost is not None
+    assert lost.status is JobStatus.FAILED
+    assert lost.errors[-1].startswith("never enqueued")
+
+
+def test_an_enqueued_job_no_worker_took_reads_failed_when_the_queue_drops_its_message(
+    timed_store: MilesStore, clock: Clock
+) -> None:
+    assert submit_job(timed_store, job(), lambda _: None)
+    clock.advance(SEND_GRACE * 10)
+    still = timed_store.get_job("job-1")
+    assert still is not None
+    assert still.status is JobStatus.QUEUED  # sent: it waits for a worker, not for its producer
+    assert still.enqueued_at is not None
+    clock.advance(QUEUE_RETENTION)
+    expired = timed_store.get_job("job-1")
+    assert expired is not None
+    assert expired.status is JobStatus.FAILED
+    assert expired.errors[-1].startswith("not started")
+
+
+@pytest.mark.parametrize("first_try", [killed, "refused", "refused, and the failure not recorded"])
+def test_a_retried_producer_sends_a_job_that_never_reached_the_queue(
+    timed_store: MilesStore, clock: Clock, monkeypatch: pytest.MonkeyPatch, first_try: Any
+) -> None:
+    """A retried schedule tick or recommendation (same job id) completes the hand-over instead of skipping."""
+    if first_try is killed:
+        with pytest.raises(SystemExit):
+            submit_job(timed_store, job(), killed)
+        clock.advance(SEND_GRACE + timedelta(seconds=1))
+    else:
+        unrecorded = first_try.endswith("not recorded")
+        with monkeypatch.context() as patch:
+            if unrecorded:
+
+                def throttled(*_: Any) -> None:
+                    raise StoreError("throttled")
+
+                patch.setattr(timed_store, "finish_job", throttled)
+            with pytest.raises(JobEnqueueError):  # the producer hears of the enqueue failure, not the store's
+                submit_job(timed_store, job(), refuse)
+        if unrecorded:
+            clock.advance(SEND_GRACE + timedelta(seconds=1))
+    before = timed_store.get_job("job-1")
+    assert before is not None
+    assert before.status is JobStatus.FAILED
+    sent: list[ScrapeJob] = []
+    assert submit_job(timed_store, job(), sent.append) is True
+    assert [j.job_id for j in sent] == ["job-1"]
+    after = timed_store.get_job("job-1")
+    assert after is not None
+    assert after.status is JobStatus.QUEUED
+    assert after.enqueued_at is not None
+    assert submit_job(timed_store, job(), sent.append) is False  # and only once
+    assert len(sent) == 1
+
+
+def test_a_job_being_sent_or_started_is_not_sent_again(timed_store: MilesStore) -> None:
+    with pytest.raises(SystemExit):
+        submit_job(timed_store, job(), killed)
+    sent: list[ScrapeJob] = []
+    assert submit_job(timed_store, job(), sent.append) is False  # within its grace: its producer may send it
+    timed_store.start_job("job-1", lease=timedelta(minutes=10))
+    assert submit_job(timed_store, job(), sent.append) is False  # a worker has it
+    assert sent == []
+
+
+def test_only_one_of_two_concurrent_retries_claims_an_unsent_job(timed_store: MilesStore, clock: Clock) -> None:
+    with pytest.raises(JobEnqueueError):
+        submit_job(timed_store, job(), refuse)
+    seen = timed_store.get_job("job-1")
+    assert seen is not None
+    clock.advance(timedelta(seconds=1))
+    assert timed_store.requeue_unsent_job("job-1", seen.updated_at, SEND_GRACE) is True
+    assert timed_store.requeue_unsent_job("job-1", seen.updated_at, SEND_GRACE) is False
+
+
+class CutShortSource:
+    """A source whose deadline came after two videos: it answers with them, marked cut short."""
+
+    name = "ytdlp"
+
+    def __init__(self) -> None:
+        self.queries: list[SearchQuery] = []
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        self.queries.append(query)
+        videos = [map_info_dict(ytdlp_info(f"vid{n:08d}"), NOW) for n in range(2)]
+        return SearchResult(source=self.name, videos=videos, cut_short="ytdlp: search stopped at its deadline")
+
+
+def test_a_search_cut_at_its_deadline_keeps_what_it_found_and_ends_partial(store: MilesStore) -> None:
+    submit_job(store, job(), lambda _: None)
+    source = CutShortSource()
+    started = time.monotonic()
+    outcome = run_job(store, [source], "job-1", remaining=lambda: 300.0)
+    (query,) = source.queries
+    assert query.deadline is not None  # the search was told when to stop: time for the writes is kept after it
+    assert 0 <= query.deadline - (started + 300.0 - STOP_MARGIN_SECONDS - WRITE_RESERVE_SECONDS) < 1.0
+    assert outcome.status is JobStatus.PARTIAL
+    recorded = store.get_job("job-1")
+    assert recorded is not None
+    assert recorded.status is JobStatus.PARTIAL
+    assert recorded.counts.new == 2  # what it found is written
+    assert "ytdlp: search stopped at its deadline" in recorded.errors
+    assert store.get_video("vid00000000") is not None
+
+
+def test_the_lease_of_an_enqueued_job_is_the_job_queues_retention() -> None:
+    """SQS deletes a message no worker took after the queue's retention: that is when a queued job has ended."""
+    queue = load_template()["Resources"]["ScrapeJobQueue"]["Properties"]
+    assert timedelta(seconds=int(queue["MessageRetentionPeriod"])) == QUEUE_RETENTION
+
+
+def test_a_recommendation_retried_in_the_same_hour_sends_the_job_its_first_try_could_not(store: MilesStore) -> None:
+    from miles_core.recommend.store_adapter import StoreScrapeRequester
+
+    with pytest.raises(JobEnqueueError):
+        StoreScrapeRequester(store, refuse).request_scrape("Sourdough Hacks")
+    sent: list[ScrapeJob] = []
+    job_id = StoreScrapeRequester(store, sent.append).request_scrape("sourdough hacks")
+    assert [j.job_id for j in sent] == [job_id]
+    recorded = store.get_job(job_id)
+    assert recorded is not None
+    assert recorded.status is JobStatus.QUEUED

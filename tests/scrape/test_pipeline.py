@@ -346,9 +346,10 @@ def test_a_source_failing_alone_fails_the_job_visibly(handlers: dict[str, Any], 
     assert kinds(aws)["video"] == 0
 
 
-def test_schedule_event_fails_when_a_niche_cannot_be_enqueued(
+def test_schedule_event_fails_when_a_niche_cannot_be_enqueued_and_its_retry_sends_it(
     handlers: dict[str, Any], aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    queue_url = aws["queue_url"]
     monkeypatch.delenv("MILES_SCRAPE_QUEUE_URL")
     runtime._cache.pop("job_queue", None)
     from miles_core.scraping.service import JobRetryableError
@@ -357,6 +358,13 @@ def test_schedule_event_fails_when_a_niche_cannot_be_enqueued(
         invoke(handlers["worker"].handler, load_event("scrape_schedule.json"))  # -> the on-failure queue
     jobs = [item for item in all_items(aws) if item["kind"]["S"] == "scrape_job"]
     assert [job["status"]["S"] for job in jobs] == ["failed"] * 4  # both niches' two jobs recorded, visibly failed
+    # The invocation is retried (Lambda's async retry) once the queue is back: the same tick's jobs are sent.
+    monkeypatch.setenv("MILES_SCRAPE_QUEUE_URL", queue_url)
+    runtime._cache.pop("job_queue", None)
+    summary = invoke(handlers["worker"].handler, load_event("scrape_schedule.json"))
+    assert [job["status"] for job in summary["jobs"]] == ["queued"] * 4
+    messages = aws["sqs"].receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    assert sorted(json.loads(m["Body"])["job_id"] for m in messages) == sorted(j["job_id"]["S"] for j in jobs)
 
 
 def test_score_stream_event_file_runs_through_the_scorer(handlers: dict[str, Any], aws: dict[str, Any]) -> None:
@@ -394,7 +402,7 @@ def test_a_worker_running_out_of_time_stops_cleanly_and_records_what_it_finished
 ) -> None:
     runtime.set_sources([ytdlp_source("cooking hacks", 10)])
     event = load_event("scrape_job_sqs.json")
-    context = ShrinkingContext(start_ms=110_000, step_ms=10_000)
+    context = ShrinkingContext(start_ms=155_000, step_ms=10_000)
     assert handlers["worker"].handler(event, context) == {"batchItemFailures": []}  # nothing a retry would fix
     job = runtime.store().get_job(json.loads(event["Records"][0]["body"])["job_id"])
     assert job is not None

@@ -142,6 +142,59 @@ def test_ytdlp_search_filters_paces_and_isolates_failures() -> None:
     assert "Private video" in result.failures[0]
 
 
+class Timeline:
+    """A monotonic clock that moves only when the source sleeps or YouTube answers."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class SlowYoutubeDL(FakeYoutubeDL):
+    """Every request takes ``seconds`` on the timeline."""
+
+    def __init__(self, responses: dict[str, Any], options: dict[str, Any], timeline: Timeline, seconds: float) -> None:
+        super().__init__(responses, options, [])
+        self.timeline = timeline
+        self.seconds = seconds
+
+    def extract_info(self, url: str, download: bool = True) -> Any:
+        self.timeline.now += self.seconds
+        return super().extract_info(url, download)
+
+
+@pytest.mark.parametrize(("seconds_left", "fetched", "socket_timeout"), [(30.0, 5, 15.0), (10.0, 0, 10.0)])
+def test_ytdlp_search_stops_at_its_deadline_with_what_it_fetched(
+    seconds_left: float, fetched: int, socket_timeout: float
+) -> None:
+    """100 entries x (1 s pacing + a fetch) cannot outlast the job: no fetch starts without a pause and one
+    socket timeout left, sockets time out no later than the deadline, and what came back is kept."""
+    timeline = Timeline()
+    infos = [ytdlp_info(f"vid{n:08d}") for n in range(20)]
+    responses: dict[str, Any] = {"cooking": ytdlp_search_result("cooking", infos)}
+    responses.update({f"https://www.youtube.com/watch?v={info['id']}": info for info in infos})
+    options: list[dict[str, Any]] = []
+
+    def factory(given: dict[str, Any]) -> SlowYoutubeDL:
+        options.append(given)
+        return SlowYoutubeDL(responses, given, timeline, seconds=2.0)
+
+    source = YtDlpSource(ydl_factory=factory, sleep=timeline.sleep, clock=lambda: NOW, monotonic=timeline)
+    deadline = timeline.now + seconds_left
+    result = source.search(SearchQuery("cooking", max_results=20, max_duration_seconds=None, deadline=deadline))
+    assert [video.video_id for video in result.videos] == [info["id"] for info in infos[:fetched]]
+    assert result.cut_short == (
+        f"ytdlp: search stopped at its deadline after {fetched} of 20 entries ({fetched} videos fetched)"
+    )
+    assert timeline.now <= deadline
+    assert options[0]["socket_timeout"] == socket_timeout
+
+
 def test_ytdlp_bot_wall_is_a_typed_error() -> None:
     wall = DownloadError(
         "ERROR: [youtube] abc: Sign in to confirm you’re not a bot. Use --cookies-from-browser or --cookies"
