@@ -10,7 +10,9 @@ by the deadline (plus scheduling slack) with ``httpx2.ConnectTimeout``/``ReadTim
 which the openai client reports as ``APITimeoutError``, and the connection is dropped, never reused.
 
 The deadline reaches the network layer through a context variable because httpcore hands its streams only
-per-operation timeouts; it is set while the transport handles the request and while the body is read.
+per-operation timeouts; it is set while the transport handles the request and while the body is read. A
+caller with an absolute deadline (the LLM path's budget) wraps its call in :func:`deadline_scope`, so the
+time the client spends building the request before the transport sees it counts too.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpcore2
@@ -28,6 +31,16 @@ import httpx2
 
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("miles_http_deadline", default=None)
 """The ``time.monotonic()`` instant the request being handled in this context must end by."""
+
+
+@contextmanager
+def deadline_scope(deadline: float) -> Iterator[None]:
+    """Every request a :class:`DeadlineTransport` handles in this block ends by ``deadline`` (``time.monotonic()``)."""
+    token = _deadline.set(deadline)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
 
 
 def _remaining(timeout: float | None, error: type[httpcore2.TimeoutException], what: str) -> float | None:
@@ -138,11 +151,8 @@ class _DeadlineBody(httpx2.SyncByteStream):
     def __iter__(self) -> Iterator[bytes]:
         chunks = iter(self._inner)
         while True:
-            token = _deadline.set(self._deadline)
-            try:
+            with deadline_scope(self._deadline):
                 chunk = next(chunks, None)
-            finally:
-                _deadline.reset(token)
             if chunk is None:
                 return
             yield chunk
@@ -155,7 +165,8 @@ class DeadlineTransport(httpx2.HTTPTransport):
     """httpx's transport where a request's timeout is one deadline for all of it, headers and body included.
 
     The largest of the request's timeouts (the openai client sets them all to the attempt's ``timeout=``)
-    is the budget. The connection pool is httpcore's own, built with :class:`DeadlineNetworkBackend`:
+    is the budget, counted from when the transport gets the request; an enclosing :func:`deadline_scope`
+    that ends sooner wins. The connection pool is httpcore's own, built with :class:`DeadlineNetworkBackend`:
     httpx offers no public way to pass a network backend to its transport, so this builds the pool
     ``HTTPTransport.__init__`` would (httpx's default limits and TLS context, no proxy) with the backend, and
     inherits the rest (request mapping, httpcore-to-httpx exception mapping, close) unchanged.
@@ -172,17 +183,16 @@ class DeadlineTransport(httpx2.HTTPTransport):
         )
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        limits = [
+        timeouts = [
             value for value in (request.extensions.get("timeout") or {}).values() if isinstance(value, int | float)
         ]
-        if not limits:
+        outer = _deadline.get()
+        deadlines = ([time.monotonic() + max(timeouts)] if timeouts else []) + ([] if outer is None else [outer])
+        if not deadlines:
             return super().handle_request(request)
-        deadline = time.monotonic() + float(max(limits))
-        token = _deadline.set(deadline)
-        try:
+        deadline = min(deadlines)
+        with deadline_scope(deadline):
             response = super().handle_request(request)
-        finally:
-            _deadline.reset(token)
         assert isinstance(response.stream, httpx2.SyncByteStream)
         response.stream = _DeadlineBody(response.stream, deadline)
         return response

@@ -38,7 +38,7 @@ from openai.types.shared_params import ResponseFormatJSONSchema
 from pydantic import ValidationError
 
 from miles_core import config
-from miles_core.recommend.deadline_http import DeadlineTransport
+from miles_core.recommend.deadline_http import DeadlineTransport, deadline_scope
 from miles_core.recommend.models import Candidate, IdeaBatch, IdeaDraft, Patterns, ReasonCode, Vibe
 from miles_core.secrets import SecretUnavailableError, read_secret_fields
 
@@ -283,13 +283,14 @@ class LLMIdeaGenerator:
                 break
             wait: float | None = None
             try:
-                completion = self.client.chat.completions.create(
-                    model=self.settings.model,
-                    messages=messages,
-                    response_format=fmt,
-                    temperature=self.settings.temperature,
-                    timeout=min(self.settings.timeout_seconds, remaining),
-                )
+                with deadline_scope(deadline):  # the client's own work before sending counts too
+                    completion = self.client.chat.completions.create(
+                        model=self.settings.model,
+                        messages=messages,
+                        response_format=fmt,
+                        temperature=self.settings.temperature,
+                        timeout=min(self.settings.timeout_seconds, remaining),
+                    )
                 return validate_completion(completion, count)
             except LLMGenerationError as failure:
                 log.warning("LLM answer rejected (attempt %d): %s", attempt, failure)

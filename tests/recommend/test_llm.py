@@ -16,6 +16,7 @@ import pytest
 from moto import mock_aws
 
 from miles_core.recommend import llm
+from miles_core.recommend.deadline_http import DeadlineTransport
 from miles_core.recommend.llm import (
     DATA_CLOSE,
     DATA_OPEN,
@@ -45,6 +46,18 @@ def make_generator(server: FakeLLMServer, **overrides: Any) -> LLMIdeaGenerator:
 def generate(server: FakeLLMServer, candidates: list[Candidate], count: int = 3, **overrides: Any) -> list[Any]:
     generator = make_generator(server, **overrides)
     return list(generator.generate("home workouts", Vibe.EDUCATIONAL, count, extract_patterns(candidates), candidates))
+
+
+def timed(server: FakeLLMServer, candidates: list[Candidate], **overrides: Any) -> tuple[Any, float]:
+    """(the ideas or the LLMGenerationError, seconds) of one generation, timed from the call that starts the
+    budget: the client is built before, as it is once per container in the service."""
+    generator = make_generator(server, **overrides)
+    started = time.monotonic()
+    try:
+        result: Any = generator.generate("home workouts", Vibe.EDUCATIONAL, 3, extract_patterns(candidates), candidates)
+    except LLMGenerationError as error:
+        result = error
+    return result, time.monotonic() - started
 
 
 def user_message(body: dict[str, Any]) -> str:
@@ -131,11 +144,9 @@ def test_a_5xx_then_a_good_answer_succeeds(candidates: list[Candidate]) -> None:
 
 def test_a_retry_after_longer_than_the_budget_is_not_waited_for(candidates: list[Candidate]) -> None:
     with FakeLLMServer("rate_limited") as server:
-        started = time.monotonic()
-        with pytest.raises(LLMGenerationError) as caught:
-            generate(server, candidates, attempts=3, deadline_seconds=15.0)
-        elapsed = time.monotonic() - started
-    assert caught.value.reason == "llm_http_error"
+        error, elapsed = timed(server, candidates, attempts=3, deadline_seconds=15.0)
+    assert isinstance(error, LLMGenerationError)
+    assert error.reason == "llm_http_error"
     assert elapsed < 2.0  # the client's own retry would have slept the 25 s Retry-After
     assert len(server.requests) == 1
 
@@ -144,13 +155,35 @@ def test_a_retry_after_longer_than_the_budget_is_not_waited_for(candidates: list
 def test_a_hung_trickling_or_stalled_server_is_cut_at_the_budget(candidates: list[Candidate], mode: str) -> None:
     """One deadline covers connect, headers and body: no byte that arrives in time extends it."""
     with FakeLLMServer(mode, delay=30.0, trickle_interval=0.2) as server:
-        started = time.monotonic()
-        with pytest.raises(LLMGenerationError) as caught:
-            generate(server, candidates, deadline_seconds=1.5)
-        elapsed = time.monotonic() - started
-    assert caught.value.reason == "llm_timeout"
+        error, elapsed = timed(server, candidates, deadline_seconds=1.5)
+    assert isinstance(error, LLMGenerationError)
+    assert error.reason == "llm_timeout"
     assert 1.4 <= elapsed < 2.5  # the whole budget, not a per-read timeout restarted by each byte
     assert len(server.requests) == 1
+
+
+def test_the_clients_own_work_before_sending_counts_against_the_budget(candidates: list[Candidate]) -> None:
+    """The budget is the generator's, not the transport's: time spent before the request reaches the
+    transport (here a slow request hook; in life the client's first-call imports) is not given back."""
+
+    def slow_hook(_: httpx2.Request) -> None:
+        time.sleep(1.0)
+
+    with FakeLLMServer("hang", delay=30.0) as server:
+        client = openai.OpenAI(
+            api_key="sk-test-key",
+            base_url=server.base_url,
+            max_retries=0,
+            http_client=openai.DefaultHttpxClient(transport=DeadlineTransport(), event_hooks={"request": [slow_hook]}),
+        )
+        settings = LLMSettings(model="fake-model", timeout_seconds=2.0, attempts=1, deadline_seconds=1.5)
+        generator = LLMIdeaGenerator(client, settings)
+        started = time.monotonic()
+        with pytest.raises(LLMGenerationError) as caught:
+            generator.generate("home workouts", Vibe.EDUCATIONAL, 3, extract_patterns(candidates), candidates)
+        elapsed = time.monotonic() - started
+    assert caught.value.reason == "llm_timeout"
+    assert 1.4 <= elapsed < 2.2  # not 1 s of hook + a fresh 1.5 s at the transport
 
 
 def test_a_slow_name_lookup_is_cut_at_the_budget(candidates: list[Candidate], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -187,21 +220,17 @@ def test_a_good_answer_after_a_timed_out_one_reuses_nothing_broken(candidates: l
 def test_a_retry_after_that_fits_the_budget_is_waited_for(candidates: list[Candidate], mode: str) -> None:
     """``Retry-After`` as delay seconds or as an HTTP date: the retry comes after it, not before."""
     with FakeLLMServer([mode, "good"], retry_after=2.0) as server:
-        started = time.monotonic()
-        ideas = generate(server, candidates, attempts=2, deadline_seconds=5.0)
-        elapsed = time.monotonic() - started
+        ideas, elapsed = timed(server, candidates, attempts=2, deadline_seconds=5.0)
     assert len(ideas) == 3
     assert len(server.requests) == 2
-    assert 0.9 <= elapsed < 3.0  # an HTTP date has whole seconds: 2 s ahead is 1-2 s of waiting
+    assert 0.9 <= elapsed < 3.5  # an HTTP date has whole seconds: 2 s ahead is 1-2 s of waiting
 
 
 def test_a_retry_after_date_beyond_the_budget_is_not_waited_for(candidates: list[Candidate]) -> None:
     with FakeLLMServer("rate_limited_date", retry_after=25.0) as server:
-        started = time.monotonic()
-        with pytest.raises(LLMGenerationError) as caught:
-            generate(server, candidates, attempts=3, deadline_seconds=15.0)
-        elapsed = time.monotonic() - started
-    assert caught.value.reason == "llm_http_error"
+        error, elapsed = timed(server, candidates, attempts=3, deadline_seconds=15.0)
+    assert isinstance(error, LLMGenerationError)
+    assert error.reason == "llm_http_error"
     assert elapsed < 2.0
     assert len(server.requests) == 1  # a date is advice to wait, not "no advice"
 
