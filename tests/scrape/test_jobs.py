@@ -23,7 +23,7 @@ from miles_core.scraping.queue import JobMessage, SqsJobQueue, job_message, pars
 from miles_core.scraping.service import STOP_MARGIN_SECONDS, WRITE_RESERVE_SECONDS, run_job
 from miles_core.scraping.ytdlp import map_info_dict
 from miles_core.store import JobStatus, MilesStore, ScrapeJob, ScrapeJobRequest, StoreError
-from miles_core.topics import normalize_topic
+from miles_core.topics import Topic, normalize_topic
 from tests.deploy.contract import load_template
 from tests.scrape.conftest import NOW, TABLE, ytdlp_info
 
@@ -44,7 +44,9 @@ def test_the_reader_reads_what_the_writer_writes() -> None:
 
 def test_a_hand_written_message_takes_the_defaults() -> None:
     message = parse_job_message(json.dumps({"job_id": "by-hand", "topic": "Cats"}))
-    assert message.request == ScrapeJobRequest("cats", DEFAULT_SCRAPE_MAX_RESULTS, DEFAULT_SCRAPE_MAX_DURATION_SECONDS)
+    assert message.request == ScrapeJobRequest(
+        Topic("cats"), DEFAULT_SCRAPE_MAX_RESULTS, DEFAULT_SCRAPE_MAX_DURATION_SECONDS
+    )
     assert parse_job_message('{"job_id": "only-id"}') == JobMessage("only-id", None)
 
 
@@ -306,9 +308,9 @@ def test_a_recommendation_retried_in_the_same_hour_sends_the_job_its_first_try_c
     from miles_core.recommend.store_adapter import StoreScrapeRequester
 
     with pytest.raises(JobEnqueueError):
-        StoreScrapeRequester(store, refuse).request_scrape("Sourdough Hacks")
+        StoreScrapeRequester(store, refuse).request_scrape(normalize_topic("Sourdough Hacks"))
     sent: list[ScrapeJob] = []
-    job_id = StoreScrapeRequester(store, sent.append).request_scrape("sourdough hacks")
+    job_id = StoreScrapeRequester(store, sent.append).request_scrape(normalize_topic("sourdough hacks"))
     assert [j.job_id for j in sent] == [job_id]
     recorded = store.get_job(job_id)
     assert recorded is not None

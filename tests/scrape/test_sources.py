@@ -14,6 +14,7 @@ from miles_core.scraping.sanitize import clean_title
 from miles_core.scraping.service import sources_from_env
 from miles_core.scraping.youtube_api import YouTubeDataApiSource, map_video_resource, parse_iso8601_duration
 from miles_core.scraping.ytdlp import YtDlpSource, map_info_dict
+from miles_core.topics import Topic
 from tests.scrape.conftest import (
     NOW,
     FakeYoutubeDL,
@@ -51,7 +52,7 @@ def test_every_recorded_item_maps_to_an_observation() -> None:
 
 def test_api_source_pages_filters_and_counts_quota(youtube_api: RecordedYouTubeApi) -> None:
     source = YouTubeDataApiSource("secret-key", base_url=youtube_api.base_url, clock=lambda: NOW)
-    result = source.search(SearchQuery("music", max_results=12, max_duration_seconds=180))
+    result = source.search(SearchQuery(Topic("music"), max_results=12, max_duration_seconds=180))
     search_calls = [r for r in youtube_api.requests if r[0].endswith("/search")]
     video_calls = [r for r in youtube_api.requests if r[0].endswith("/videos")]
     assert len(search_calls) == 3  # page size 5: three pages for 12 ids
@@ -67,7 +68,7 @@ def test_api_source_pages_filters_and_counts_quota(youtube_api: RecordedYouTubeA
 
 def test_api_source_respects_run_quota_budget(youtube_api: RecordedYouTubeApi) -> None:
     source = YouTubeDataApiSource("k", base_url=youtube_api.base_url, quota_budget=201, clock=lambda: NOW)
-    result = source.search(SearchQuery("music", max_results=12))
+    result = source.search(SearchQuery(Topic("music"), max_results=12))
     assert source.quota_used == 201  # 2 searches + 1 videos.list, never above the budget
     assert len(result.videos) == 9
     assert any("quota" in note for note in result.notes)
@@ -86,7 +87,7 @@ def test_api_quota_exceeded_is_typed(youtube_api: RecordedYouTubeApi) -> None:
     )
     source = YouTubeDataApiSource("k", base_url=youtube_api.base_url)
     with pytest.raises(QuotaExceededError, match="quotaExceeded"):
-        source.search(SearchQuery("music"))
+        source.search(SearchQuery(Topic("music")))
 
 
 def test_api_bad_key_is_a_config_error(youtube_api: RecordedYouTubeApi) -> None:
@@ -95,7 +96,7 @@ def test_api_bad_key_is_a_config_error(youtube_api: RecordedYouTubeApi) -> None:
         {"error": {"code": 400, "message": "API key not valid.", "errors": [{"reason": "badRequest"}]}},
     )
     with pytest.raises(SourceConfigError, match="API key not valid"):
-        YouTubeDataApiSource("k", base_url=youtube_api.base_url).search(SearchQuery("music"))
+        YouTubeDataApiSource("k", base_url=youtube_api.base_url).search(SearchQuery(Topic("music")))
 
 
 def _ytdlp(responses: dict[str, Any], calls: list[str], **kwargs: Any) -> YtDlpSource:
@@ -134,7 +135,7 @@ def test_ytdlp_search_filters_paces_and_isolates_failures() -> None:
         "ERROR: [youtube] private0001: Private video"
     )
     calls: list[str] = []
-    result = _ytdlp(responses, calls).search(SearchQuery("cooking", max_results=10, max_duration_seconds=60))
+    result = _ytdlp(responses, calls).search(SearchQuery(Topic("cooking"), max_results=10, max_duration_seconds=60))
     assert calls[0] == "ytsearch20:cooking"
     assert "https://www.youtube.com/watch?v=long0000001" not in calls  # dropped before fetching metadata
     assert [v.video_id for v in result.videos] == ["short000001", "nulldur0001"]
@@ -186,7 +187,7 @@ def test_ytdlp_search_stops_at_its_deadline_with_what_it_fetched(
 
     source = YtDlpSource(ydl_factory=factory, sleep=timeline.sleep, clock=lambda: NOW, monotonic=timeline)
     deadline = timeline.now + seconds_left
-    result = source.search(SearchQuery("cooking", max_results=20, max_duration_seconds=None, deadline=deadline))
+    result = source.search(SearchQuery(Topic("cooking"), max_results=20, max_duration_seconds=None, deadline=deadline))
     assert [video.video_id for video in result.videos] == [info["id"] for info in infos[:fetched]]
     assert result.cut_short == (
         f"ytdlp: search stopped at its deadline after {fetched} of 20 entries ({fetched} videos fetched)"
@@ -200,12 +201,12 @@ def test_ytdlp_bot_wall_is_a_typed_error() -> None:
         "ERROR: [youtube] abc: Sign in to confirm you’re not a bot. Use --cookies-from-browser or --cookies"
     )
     with pytest.raises(BotCheckError, match="not a bot"):
-        _ytdlp({"cooking": wall}, []).search(SearchQuery("cooking"))
+        _ytdlp({"cooking": wall}, []).search(SearchQuery(Topic("cooking")))
     info = ytdlp_info("short000001")
     responses = {"cooking": ytdlp_search_result("cooking", [info]), info["webpage_url"]: info}
     responses["https://www.youtube.com/watch?v=short000001"] = wall
     with pytest.raises(BotCheckError):
-        _ytdlp(responses, []).search(SearchQuery("cooking"))
+        _ytdlp(responses, []).search(SearchQuery(Topic("cooking")))
 
 
 def test_ytdlp_options_with_cookies_and_proxy_from_secrets_manager(
@@ -236,7 +237,7 @@ def test_api_key_from_ssm_parameter(
     (source,) = sources_from_env()
     assert isinstance(source, YouTubeDataApiSource)
     source._base_url = youtube_api.base_url
-    source.search(SearchQuery("music", max_results=2))
+    source.search(SearchQuery(Topic("music"), max_results=2))
     assert {key for _, _, key in youtube_api.requests} == {"ssm-key"}
 
 
@@ -245,7 +246,7 @@ def test_missing_secret_is_a_config_error(aws: dict[str, Any], monkeypatch: pyte
     monkeypatch.setenv("MILES_SCRAPE_SOURCES", "youtube_api")
     (source,) = sources_from_env()
     with pytest.raises(SourceConfigError, match="miles/none"):
-        source.search(SearchQuery("music"))
+        source.search(SearchQuery(Topic("music")))
 
 
 def test_untrusted_titles_are_cleaned() -> None:
