@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from miles_core.observation import Observation
 from miles_core.scraping.base import SearchQuery, SearchResult, SourceError
-from miles_core.store import MilesStore, ScrapedVideo, StoreError
+from miles_core.store import Cohort, MilesStore, ScrapedVideo, StoreError
 from miles_core.topics import Topic, fold_text
 
 SOURCE_NAME = "catalog"
@@ -126,15 +126,18 @@ class CatalogSource:
         return dict.fromkeys((topic, *related, *self._topics, *CATALOG_TOPICS))
 
     def search(self, query: SearchQuery) -> SearchResult:
-        """The stored videos matching the topic best.
+        """The stored videos matching the topic best (none for the fresh cohort: these are not new uploads).
 
         The duration cap is not applied: the catalog holds what earlier scrapes and the seed kept
         (trending videos of any length), and an answer from them beats none.
         """
+        result = SearchResult(source=self.name)
+        if query.cohort is Cohort.FRESH:  # re-labelling stored videos as fresh uploads would corrupt the cohort
+            result.notes.append("the catalog holds no fresh uploads: the fresh cohort needs a YouTube source")
+            return result
         if self._store is None:
             self._store = self._store_factory()
         store = self._store
-        result = SearchResult(source=self.name)
         ranked: dict[str, tuple[float, ScrapedVideo]] = {}
         seen: set[str] = set()
         own_board = query.topic

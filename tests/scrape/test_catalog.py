@@ -13,7 +13,7 @@ from miles_core.scraping.base import SearchQuery, SourceError
 from miles_core.scraping.catalog import CATALOG_TOPICS, CatalogSource, match_score, topics_for
 from miles_core.scraping.jobs import new_job
 from miles_core.scraping.service import run_job, sources_from_env
-from miles_core.store import JobStatus, MilesStore, ScrapedVideo, ScrapeJobRequest
+from miles_core.store import Cohort, JobStatus, MilesStore, ScrapedVideo, ScrapeJobRequest
 from miles_core.topics import normalize_topic
 from tests.conftest import REPO_ROOT
 from tests.scrape.conftest import NOW, TABLE
@@ -112,3 +112,10 @@ def test_a_catalog_search_reads_a_bounded_number_of_items(store: MilesStore, aws
         f"{b}-{n}" for b in (1, 2) for n in range(8)
     }
     assert [v.video_id for v in result.videos][:1] == ["0-7"]  # its own board first, most viewed first
+
+
+def test_the_catalog_answers_no_fresh_uploads(store: MilesStore) -> None:
+    """Stored videos are not new uploads: a fresh-cohort job from the catalog finds nothing (and does not fail)."""
+    result = CatalogSource(lambda: store).search(SearchQuery(normalize_topic("cooking hacks"), cohort=Cohort.FRESH))
+    assert result.videos == []
+    assert "fresh" in result.notes[0]
