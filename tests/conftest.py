@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,15 @@ def _no_openai_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test may reach a real LLM: a developer's ``OPENAI_API_KEY``/``OPENAI_BASE_URL`` are not inherited."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _handler_calls_are_allowed_by_their_policy() -> Iterator[None]:
+    """Any AWS call a handler makes in any test must be allowed by its function's policy in template.yaml."""
+    from tests.support.permission_guard import guard_handler_calls
+
+    with guard_handler_calls():
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ import pytest
 import yt_dlp
 
 from tests.deploy.contract import functions, load_template
+from tests.support import permission_guard
 from tests.support.aws_calls import AwsCall, iam_requests, record_aws_calls
 from tests.support.events import EVENTS_DIR, load_event
 from tests.support.iam import Grant, code_grants, logical_request, permission_problems
@@ -189,3 +190,14 @@ def test_a_transaction_needs_the_action_of_each_part() -> None:
         "dynamodb:ConditionCheckItem",
         "dynamodb:DeleteItem",
     ]
+
+
+def test_the_guard_fails_a_test_whose_handler_calls_a_denied_action(
+    translated_template: dict[str, Any], tiny_artifact: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every test runs under ``guard_handler_calls`` (tests/conftest.py): with the scorer's PutItem removed from
+    its policy, running its sample event inside the guard is reported."""
+    broken = _without_action(translated_template, "ScorerFunction", "dynamodb:PutItem")
+    denied = pytest.raises(AssertionError, match="ScorerFunction: dynamodb:PutItem")
+    with template_resources("guarded") as resources, denied, permission_guard.guard_handler_calls(broken):
+        invoke_event(load_event("score_stream.json"), resources, tiny_artifact, monkeypatch)

@@ -14,7 +14,7 @@ https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-api
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -55,8 +55,9 @@ class IamRequest:
 
 
 @contextmanager
-def record_aws_calls() -> Iterator[list[AwsCall]]:
-    """Yield the list every client created inside the block appends its calls to."""
+def record_aws_calls(on_call: Callable[[AwsCall], None] | None = None) -> Iterator[list[AwsCall]]:
+    """Yield the list every client created inside the block appends its calls to; ``on_call`` sees each call
+    as it is made (in the calling thread, so it can inspect the caller's stack)."""
     calls: list[AwsCall] = []
     original = botocore.session.Session.create_client
 
@@ -65,7 +66,10 @@ def record_aws_calls() -> Iterator[list[AwsCall]]:
         service = client.meta.service_model.signing_name
 
         def record(params: dict[str, Any], model: Any, **_: Any) -> None:
-            calls.append(AwsCall(service, model.name, dict(params)))
+            call = AwsCall(service, model.name, dict(params))
+            calls.append(call)
+            if on_call is not None:
+                on_call(call)
 
         client.meta.events.register("before-parameter-build", record)
         return client
@@ -103,8 +107,9 @@ def iam_requests(call: AwsCall) -> list[IamRequest]:
         if call.operation == "BatchGetItem":
             return [IamRequest("dynamodb:BatchGetItem", table) for table in call.params["RequestItems"]]
         return [IamRequest(f"dynamodb:{call.operation}", _dynamodb_resource(call.params))]
-    resource = {"sqs": "QueueUrl", "secretsmanager": "SecretId", "ssm": "Name"}.get(call.service)
-    if resource is None:
+    names = {"sqs": ("QueueUrl", "QueueName"), "secretsmanager": ("SecretId",), "ssm": ("Name", "Path")}
+    if call.service not in names:
         raise AssertionError(f"no IAM mapping for {call.service}:{call.operation}: add it here")
+    found = [call.params[name] for name in names[call.service] if name in call.params]
     operation = SQS_BATCH_ACTIONS.get(call.operation, call.operation) if call.service == "sqs" else call.operation
-    return [IamRequest(f"{call.service}:{operation}", str(call.params[resource]))]
+    return [IamRequest(f"{call.service}:{operation}", str(found[0]) if found else "*")]

@@ -64,22 +64,23 @@ def resolve(value: Any, parameters: dict[str, Any], resources: dict[str, str]) -
 
 
 @contextmanager
-def template_resources() -> Iterator[dict[str, str]]:
-    """Moto with the template's table, job queues and secrets; yields logical id (or ``Id.Attr``) -> physical."""
+def template_resources(prefix: str = "miles") -> Iterator[dict[str, str]]:
+    """Moto with the template's table, job queues and secrets, named with ``prefix`` (distinct prefixes can
+    share one moto backend); yields logical id (or ``Id.Attr``) -> physical."""
     with mock_aws():
-        table_name = "miles-deploy-test"
+        table_name = f"{prefix}-deploy-test"
         schema.create_table(boto3.client("dynamodb"), table_name)
         sqs = boto3.client("sqs")
         resources = {"Table": table_name}
         for logical_id in ("ScrapeJobQueue", "ScrapeJobDLQ"):
-            url = sqs.create_queue(QueueName=f"miles-{logical_id}")["QueueUrl"]
+            url = sqs.create_queue(QueueName=f"{prefix}-{logical_id}")["QueueUrl"]
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             resources |= {logical_id: url, f"{logical_id}.Arn": arn}
         secrets = boto3.client("secretsmanager")
         for logical_id, resource in load_template()["Resources"].items():
             if resource["Type"] == "AWS::SecretsManager::Secret":
                 created = secrets.create_secret(
-                    Name=f"miles/test/{logical_id}", SecretString=resource["Properties"]["SecretString"]
+                    Name=f"{prefix}/test/{logical_id}", SecretString=resource["Properties"]["SecretString"]
                 )
                 resources[logical_id] = created["ARN"]
         yield resources
