@@ -135,3 +135,21 @@ def test_a_spec_fitted_on_benchmark_rows_alone_has_no_optional_features(tmp_path
     assert optional_features_present([rows]) == []
     recorded = [r.model_copy(update={"duration_seconds": 20.0}) for r in rows[:20]]
     assert optional_features_present([rows, recorded]) == ["log_duration_seconds", "duration_known"]
+
+
+def test_the_shipped_spec_reads_neither_duration_nor_subscribers() -> None:
+    """The committed model computes exactly the inputs it computed before: the new values change nothing."""
+    import numpy as np
+
+    from miles_core.features.pipeline import numeric_inputs
+
+    shipped = FeatureSpec.load(
+        Path(__file__).resolve().parents[2] / "miles_core" / "models" / "default" / "feature_spec.json"
+    )
+    assert [name for names in OPTIONAL_FEATURES.values() for name in names if name in shipped.numeric_names] == []
+    ideas = [
+        Observation(title="Puppy meets a kitten", category_id=15),
+        Observation(title="5 minute pasta", tags=("food",)),
+    ]
+    sized = [o.model_copy(update={"duration_seconds": 30.0, "channel_follower_count": 10**6}) for o in ideas]
+    np.testing.assert_array_equal(numeric_inputs(ideas, shipped), numeric_inputs(sized, shipped))
