@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from miles_core.api import build_observability
 from miles_core.inference import load_predictor
 from miles_core.inference.predictor import Predictor
+from miles_core.relevance import pack_embedding
 from miles_core.scraping import runtime
 from miles_core.scraping.scoring import plan_batch, score_from_prediction, video_needing_score
 from miles_core.store import ScoreWriteOutcome, VideoRecord
@@ -64,7 +65,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         if video is None:
             return "skipped"
         prediction = plan.prediction_for(sequence, video, predictor().predict)
-        outcome = store.write_score(video, score_from_prediction(video, prediction))
+        embedding = predictor().text_features([video.observation])[0].embedding  # cached by the batch call
+        score = score_from_prediction(video, prediction, text_embedding=pack_embedding(embedding))
+        outcome = store.write_score(video, score)
         metrics.add_metric(
             name="VideosScored" if outcome is ScoreWriteOutcome.WRITTEN else "ScoresStale",
             unit=MetricUnit.Count,

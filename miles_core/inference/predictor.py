@@ -250,6 +250,10 @@ class Predictor:
             self.texts.stats.encoded += len(todo)
         return [found[key] for key in keys]
 
+    def topic_embedding(self, topic: str) -> np.ndarray:
+        """The topic encoded as a title (``miles_core.relevance``): comparable with every video's embedding."""
+        return self.text_features([Observation(title=topic)])[0].embedding
+
     def empty_text(self) -> tuple[np.ndarray, float]:
         """Embedding and neighbour prior of the "unknown" text (``[CLS] [SEP]``): what explaining text feeds."""
         if self._empty_text is None:

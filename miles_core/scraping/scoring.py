@@ -44,8 +44,14 @@ def video_needing_score(event_name: str | None, new_image: Mapping[str, Any], mo
     return video
 
 
-def score_from_prediction(video: VideoRecord, prediction: Prediction, now: datetime | None = None) -> Score:
-    """The score to store: the prediction plus the exact stats (and their key) it was computed from."""
+def score_from_prediction(
+    video: VideoRecord, prediction: Prediction, now: datetime | None = None, text_embedding: bytes | None = None
+) -> Score:
+    """The score to store: the prediction plus the exact stats (and their key) it was computed from.
+
+    ``text_embedding`` (packed, ``miles_core.relevance``) is the model's embedding of the video's text,
+    stored with the score so relevance to any topic is one dot product, never another encoder run.
+    """
     obs = video.observation
     return Score(
         viral_probability=prediction.viral_probability,
@@ -63,6 +69,7 @@ def score_from_prediction(video: VideoRecord, prediction: Prediction, now: datet
             "comment_count": obs.comment_count,
             "age_hours": round(obs.age_hours, 4) if obs.age_hours is not None else None,
         },
+        text_embedding=text_embedding,
     )
 
 

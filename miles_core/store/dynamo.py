@@ -20,7 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -58,7 +58,7 @@ _deserializer = TypeDeserializer()
 
 def _to_dynamo(value: Any) -> Any:
     """Python -> what TypeSerializer accepts (floats become Decimals, tuples lists, datetimes ISO)."""
-    if isinstance(value, bool) or value is None or isinstance(value, (str, int, Decimal)):
+    if isinstance(value, bool) or value is None or isinstance(value, (str, int, Decimal, bytes)):
         return value
     if isinstance(value, float):
         return Decimal(repr(value))
@@ -83,6 +83,9 @@ def _from_dynamo(value: Any) -> Any:
         return [_from_dynamo(v) for v in value]
     if isinstance(value, (set, frozenset)):
         return sorted(_from_dynamo(v) for v in value)
+    if isinstance(value, Binary):
+        stored: bytes = value.value  # type: ignore[attr-defined]  # boto3's stubs omit the attribute it has
+        return stored
     return value
 
 

@@ -81,6 +81,7 @@ def score_to_dict(score: Score) -> dict[str, Any]:
         "scored_at": iso(score.scored_at),
         "stats_key": score.stats_key,
         "stats": dict(score.stats),
+        "text_embedding": score.text_embedding,
     }
 
 
@@ -97,7 +98,13 @@ def score_from_dict(data: Mapping[str, Any] | None) -> Score | None:
         scored_at=parse_iso(str(data["scored_at"])),
         stats_key=str(data["stats_key"]),
         stats=dict(data.get("stats") or {}),
+        text_embedding=_bytes_or_none(data.get("text_embedding")),
     )
+
+
+def _bytes_or_none(value: Any) -> bytes | None:
+    """A stored Binary (bytes from a read, ``Binary`` or bytes from a stream image) as bytes."""
+    return None if value is None else bytes(value)
 
 
 # ------------------------------------------------------------------------------------ videos and snapshots

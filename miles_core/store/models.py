@@ -120,6 +120,9 @@ class Score:
     scored_at: datetime
     stats_key: str
     stats: dict[str, Any] = field(default_factory=dict)
+    text_embedding: bytes | None = None
+    """The model's embedding of the video's text (``miles_core.relevance.pack_embedding``), stored with the
+    score so topic relevance never re-encodes a stored video."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import pytest
 from botocore.config import Config
 
 from infra.localstack.workers import QueueConsumer, StreamPoller, worker_context
+from miles_core.relevance import pack_embedding
 from miles_core.scraping import runtime
 from miles_core.scraping.base import SearchQuery, SearchResult, SourceError
 from miles_core.scraping.youtube_api import YouTubeDataApiSource
@@ -247,6 +248,14 @@ def test_stream_scorer_scores_each_new_or_changed_video_once(
     assert record.score_is_current
     assert record.score.model_version == "tiny-test"
     assert record.score.stats["view_count"] == record.observation.view_count
+    # The model's embedding of the video's text is stored with the score (relevance never re-encodes it),
+    # on the video item and on its leaderboard rows.
+    embedding = handlers["scorer"].predictor().text_features([record.observation])[0].embedding
+    assert record.score.text_embedding == pack_embedding(embedding)
+    rows = runtime.store().list_candidates(record.topics[0], limit=10).items
+    assert {row.video_id: row.score.text_embedding for row in rows if row.score}[record.video_id] == pack_embedding(
+        embedding
+    )
 
     # New stats for the videos (a later tick) -> each is re-scored exactly once more, and their text,
     # unchanged, does not go through the encoder again (issue 13 item 3).

@@ -1,0 +1,40 @@
+"""Relevance by meaning on the shipped encoder: the committed threshold is the one the labelled pairs choose."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from infra.studies.relevance import Scored, choose_threshold, precision_recall, read_pairs, read_videos, score_pairs
+from miles_core.inference.predictor import Predictor
+from miles_core.relevance import RELEVANCE_THRESHOLD, TARGET_PRECISION
+
+
+@pytest.fixture(scope="module")
+def scored(shipped_artifact: Path) -> list[Scored]:
+    pairs = read_pairs()
+    videos = read_videos(p.video_id for p in pairs)
+    assert set(videos) == {p.video_id for p in pairs}  # every labelled video is a real benchmark video
+    return score_pairs(Predictor(shipped_artifact, threads=1), pairs, videos)
+
+
+def test_the_shipped_threshold_is_the_one_the_labelled_pairs_choose(scored: list[Scored]) -> None:
+    assert choose_threshold(scored) == RELEVANCE_THRESHOLD
+    precision, recall = precision_recall(scored, RELEVANCE_THRESHOLD)
+    assert precision >= TARGET_PRECISION
+    assert recall > 0.4  # what precision first leaves (printed by ``python -m infra.studies.relevance``)
+
+
+@pytest.mark.parametrize(
+    ("topic", "video_id"),
+    [
+        ("dog training", "iOWUKNuVLpA"),  # Three Dog Night - Mama Told Me Not to Come
+        ("skincare for men", "P8ZahXzfjgk"),  # VALORANT Skin Reveal Trailer
+        ("football", "UrucsIAg-7k"),  # British & Irish Lions: rugby
+    ],
+)
+def test_word_matches_about_something_else_are_not_relevant(scored: list[Scored], topic: str, video_id: str) -> None:
+    (pair,) = [s for s in scored if (s.pair.topic, s.pair.video_id) == (topic, video_id)]
+    assert not pair.pair.relevant
+    assert pair.cosine < RELEVANCE_THRESHOLD
