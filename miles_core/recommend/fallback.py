@@ -1,13 +1,22 @@
 """Deterministic idea generator built from the same trend patterns the LLM sees.
 
 Used when no LLM key is configured or the LLM fails, so a creator always gets ideas grounded in
-what is actually trending. Same (topic, vibe, count, patterns) in, same ideas out: no randomness,
-no clock. Templates are tagged with the hook they use and ordered by how often that hook appears
-in the topic's top titles, so the data decides which shapes come first.
+what is actually trending. Same (topic, vibe, count, patterns, candidates) in, same ideas out: no
+randomness, no clock. Templates are tagged with the hook they use and ordered by how often that hook
+appears in the relevant videos' titles, so the data decides which shapes come first.
+
+What goes into a title: the topic, cased the way the relevant videos write its words ("iPhone",
+"NBA") or in title case, and phrases that recur in at least two relevant videos and contain a topic
+word ("minecraft survival"). A tag or phrase without a topic word ("42 dugg", "max the meat guy") is
+a channel or song name more often than an angle, so it is never a subject. Each idea is a different
+(template, subject) pair; when the vibe's templates run out, other vibes' templates follow, never a
+"(Part 2)" of an earlier title. With no relevant videos the ideas are generic and say so.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from miles_core.recommend.models import (
@@ -18,17 +27,17 @@ from miles_core.recommend.models import (
     MAX_IDEA_TITLE_CHARS,
     MAX_REASONING_CHARS,
     MIN_IDEA_DURATION_SECONDS,
+    Candidate,
     IdeaDraft,
     Patterns,
     Vibe,
 )
-from miles_core.recommend.patterns import words
+from miles_core.recommend.patterns import HOOKS, words
 
 DEFAULT_DURATION_SECONDS = 30
-DEFAULT_POSTING_HOUR_UTC = 17
-"""Late afternoon in Europe / midday in the Americas when the data has no posting times."""
+"""A typical Short when the relevant videos give no duration (the reasoning then names no duration)."""
 STYLE_THRESHOLD = 0.3
-"""A style trait (emoji, all-caps word) is copied when at least this share of top titles uses it."""
+"""An emoji is added when at least this share of the relevant videos' titles uses one."""
 
 
 @dataclass(frozen=True)
@@ -296,8 +305,38 @@ _VIBE_EMOJI: dict[Vibe, str] = {
 _NUMBERS = (3, 5, 7, 10)
 
 
-def _title_case(text: str) -> str:
-    return " ".join(part[:1].upper() + part[1:] for part in text.split())
+_SMALL_WORDS = frozenset(
+    ("a", "an", "and", "as", "at", "but", "by", "for", "from", "in", "into", "of", "on", "or", "the", "to", "with")
+)
+"""Words title case leaves lower case (unless first)."""
+
+
+def _observed_casing(titles: Sequence[str]) -> dict[str, str]:
+    """Each word's most common written form in ``titles``, ignoring shouted forms of words longer than 4 letters."""
+    forms: dict[str, Counter[str]] = {}
+    for title in titles:
+        for token in title.split():
+            bare = token.strip(".,:;!?\"'()[]|#*")
+            if not bare or (bare.isupper() and len(bare) > 4) or bare == bare.lower():
+                continue
+            forms.setdefault(bare.casefold(), Counter())[bare] += 1
+    return {word: counter.most_common(1)[0][0] for word, counter in forms.items()}
+
+
+def display_case(text: str, titles: Sequence[str] = ()) -> str:
+    """``text`` cased for a title: each word as the relevant videos write it, else title case (small words lower)."""
+    casing = _observed_casing(titles)
+    parts = []
+    for index, word in enumerate(text.split()):
+        if word.casefold() in casing:
+            parts.append(casing[word.casefold()])
+        elif index > 0 and word.casefold() in _SMALL_WORDS:
+            parts.append(word.lower())
+        elif word.islower():
+            parts.append(word[:1].upper() + word[1:])
+        else:
+            parts.append(word)
+    return " ".join(parts)
 
 
 def _clip(text: str, limit: int) -> str:
@@ -312,31 +351,37 @@ MAX_SUBJECT_WORDS = 4
 """Longer tags and phrases are sentences or channel slogans, not something to film."""
 
 
-def _subjects(topic: str, patterns: Patterns) -> list[tuple[str, str]]:
-    """(subject, the observed pattern behind it): the topic's recurring tags and title phrases.
+@dataclass(frozen=True)
+class Subject:
+    """What an idea films: the topic itself, or a phrase of the relevant videos that contains a topic word."""
 
-    Those that contain a topic word come first ("minecraft survival"), then the topic itself, then
-    the other recurring ones as an angle on the topic ("funny" -> "funny minecraft": a bare tag is
-    often an adjective), so successive ideas film different things and every subject is a noun phrase.
-    """
+    text: str
+    pattern: str | None
+    """Where it was observed, in words ("“minecraft survival” in 4 of the 12 minecraft videos"); None for the topic."""
+
+
+def _reads_as_phrase(tokens: list[str]) -> bool:
+    """Words, not a catalogue number or a handle: every token alphabetic, at least one longer than 2 letters."""
+    return all(token.replace("'", "").isalpha() for token in tokens) and any(len(token) > 2 for token in tokens)
+
+
+def _subjects(topic: str, patterns: Patterns) -> list[Subject]:
+    """The topic first, then recurring tags and title phrases of the relevant videos that contain a topic word."""
     topic_words = set(words(topic))
     total = patterns.candidates_analyzed
-    related: list[tuple[str, str]] = []
-    other: list[tuple[str, str]] = []
+    subjects = [Subject(topic, None)]
     seen = {" ".join(words(topic))}
-    found = [(tag, f"the tag '{tag.text}' on {tag.count}/{total} top videos") for tag in patterns.top_tags]
-    found += [(p, f"the phrase '{p.text}' in {p.count}/{total} top titles") for p in patterns.top_phrases]
-    for entry, evidence in found:
+    found = [(tag, "tagged") for tag in patterns.top_tags] + [(p, "in the titles of") for p in patterns.top_phrases]
+    for entry, where in found:
         tokens = words(entry.text)
         key = " ".join(tokens)
         if entry.count < 2 or not tokens or len(tokens) > MAX_SUBJECT_WORDS or key in seen:
             continue
+        if not topic_words & set(tokens) or not _reads_as_phrase(tokens):
+            continue
         seen.add(key)
-        if topic_words & set(tokens):
-            related.append((entry.text, evidence))
-        else:  # "funny", "street food", "premier league": an angle on the topic, not a subject alone
-            other.append((f"{entry.text} {topic}", evidence))
-    return [*related, (topic, "the topic itself"), *other]
+        subjects.append(Subject(key, f"\u201c{key}\u201d is {where} {entry.count} of the {total} {topic} videos"))
+    return subjects
 
 
 def _ordered_variants(template: Template, patterns: Patterns) -> list[tuple[str, str]]:
@@ -344,25 +389,108 @@ def _ordered_variants(template: Template, patterns: Patterns) -> list[tuple[str,
     return sorted(template.variants, key=lambda variant: -patterns.hooks.get(variant[0], 0.0))
 
 
-@dataclass(frozen=True)
-class _Style:
-    """What the top titles' style asks of every wording of an idea: one shouted word, an emoji, a part number."""
+def _ordered_templates(vibe: Vibe, patterns: Patterns) -> list[Template]:
+    """The vibe's templates, most data-supported hook first (stable for equal shares)."""
+    return sorted(_TEMPLATES[vibe], key=lambda t: -patterns.hooks.get(t.hook_kind, 0.0))
 
-    caps: bool
-    emoji: str
-    suffix: str
 
-    def apply(self, template: str, fields: dict[str, str]) -> str:
-        """``template`` filled in, styled and clipped to YouTube's title limit without cutting the suffix."""
-        title = template.format(**fields)
-        if self.caps:  # one shouted word, as the top titles do; a whole shouted phrase reads as spam
-            first, _, rest = fields["subject"].partition(" ")
-            title = title.replace(fields["subject"], " ".join(filter(None, (first.upper(), rest))), 1)
-        if self.emoji:
-            title = f"{title} {self.emoji}"
-        # The suffix is what makes a repeat distinct, so the clip must never cut it (a long topic
-        # clips every title to the same prefix: without the suffix this loop never ended).
-        return _clip(title, MAX_IDEA_TITLE_CHARS - len(self.suffix)) + self.suffix
+def _plan(vibe: Vibe, patterns: Patterns, subjects: list[Subject]) -> list[tuple[Template, Subject]]:
+    """Every (template, subject) pair once: the vibe's templates over the subjects in turns, then other vibes'."""
+    templates = _ordered_templates(vibe, patterns)
+    pairs = [
+        (template, subjects[(index + turn) % len(subjects)])
+        for turn in range(len(subjects))
+        for index, template in enumerate(templates)
+    ]
+    for other in Vibe:
+        if other is not vibe:
+            pairs += [(template, subjects[0]) for template in _ordered_templates(other, patterns)]
+    return pairs
+
+
+def _duration(patterns: Patterns) -> tuple[int, str]:
+    median = patterns.duration_seconds.median
+    if median is None:
+        return DEFAULT_DURATION_SECONDS, ""
+    seconds = int(min(max(round(median), MIN_IDEA_DURATION_SECONDS), MAX_IDEA_DURATION_SECONDS))
+    return seconds, f" Keep it around {seconds} s, the typical length of those videos."
+
+
+HOOK_WORDS = {
+    "number": "a number in the title",
+    "question": "a question title",
+    "emoji": "an emoji",
+    "how_to": "a how-to title",
+    "pov": "a POV title",
+    "you": "a title that talks to the viewer",
+    "superlative": "a superlative (best, biggest, secret)",
+    "challenge": "a challenge",
+}
+"""How each hook of ``patterns.HOOKS`` is named to a creator."""
+
+
+def _hook_reason(hook_kind: str, topic: str, candidates: Sequence[Candidate]) -> str:
+    """Which relevant videos use the idea's hook, named by title; or that none does."""
+    if hook_kind not in HOOKS:
+        return "It skips the hook and lets the first shot carry it."
+    users = [c.title for c in candidates if HOOKS[hook_kind](c.title)]
+    name = HOOK_WORDS[hook_kind]
+    if not users:
+        return f"None of the {len(candidates)} {topic} videos uses {name}, so this tries an opening they leave free."
+    example = _clip(users[0], 70)
+    share = f"{len(users)} of the {len(candidates)} {topic} videos"
+    return f"It opens with {name}, like {share} (e.g. \u201c{example}\u201d)."
+
+
+def _reasoning(
+    template: Template, subject: Subject, topic: str, candidates: Sequence[Candidate], duration_why: str
+) -> str:
+    if not candidates:
+        return (
+            f"Generic idea: Miles has no stored videos about {topic} yet, so this uses a proven "
+            f"{HOOK_WORDS.get(template.hook_kind, 'plain')} format, not an observed pattern."
+        )
+    lead = f"{subject.pattern[0].upper()}{subject.pattern[1:]}. " if subject.pattern else ""
+    return lead + _hook_reason(template.hook_kind, topic, candidates) + duration_why
+
+
+def generate_fallback_ideas(
+    topic: str, vibe: Vibe, count: int, patterns: Patterns, candidates: Sequence[Candidate] = ()
+) -> list[IdeaDraft]:
+    """``count`` distinct ideas for ``topic`` in ``vibe``, from ``patterns`` of the relevant ``candidates``."""
+    titles = [c.title for c in candidates]
+    duration, duration_why = _duration(patterns)
+    emoji = _VIBE_EMOJI[vibe] if patterns.hooks.get("emoji", 0.0) >= STYLE_THRESHOLD else ""
+    ideas: list[IdeaDraft] = []
+    seen: set[str] = set()
+    for attempt, (template, subject) in enumerate(_plan(vibe, patterns, _subjects(topic, patterns))):
+        if len(ideas) == count:
+            break
+        fields = {
+            "subject": display_case(subject.text, titles),
+            "topic": topic,
+            "n": str(_NUMBERS[attempt % len(_NUMBERS)]),
+        }
+
+        def styled(text: str, fields: dict[str, str] = fields) -> str:
+            return _clip(text.format(**fields) + (f" {emoji}" if emoji else ""), MAX_IDEA_TITLE_CHARS)
+
+        title = styled(template.title)
+        if title.casefold() in seen:
+            continue
+        seen.add(title.casefold())
+        variants = [styled(text) for _, text in _ordered_variants(template, patterns)]
+        ideas.append(
+            IdeaDraft(
+                title=title,
+                alternative_titles=_distinct_from(title, variants)[:MAX_ALTERNATIVE_TITLES],
+                hook=_clip(template.hook.format(**fields), MAX_HOOK_CHARS),
+                description=_clip(template.description.format(**fields), MAX_IDEA_DESCRIPTION_CHARS),
+                suggested_duration_seconds=duration,
+                reasoning=_clip(_reasoning(template, subject, topic, candidates, duration_why), MAX_REASONING_CHARS),
+            )
+        )
+    return ideas
 
 
 def _distinct_from(title: str, variants: list[str]) -> list[str]:
@@ -374,77 +502,3 @@ def _distinct_from(title: str, variants: list[str]) -> list[str]:
             seen.add(variant.casefold())
             distinct.append(variant)
     return distinct
-
-
-def _ordered_templates(vibe: Vibe, patterns: Patterns) -> list[Template]:
-    """The vibe's templates, most data-supported hook first (stable for equal shares)."""
-    templates = _TEMPLATES[vibe]
-    return sorted(templates, key=lambda t: -patterns.hooks.get(t.hook_kind, 0.0))
-
-
-def _duration(patterns: Patterns) -> tuple[int, str]:
-    median = patterns.duration_seconds.median
-    if median is None:
-        return DEFAULT_DURATION_SECONDS, f"{DEFAULT_DURATION_SECONDS}s default (no durations in the data)"
-    seconds = int(min(max(round(median), MIN_IDEA_DURATION_SECONDS), MAX_IDEA_DURATION_SECONDS))
-    return seconds, f"{seconds}s, the median duration of top videos"
-
-
-def _hours(patterns: Patterns) -> list[tuple[int, str]]:
-    if not patterns.posting_hours_utc:
-        return [(DEFAULT_POSTING_HOUR_UTC, f"{DEFAULT_POSTING_HOUR_UTC}:00 UTC default (no posting times in the data)")]
-    return [
-        (h.hour_utc, f"{h.hour_utc:02d}:00 UTC, when {h.count} top videos were posted")
-        for h in patterns.posting_hours_utc
-    ]
-
-
-def generate_fallback_ideas(topic: str, vibe: Vibe, count: int, patterns: Patterns) -> list[IdeaDraft]:
-    """``count`` distinct ideas for ``topic`` in ``vibe``, derived only from ``patterns``."""
-    templates = _ordered_templates(vibe, patterns)
-    subjects = _subjects(topic, patterns)
-    hours = _hours(patterns)
-    duration, duration_why = _duration(patterns)
-    use_emoji = patterns.hooks.get("emoji", 0.0) >= STYLE_THRESHOLD
-    use_caps = patterns.style.get("all_caps_word", 0.0) >= STYLE_THRESHOLD
-    ideas: list[IdeaDraft] = []
-    seen: set[str] = set()
-    attempt = 0
-    while len(ideas) < count:
-        template = templates[attempt % len(templates)]
-        subject, subject_why = subjects[(attempt // len(templates) + attempt) % len(subjects)]
-        number = _NUMBERS[attempt % len(_NUMBERS)]
-        hour, hour_why = hours[len(ideas) % len(hours)]
-        fields = {"subject": _title_case(subject), "topic": topic, "n": str(number)}
-        suffix = ""
-        if attempt >= len(templates) * len(subjects):
-            suffix = f" (Part {attempt // (len(templates) * len(subjects)) + 1})"
-        style = _Style(use_caps, _VIBE_EMOJI[vibe] if use_emoji else "", suffix)
-        title = style.apply(template.title, fields)
-        variants = [style.apply(text, fields) for _, text in _ordered_variants(template, patterns)]
-        attempt += 1
-        if title.casefold() in seen:
-            continue
-        seen.add(title.casefold())
-        hook_share = patterns.hooks.get(template.hook_kind, 0.0)
-        reasoning = (
-            f"Observed pattern: {subject_why}, with "
-            + (
-                f"the {template.hook_kind} hook ({hook_share:.0%} of top titles)"
-                if template.hook_kind != "none"
-                else "no hook"
-            )
-            + f"; duration {duration_why}; posting at {hour_why}."
-        )
-        ideas.append(
-            IdeaDraft(
-                title=title,
-                alternative_titles=_distinct_from(title, variants)[:MAX_ALTERNATIVE_TITLES],
-                hook=_clip(template.hook.format(**fields), MAX_HOOK_CHARS),
-                description=_clip(template.description.format(**fields), MAX_IDEA_DESCRIPTION_CHARS),
-                suggested_duration_seconds=duration,
-                suggested_posting_hour_utc=hour,
-                reasoning=_clip(reasoning, MAX_REASONING_CHARS),
-            )
-        )
-    return ideas

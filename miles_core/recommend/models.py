@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from miles_core.api.fields import TopicField, integer
 from miles_core.coverage import Coverage
+from miles_core.relevance import EvidenceLevel
 
 MIN_COUNT = 1
 MAX_COUNT = 10
@@ -90,6 +91,10 @@ class Candidate(BaseModel):
     channel_title: str | None = None
     category_id: int | None = None
     view_count: int | None = None
+    text_embedding: bytes | None = Field(default=None, exclude=True, repr=False)
+    """The model's stored embedding of the video's text (``miles_core.relevance``); never serialised."""
+    relevance: float | None = None
+    """Cosine of the video's embedding with the topic's; set when the recommender measured it."""
 
 
 class CountShare(BaseModel):
@@ -124,8 +129,10 @@ class Patterns(BaseModel):
     title_chars: Distribution
     title_words: Distribution
     duration_seconds: Distribution
-    posting_hours_utc: list[HourCount]
-    best_posting_hour_utc: int | None
+    posting_hours_utc: list[HourCount] = Field(
+        description="When the analyzed videos were published (observed, most frequent first). Each idea's one "
+        "suggested time is its `best_posting_time`, from the model's scan of the week."
+    )
     hooks: dict[str, float] = Field(description="Share of titles using each hook: number, question, emoji, ...")
     style: dict[str, float] = Field(description="Share of titles with each style trait: all-caps word, ...")
     dominant_category_id: int | None
@@ -146,7 +153,6 @@ class IdeaFields(BaseModel):
     hook: str = Field(min_length=3, max_length=MAX_HOOK_CHARS, description="What is said/shown in the first 2 seconds.")
     description: str = Field(min_length=3, max_length=MAX_IDEA_DESCRIPTION_CHARS, description="Video description.")
     suggested_duration_seconds: int = Field(ge=MIN_IDEA_DURATION_SECONDS, le=MAX_IDEA_DURATION_SECONDS)
-    suggested_posting_hour_utc: int = Field(ge=0, le=23)
     reasoning: str = Field(
         min_length=3, max_length=MAX_REASONING_CHARS, description="Which observed patterns this idea uses and why."
     )
@@ -212,6 +218,13 @@ class PostingTime(BaseModel):
     slots_scanned: int = Field(
         ge=1, description="How many hourly slots of the coming week were compared (168 = every hour of every day)."
     )
+    week_spread: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=100.0,
+        description="miles_score points between the idea's best and worst hour of the week: how much timing matters.",
+    )
+    timing: str = Field(description="In words: how peaked the week's scan is (timing matters, or barely).")
 
 
 class TitleVariant(BaseModel):
@@ -280,16 +293,30 @@ class ScoredIdea(IdeaFields):
 
 
 class InspiredBy(BaseModel):
-    """A real video the ideas were derived from (shown so the creator can judge the inspiration)."""
+    """A real video the ideas were derived from (shown so the creator can judge the inspiration).
+
+    Only videos about the topic (relevance at or above ``miles_core.relevance.RELEVANCE_THRESHOLD``).
+    """
 
     video_id: str
     title: str
+    relevance: float = Field(description="Cosine of the video's text embedding with the topic's (model encoder).")
     channel_title: str | None
     viral_probability: float | None
     predicted_velocity_views_per_hour: float | None
     published_at: datetime | None
     duration_seconds: float | None
     url: str
+
+
+class Evidence(BaseModel):
+    """How much the recommendation stands on: stored videos about the topic."""
+
+    relevant_videos: int = Field(ge=0, description="Stored videos of the topic whose relevance passed the threshold.")
+    videos_checked: int = Field(ge=0, description="Stored videos of the topic whose relevance was measured.")
+    level: EvidenceLevel = Field(description="none (0 relevant videos: generic ideas), thin (1-4) or good (5+).")
+    relevance_threshold: float = Field(description="Cosine with the topic at or above which a video counts.")
+    summary: str = Field(description="The same, in a sentence for the creator.")
 
 
 class Meta(BaseModel):
@@ -315,6 +342,7 @@ class RecommendationResponse(BaseModel):
 
     ideas: list[ScoredIdea]
     inspired_by: list[InspiredBy]
+    evidence: Evidence
     patterns: Patterns
     meta: Meta
 

@@ -181,7 +181,6 @@ def extract_patterns(candidates: Sequence[Candidate]) -> Patterns:
         title_words=_distribution([float(len(t.split())) for t in titles]),
         duration_seconds=_distribution([c.duration_seconds for c in candidates if c.duration_seconds is not None]),
         posting_hours_utc=[HourCount(hour_utc=h, count=n) for h, n in ranked_hours],
-        best_posting_hour_utc=ranked_hours[0][0] if ranked_hours else None,
         hooks={name: _share(sum(1 for t in titles if test(t)), total) for name, test in HOOKS.items()},
         style={name: _share(sum(1 for t in titles if test(t)), total) for name, test in STYLES.items()},
         dominant_category_id=dominant_category,

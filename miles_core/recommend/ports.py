@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+import numpy as np
+
 from miles_core.inference.predictor import Prediction
 from miles_core.observation import Observation
 from miles_core.recommend.models import Candidate
@@ -55,4 +57,8 @@ class IdeaScorer(Protocol):
 
     def predict(self, observations: Sequence[Observation], *, explain: bool = False) -> list[Prediction]:
         """One prediction per observation, in one model call; ``explain`` adds per-group ``contributions``."""
+        ...
+
+    def topic_embedding(self, topic: str) -> np.ndarray:
+        """The topic encoded like a video's text (``miles_core.relevance``)."""
         ...

@@ -93,19 +93,50 @@ def idea_observation(idea: IdeaDraft, title: str, context: IdeaContext, when: da
     )
 
 
-def best_slots(scorer: IdeaScorer, ideas: Sequence[IdeaDraft], context: IdeaContext, now: datetime) -> list[datetime]:
-    """Each idea's publish time of the coming week that the model scores highest (earliest on a tie).
+TIMING_BARELY_MATTERS = 1.0
+"""miles_score points: when every hour of the week scores within this of the best, timing barely matters."""
+
+
+@dataclass(frozen=True)
+class WeekScan:
+    """One idea's scan of the week: its best slot, its worst, and the miles_score points between them."""
+
+    best: datetime
+    worst: datetime
+    spread: float | None
+
+    def timing(self) -> str:
+        """How peaked the scan is, in a creator's words."""
+        if self.spread is None:
+            return f"Best hour of the week: {slot_label(self.best)}."
+        if self.spread < TIMING_BARELY_MATTERS:
+            return (
+                f"Timing barely matters for this idea: every hour of the week scores within {self.spread:.1f} "
+                f"points; {slot_label(self.best)} is the best by a hair."
+            )
+        return (
+            f"Timing matters: {slot_label(self.best)} scores {self.spread:.1f} points above the weakest hour "
+            f"({slot_label(self.worst)})."
+        )
+
+
+def best_slots(scorer: IdeaScorer, ideas: Sequence[IdeaDraft], context: IdeaContext, now: datetime) -> list[WeekScan]:
+    """Each idea's publish time of the coming week that the model scores highest (earliest on a tie), and its worst.
 
     One predictor call for all ideas: every idea's draft title at each of the 168 slots.
     """
     slots = week_slots(now)
     batch = [idea_observation(idea, idea.title, context, when) for idea in ideas for when in slots]
     predictions = scorer.predict(batch)
-    best = []
+    scans = []
     for index in range(len(ideas)):
         row = predictions[index * len(slots) : (index + 1) * len(slots)]
-        best.append(slots[max(range(len(slots)), key=lambda s: (row[s].viral_probability, -s))])
-    return best
+        best = max(range(len(slots)), key=lambda s: (row[s].viral_probability, -s))
+        worst = min(range(len(slots)), key=lambda s: (row[s].viral_probability, s))
+        points = [p.miles_score for p in row if p.miles_score is not None]
+        spread = round(max(points) - min(points), 1) if len(points) == len(row) else None
+        scans.append(WeekScan(slots[best], slots[worst], spread))
+    return scans
 
 
 def reason_sentence(contributions: dict[str, float], when: datetime) -> str:
@@ -147,7 +178,8 @@ def score_ideas(
     scorer: IdeaScorer, ideas: Sequence[IdeaDraft], context: IdeaContext, now: datetime
 ) -> list[ScoredIdea]:
     """Every idea at its best slot of the week, worded by its best title, explained, and ranked (best first)."""
-    slots = best_slots(scorer, ideas, context, now)
+    scans = best_slots(scorer, ideas, context, now)
+    slots = [scan.best for scan in scans]
     wordings = [(index, title) for index, idea in enumerate(ideas) for title in idea.titles]
     predictions = scorer.predict([idea_observation(ideas[i], title, context, slots[i]) for i, title in wordings])
     ranked_titles: list[list[tuple[str, Prediction]]] = [[] for _ in ideas]
@@ -178,6 +210,8 @@ def score_ideas(
                     miles_score=best.miles_score,
                     viral_probability=best.viral_probability,
                     slots_scanned=HOURS_PER_WEEK,
+                    week_spread=scans[i].spread,
+                    timing=scans[i].timing(),
                 ),
                 title_variants=[
                     TitleVariant(

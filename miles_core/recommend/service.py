@@ -18,7 +18,9 @@ from miles_core.observation import MAX_TAG_CHARS, MAX_TAGS
 from miles_core.recommend.fallback import generate_fallback_ideas
 from miles_core.recommend.llm import LLMGenerationError
 from miles_core.recommend.models import (
+    MAX_REASONING_CHARS,
     Candidate,
+    Evidence,
     Generator,
     IdeaDraft,
     InspiredBy,
@@ -33,6 +35,7 @@ from miles_core.recommend.models import (
 from miles_core.recommend.patterns import extract_patterns
 from miles_core.recommend.ports import CandidateSource, IdeaScorer, ResultCache, ScrapeRequester
 from miles_core.recommend.scoring import IdeaContext, score_ideas
+from miles_core.relevance import RELEVANCE_THRESHOLD, EvidenceLevel, evidence_level, is_relevant, relevance
 from miles_core.topics import Topic, topic_digest
 
 log = logging.getLogger(__name__)
@@ -158,13 +161,24 @@ class RecommendationService:
         response.meta.cached = True
         return response
 
-    def _select_candidates(self, topic: Topic, now: datetime) -> tuple[list[Candidate], bool]:
-        """The top-scored fresh candidates, or (when none is fresh) the best of what exists."""
-        found = sorted(self.candidates.top_candidates(topic, CANDIDATE_FETCH_LIMIT), key=_probability_key)
-        fresh = [c for c in found if c.published_at is not None and now - c.published_at <= FRESH_WINDOW]
+    def _relevant_candidates(self, topic: Topic) -> tuple[list[Candidate], int]:
+        """The topic's stored videos that are about it (by meaning), best scored first, and how many were measured.
+
+        A video without a stored embedding (not scored yet) cannot be measured and is not evidence.
+        """
+        found = self.candidates.top_candidates(topic, CANDIDATE_FETCH_LIMIT)
+        if not found:
+            return [], 0
+        scores = relevance(self.scorer.topic_embedding(topic), [c.text_embedding for c in found])
+        measured = [c.model_copy(update={"relevance": s}) for c, s in zip(found, scores, strict=True) if s is not None]
+        return sorted((c for c in measured if is_relevant(c.relevance)), key=_probability_key), len(measured)
+
+    def _select_candidates(self, relevant: list[Candidate], now: datetime) -> tuple[list[Candidate], bool]:
+        """The top-scored fresh relevant candidates, or (when none is fresh) the best relevant ones that exist."""
+        fresh = [c for c in relevant if c.published_at is not None and now - c.published_at <= FRESH_WINDOW]
         if fresh:
             return fresh[:ANALYZED_CANDIDATES], True
-        return found[:ANALYZED_CANDIDATES], False
+        return relevant[:ANALYZED_CANDIDATES], False
 
     def _request_scrape(self, topic: Topic) -> str | None:
         try:
@@ -195,7 +209,7 @@ class RecommendationService:
             except Exception:
                 log.exception("unexpected LLM error, using fallback")
                 reason = "llm_unexpected_error"
-        ideas = generate_fallback_ideas(request.topic, request.vibe, request.count, patterns)
+        ideas = generate_fallback_ideas(request.topic, request.vibe, request.count, patterns, analyzed)
         return ideas, Generator.FALLBACK, reason
 
     def _score(
@@ -209,10 +223,14 @@ class RecommendationService:
 
     def _generate(self, request: RecommendationRequest, deadline: float | None) -> tuple[RecommendationResponse, bool]:
         now = self.clock()
-        analyzed, fresh = self._select_candidates(request.topic, now)
+        relevant, checked = self._relevant_candidates(request.topic)
+        analyzed, fresh = self._select_candidates(relevant, now)
         job_id = None if fresh else self._request_scrape(request.topic)
+        evidence = _evidence(request.topic, len(relevant), checked, job_id)
         patterns = extract_patterns(analyzed)
         ideas, generator, reason = self._ideas(request, patterns, analyzed, deadline)
+        if evidence.level is EvidenceLevel.NONE and generator is Generator.LLM:
+            ideas = [_generic(idea) for idea in ideas]
         scored = self._score(request, ideas, patterns, now)
         response = RecommendationResponse(
             ideas=scored,
@@ -220,6 +238,7 @@ class RecommendationService:
                 InspiredBy(
                     video_id=c.video_id,
                     title=c.title,
+                    relevance=c.relevance or 0.0,
                     channel_title=c.channel_title,
                     viral_probability=c.viral_probability,
                     predicted_velocity_views_per_hour=c.predicted_velocity_views_per_hour,
@@ -229,6 +248,7 @@ class RecommendationService:
                 )
                 for c in analyzed[:INSPIRED_BY_COUNT]
             ],
+            evidence=evidence,
             patterns=patterns,
             meta=Meta(
                 generator=generator,
@@ -246,3 +266,40 @@ class RecommendationService:
         )
         degraded = not fresh or reason not in ("llm_ok", "no_api_key")
         return response, degraded
+
+
+GENERIC_NOTE = "Generic idea: Miles has no stored videos about this topic yet, so no observed pattern backs it. "
+
+
+def _generic(idea: IdeaDraft) -> IdeaDraft:
+    """An LLM idea written without evidence says so (the fallback's generic ideas say it themselves)."""
+    if idea.reasoning.startswith(GENERIC_NOTE):
+        return idea
+    reasoning = (GENERIC_NOTE + idea.reasoning)[:MAX_REASONING_CHARS]
+    return idea.model_copy(update={"reasoning": reasoning})
+
+
+def _evidence(topic: str, relevant: int, checked: int, scrape_job_id: str | None) -> Evidence:
+    """What the answer stands on, as counts and as a sentence."""
+    level = evidence_level(relevant)
+    if level is EvidenceLevel.NONE:
+        summary = (
+            f"Miles has no stored videos about \u201c{topic}\u201d yet ({checked} checked), so these ideas are "
+            "generic: no observed pattern backs them."
+        )
+        if scrape_job_id is not None:
+            summary += " A scrape of the topic was requested; ask again in a few minutes."
+    elif level is EvidenceLevel.THIN:
+        summary = (
+            f"Based on only {relevant} stored video{'s' if relevant > 1 else ''} about \u201c{topic}\u201d: "
+            "thin evidence, so treat the patterns as hints."
+        )
+    else:
+        summary = f"Based on {relevant} stored videos about \u201c{topic}\u201d."
+    return Evidence(
+        relevant_videos=relevant,
+        videos_checked=checked,
+        level=level,
+        relevance_threshold=RELEVANCE_THRESHOLD,
+        summary=summary,
+    )

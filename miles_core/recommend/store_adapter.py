@@ -58,6 +58,7 @@ class StoreCandidateSource:
                     channel_title=row.channel_title,
                     category_id=obs.category_id if obs is not None else None,
                     view_count=row.stats.view_count,
+                    text_embedding=score.text_embedding if score is not None else None,
                 )
             )
         return candidates

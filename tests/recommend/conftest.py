@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from miles_core.inference.predictor import Prediction, Predictor
 from miles_core.observation import Observation
 from miles_core.recommend import llm
 from miles_core.recommend.models import Candidate
+from miles_core.recommend.patterns import words
+from miles_core.relevance import pack_embedding
 from miles_core.secrets import clear_secret_cache
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
@@ -29,6 +33,27 @@ TITLES = [
 ]
 
 
+EMBEDDING_DIM = 384
+
+
+def bag_of_words_embedding(text: str) -> np.ndarray:
+    """A stand-in for the encoder where meaning is shared words (plural 's' folded): cosine = word overlap.
+
+    Enough to test what the recommender does with relevance; the real encoder's relevance is tested
+    against the labelled pairs (``tests/recommend/test_relevance.py``).
+    """
+    vector = np.zeros(EMBEDDING_DIM, dtype=np.float32)
+    for word in words(text):
+        vector[zlib.crc32(word.removesuffix("s").encode()) % EMBEDDING_DIM] += 1.0
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm else vector
+
+
+def stored_embedding(title: str, tags: Sequence[str] = ()) -> bytes:
+    """What the stream scorer stores for a video (title and tags, as the encoder reads them)."""
+    return pack_embedding(bag_of_words_embedding(" ".join((title, *tags))))
+
+
 def make_candidates(now: datetime = NOW, age: timedelta = timedelta(days=2)) -> list[Candidate]:
     """Eight realistic candidates, all published ``age`` before ``now``."""
     return [
@@ -43,6 +68,7 @@ def make_candidates(now: datetime = NOW, age: timedelta = timedelta(days=2)) -> 
             channel_id=f"chan{i % 3}",
             channel_title=f"Channel {i % 3}",
             category_id=17 if i % 4 else 26,
+            text_embedding=stored_embedding(title, tags),
         )
         for i, (title, tags, duration, hour, probability) in enumerate(TITLES)
     ]
@@ -70,6 +96,10 @@ class FakeScorer:
     def __init__(self) -> None:
         self.seen: list[Observation] = []
         self.calls: list[tuple[int, bool]] = []
+
+    @staticmethod
+    def topic_embedding(topic: str) -> np.ndarray:
+        return bag_of_words_embedding(topic)
 
     @staticmethod
     def slot_bonus(observation: Observation) -> float:

@@ -21,6 +21,7 @@ from moto import mock_aws
 
 from miles_core.observation import Observation
 from miles_core.recommend.service import REQUEST_BUDGET_SECONDS
+from miles_core.relevance import pack_embedding
 from miles_core.store import MilesStore, Score, ScrapedVideo
 from miles_core.store.schema import create_table
 from tests.recommend.conftest import TITLES, TOPIC
@@ -48,8 +49,14 @@ def app_module(tiny_artifact: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
 
 
 def seed(store: MilesStore, topic: str = TOPIC) -> None:
-    """The eight fixture titles as real, scored leaderboard entries."""
+    """The eight fixture titles as real, scored leaderboard entries.
+
+    Each score carries a text embedding, as the stream scorer writes it. The tiny test encoder is random
+    (its cosines mean nothing), so the stored embedding is the topic's own: this tests the wiring from the
+    table to the answer; relevance by meaning is tested on the shipped encoder (``test_relevance.py``).
+    """
     now = datetime.now(UTC)
+    embedding = pack_embedding(importlib.import_module("functions.recommend.app").predictor.topic_embedding(topic))
     for i, (title, tags, duration, hour, probability) in enumerate(TITLES):
         published = (now - timedelta(days=2)).replace(hour=hour, minute=0, second=0, microsecond=0)
         video = ScrapedVideo(
@@ -82,6 +89,7 @@ def seed(store: MilesStore, topic: str = TOPIC) -> None:
                 model_version="tiny-test",
                 scored_at=now,
                 stats_key=record.stats_key,
+                text_embedding=embedding,
             ),
         )
 
@@ -113,17 +121,20 @@ def test_sample_event_returns_ranked_scored_fallback_ideas_then_cache(app_module
     assert probabilities == sorted(probabilities, reverse=True)
     assert body["inspired_by"][0]["video_id"] == "vid00"  # highest stored score first
     assert body["patterns"]["top_phrases"][0]["text"] == "home workout"
+    assert body["evidence"]["relevant_videos"] == 8
+    assert body["evidence"]["level"] == "good"
     for idea in body["ideas"]:
         assert set(idea) >= {
             "title",
             "hook",
             "description",
             "suggested_duration_seconds",
-            "suggested_posting_hour_utc",
+            "best_posting_time",
             "reasoning",
             "viral_probability",
             "predicted_velocity_views_per_hour",
         }
+        assert "suggested_posting_hour_utc" not in idea  # one posting time per idea: the scanned best one
     status, again = call(app_module, event())
     assert status == 200
     assert again["meta"]["cached"] is True  # served from the DynamoDB cache item

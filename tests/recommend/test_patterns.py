@@ -25,7 +25,7 @@ def test_patterns_reflect_the_data(candidates: list[Candidate]) -> None:
     assert patterns.hooks["emoji"] == 0.25
     assert patterns.hooks["pov"] == 0.125
     assert patterns.style["all_caps_word"] == 0.375  # NO, BEST, POV
-    assert patterns.best_posting_hour_utc == 17
+    assert patterns.posting_hours_utc[0].hour_utc == 17
     assert patterns.posting_hours_utc[0].count == 3
     assert patterns.duration_seconds.median == 38.5
     assert patterns.dominant_category_id == 17
@@ -43,7 +43,7 @@ def test_patterns_of_nothing_are_empty_not_an_error() -> None:
     patterns = extract_patterns([])
     assert patterns.candidates_analyzed == 0
     assert patterns.top_words == []
-    assert patterns.best_posting_hour_utc is None
+    assert patterns.posting_hours_utc == []
     assert patterns.duration_seconds.median is None
     assert all(share == 0.0 for share in patterns.hooks.values())
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,9 +12,18 @@ from miles_core.observation import Regime
 from miles_core.recommend.llm import LLMIdeaGenerator, LLMSettings
 from miles_core.recommend.memory import InMemoryCache, InMemoryCandidates, InMemoryScrapeRequester
 from miles_core.recommend.models import Candidate, Generator, RecommendationRequest, Vibe, Weekday
-from miles_core.recommend.scoring import HOURS_PER_WEEK
+from miles_core.recommend.scoring import HOURS_PER_WEEK, WeekScan
 from miles_core.recommend.service import RecommendationService
-from tests.recommend.conftest import BEST_HOUR, NOW, SLOT_BONUS, TOPIC, FakeScorer, make_candidates
+from miles_core.relevance import RELEVANCE_THRESHOLD
+from tests.recommend.conftest import (
+    BEST_HOUR,
+    NOW,
+    SLOT_BONUS,
+    TOPIC,
+    FakeScorer,
+    make_candidates,
+    stored_embedding,
+)
 from tests.support.fake_llm import FakeLLMServer
 
 
@@ -48,14 +57,53 @@ def test_fallback_answers_without_a_key_and_says_why(fake_scorer: FakeScorer) ->
     response = service.recommend(request())
     assert response.meta.generator is Generator.FALLBACK
     assert response.meta.generator_reason == "no_api_key"
-    assert response.meta.candidates_analyzed == 8
+    assert response.meta.candidates_analyzed == 4  # the candidates about the topic (conftest's word-overlap encoder)
     assert response.meta.model_version == "fake-1"
     assert response.meta.fresh_candidates is True
     assert response.meta.scrape_job_id is None
     assert scrapes.requested == []
     assert len(response.ideas) == 5
-    assert [c.video_id for c in response.inspired_by] == ["vid00", "vid01", "vid02", "vid03", "vid04"]
+    assert [c.video_id for c in response.inspired_by] == ["vid00", "vid01", "vid04", "vid06"]
+    assert all(c.relevance >= RELEVANCE_THRESHOLD for c in response.inspired_by)
     assert response.patterns.top_phrases[0].text == "home workout"
+    assert response.evidence.model_dump() == {
+        "relevant_videos": 4,
+        "videos_checked": 8,
+        "level": "thin",
+        "relevance_threshold": RELEVANCE_THRESHOLD,
+        "summary": "Based on only 4 stored videos about \u201chome workouts\u201d: thin evidence, so treat the "
+        "patterns as hints.",
+    }
+
+
+def test_videos_below_the_relevance_threshold_are_neither_inspiration_nor_patterns(fake_scorer: FakeScorer) -> None:
+    """The most viral stored video of the topic's leaderboard is about something else: it is left out entirely."""
+    unrelated = Candidate(
+        video_id="song",
+        title="Three Dog Night - Mama Told Me Not to Come",
+        tags=("classic rock",),
+        published_at=NOW - timedelta(days=1),
+        viral_probability=0.99,
+        text_embedding=stored_embedding("Three Dog Night - Mama Told Me Not to Come", ("classic rock",)),
+    )
+    service, _, _ = build(fake_scorer, candidates=[unrelated, *make_candidates()])
+    response = service.recommend(request(count=10))
+    assert "song" not in {c.video_id for c in response.inspired_by}
+    assert response.evidence.videos_checked == 9
+    assert response.evidence.relevant_videos == 4
+    words = {w.casefold() for i in response.ideas for t in i.title_variants for w in t.title.split()}
+    assert not words & {"dog", "night", "mama", "rock"}  # no title word only the unrelated video has
+    assert "classic rock" not in {t.text for t in response.patterns.top_tags}
+
+
+def test_a_video_without_a_stored_embedding_is_not_evidence(fake_scorer: FakeScorer) -> None:
+    unscored = [c.model_copy(update={"text_embedding": None}) for c in make_candidates()]
+    service, _, scrapes = build(fake_scorer, candidates=unscored)
+    response = service.recommend(request())
+    assert response.evidence.videos_checked == 0
+    assert response.evidence.level == "none"
+    assert response.inspired_by == []
+    assert scrapes.requested == [TOPIC]
 
 
 def test_ideas_are_scored_pre_publish_at_the_best_slot_and_ranked_by_probability(fake_scorer: FakeScorer) -> None:
@@ -105,7 +153,7 @@ def test_each_idea_has_a_reason_from_the_explanation(fake_scorer: FakeScorer) ->
     assert idea.contributions == {"text": 0.4, "timing": SLOT_BONUS, "category": -0.2}
     assert idea.reason == "What the title says and the Tuesday 17:00 UTC slot lift it most; its category holds it back."
     assert fake_scorer.calls[-1] == (1, True)
-    assert idea.reasoning.startswith("Observed pattern:")  # which pattern it uses, kept
+    assert "home workouts videos" in idea.reasoning  # which pattern it uses, from which videos, kept
 
 
 def test_fallback_response_is_deterministic(fake_scorer: FakeScorer) -> None:
@@ -145,6 +193,14 @@ def test_no_candidates_requests_a_scrape_and_still_answers(fake_scorer: FakeScor
     assert response.meta.candidates_analyzed == 0
     assert response.inspired_by == []
     assert len(response.ideas) == 5  # ideas from the topic alone, still scored
+    assert response.evidence.level == "none"
+    assert response.evidence.summary.startswith(
+        "Miles has no stored videos about \u201cunderwater basket weaving\u201d yet (0 checked), so these ideas "
+        "are generic"
+    )
+    assert response.evidence.summary.endswith("A scrape of the topic was requested; ask again in a few minutes.")
+    assert all(i.reasoning.startswith("Generic idea:") for i in response.ideas)
+    assert all("Underwater Basket Weaving" in i.title for i in response.ideas)
 
 
 def test_only_stale_candidates_requests_a_scrape_and_uses_what_exists(fake_scorer: FakeScorer) -> None:
@@ -153,7 +209,7 @@ def test_only_stale_candidates_requests_a_scrape_and_uses_what_exists(fake_score
     response = service.recommend(request())
     assert scrapes.requested == [TOPIC]
     assert response.meta.fresh_candidates is False
-    assert response.meta.candidates_analyzed == 8
+    assert response.meta.candidates_analyzed == 4
     assert response.inspired_by[0].video_id == "vid00"
 
 
@@ -215,3 +271,25 @@ def test_the_reason_names_what_lifts_and_what_holds_back(contributions: dict[str
     from miles_core.recommend.scoring import reason_sentence
 
     assert reason_sentence(contributions, NOW + timedelta(hours=1)).startswith(sentence)
+
+
+@pytest.mark.parametrize(
+    ("spread", "sentence"),
+    [
+        (0.4, "Timing barely matters for this idea: every hour of the week scores within 0.4 points; "),
+        (6.2, "Timing matters: Tuesday 17:00 UTC scores 6.2 points above the weakest hour (Sunday 03:00 UTC)."),
+    ],
+)
+def test_the_posting_time_says_how_peaked_the_week_is(spread: float, sentence: str) -> None:
+    tuesday, sunday = datetime(2026, 5, 5, 17, tzinfo=UTC), datetime(2026, 5, 10, 3, tzinfo=UTC)
+    scan = WeekScan(best=tuesday, worst=sunday, spread=spread)
+    assert scan.timing().startswith(sentence)
+
+
+def test_every_idea_has_one_posting_time(fake_scorer: FakeScorer) -> None:
+    service, _, _ = build(fake_scorer)
+    for idea in service.recommend(request()).ideas:
+        document = idea.model_dump()
+        assert "suggested_posting_hour_utc" not in document
+        assert idea.best_posting_time.week_spread == 0.0  # the fake's miles_score ignores the slot
+        assert idea.best_posting_time.timing.startswith("Timing barely matters")

@@ -50,7 +50,6 @@ def good_idea(index: int) -> dict[str, Any]:
         "hook": "Start mid-rep and say: nobody does this one.",
         "description": "Three quick moves you can do next to your bed, no equipment needed.",
         "suggested_duration_seconds": 25 + 5 * index,
-        "suggested_posting_hour_utc": (15 + index) % 24,
         "reasoning": "Uses the number hook and the frequent phrase 'home workout' from top titles.",
     }
 
@@ -119,7 +118,7 @@ class FakeLLMServer:
         elif mode == "schema_invalid":
             broken = good_idea(0)
             del broken["reasoning"]
-            broken["suggested_posting_hour_utc"] = 31
+            broken["suggested_duration_seconds"] = 999
             broken["surprise"] = "extra field"
             content = json.dumps({"ideas": [broken] * count})
         elif mode == "same_variant":
