@@ -23,9 +23,17 @@ def _utcnow() -> datetime:
 class InMemoryCandidates:
     """Candidates per topic, served highest viral probability first."""
 
-    def __init__(self, by_topic: dict[Topic, Iterable[Candidate]] | None = None) -> None:
+    def __init__(
+        self,
+        by_topic: dict[Topic, Iterable[Candidate]] | None = None,
+        histories: dict[str, list[tuple[datetime, int]]] | None = None,
+    ) -> None:
         self.by_topic: dict[Topic, list[Candidate]] = {topic: list(items) for topic, items in (by_topic or {}).items()}
+        self.histories = histories or {}
         self.calls: list[tuple[Topic, int]] = []
+
+    def view_history(self, video_id: str) -> list[tuple[datetime, int]]:
+        return list(self.histories.get(video_id, []))
 
     def top_candidates(self, topic: Topic, limit: int) -> list[Candidate]:
         self.calls.append((topic, limit))

@@ -91,6 +91,8 @@ class Candidate(BaseModel):
     channel_title: str | None = None
     category_id: int | None = None
     view_count: int | None = None
+    observed_at: datetime | None = None
+    """When ``view_count`` was observed."""
     text_embedding: bytes | None = Field(default=None, exclude=True, repr=False)
     """The model's stored embedding of the video's text (``miles_core.relevance``); never serialised."""
     relevance: float | None = None
@@ -307,6 +309,18 @@ class InspiredBy(BaseModel):
     published_at: datetime | None
     duration_seconds: float | None
     url: str
+    view_count: int | None = Field(description="Views at Miles' latest observation.")
+    age_hours: float | None = Field(description="Hours between publishing and Miles' latest observation.")
+    views_per_hour: float | None = Field(
+        description="Views gained per hour between the first and the latest snapshot Miles stored (None with one)."
+    )
+    snapshots: int = Field(ge=0, description="How many snapshots of the video Miles stored.")
+    channel_videos: int = Field(
+        ge=1, description="Videos of the same channel among the topic's stored videos (this one included)."
+    )
+    channel_multiple: float | None = Field(
+        description="Lifetime views per hour over the median of the channel's stored videos; only with 3 or more."
+    )
 
 
 class Evidence(BaseModel):

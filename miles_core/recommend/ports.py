@@ -8,6 +8,7 @@ it can be tested with in-memory fakes and so the storage layout stays the store'
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 import numpy as np
@@ -26,6 +27,10 @@ class CandidateSource(Protocol):
 
         Returns recent and older videos alike; the recommender decides what counts as fresh.
         """
+        ...
+
+    def view_history(self, video_id: str) -> list[tuple[datetime, int]]:
+        """The video's stored (observed_at, view_count) snapshots, oldest first (counts hidden: left out)."""
         ...
 
 

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from miles_core.observation import MAX_TAG_CHARS, MAX_TAGS
 from miles_core.recommend.fallback import generate_fallback_ideas
+from miles_core.recommend.inspiration import inspired_by
 from miles_core.recommend.llm import LLMGenerationError
 from miles_core.recommend.models import (
     MAX_REASONING_CHARS,
@@ -23,7 +24,6 @@ from miles_core.recommend.models import (
     Evidence,
     Generator,
     IdeaDraft,
-    InspiredBy,
     Meta,
     Patterns,
     ReasonCode,
@@ -161,17 +161,17 @@ class RecommendationService:
         response.meta.cached = True
         return response
 
-    def _relevant_candidates(self, topic: Topic) -> tuple[list[Candidate], int]:
-        """The topic's stored videos that are about it (by meaning), best scored first, and how many were measured.
+    def _relevant_candidates(self, topic: Topic) -> tuple[list[Candidate], list[Candidate]]:
+        """The topic's stored videos that are about it (by meaning), best scored first, and every one measured.
 
         A video without a stored embedding (not scored yet) cannot be measured and is not evidence.
         """
         found = self.candidates.top_candidates(topic, CANDIDATE_FETCH_LIMIT)
         if not found:
-            return [], 0
+            return [], []
         scores = relevance(self.scorer.topic_embedding(topic), [c.text_embedding for c in found])
         measured = [c.model_copy(update={"relevance": s}) for c, s in zip(found, scores, strict=True) if s is not None]
-        return sorted((c for c in measured if is_relevant(c.relevance)), key=_probability_key), len(measured)
+        return sorted((c for c in measured if is_relevant(c.relevance)), key=_probability_key), measured
 
     def _select_candidates(self, relevant: list[Candidate], now: datetime) -> tuple[list[Candidate], bool]:
         """The top-scored fresh relevant candidates, or (when none is fresh) the best relevant ones that exist."""
@@ -223,10 +223,10 @@ class RecommendationService:
 
     def _generate(self, request: RecommendationRequest, deadline: float | None) -> tuple[RecommendationResponse, bool]:
         now = self.clock()
-        relevant, checked = self._relevant_candidates(request.topic)
+        relevant, measured = self._relevant_candidates(request.topic)
         analyzed, fresh = self._select_candidates(relevant, now)
         job_id = None if fresh else self._request_scrape(request.topic)
-        evidence = _evidence(request.topic, len(relevant), checked, job_id)
+        evidence = _evidence(request.topic, len(relevant), len(measured), job_id)
         patterns = extract_patterns(analyzed)
         ideas, generator, reason = self._ideas(request, patterns, analyzed, deadline)
         if evidence.level is EvidenceLevel.NONE and generator is Generator.LLM:
@@ -234,20 +234,7 @@ class RecommendationService:
         scored = self._score(request, ideas, patterns, now)
         response = RecommendationResponse(
             ideas=scored,
-            inspired_by=[
-                InspiredBy(
-                    video_id=c.video_id,
-                    title=c.title,
-                    relevance=c.relevance or 0.0,
-                    channel_title=c.channel_title,
-                    viral_probability=c.viral_probability,
-                    predicted_velocity_views_per_hour=c.predicted_velocity_views_per_hour,
-                    published_at=c.published_at,
-                    duration_seconds=c.duration_seconds,
-                    url=f"https://www.youtube.com/watch?v={c.video_id}",
-                )
-                for c in analyzed[:INSPIRED_BY_COUNT]
-            ],
+            inspired_by=inspired_by(analyzed[:INSPIRED_BY_COUNT], measured, self.candidates.view_history),
             evidence=evidence,
             patterns=patterns,
             meta=Meta(

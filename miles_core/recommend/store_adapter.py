@@ -58,10 +58,18 @@ class StoreCandidateSource:
                     channel_title=row.channel_title,
                     category_id=obs.category_id if obs is not None else None,
                     view_count=row.stats.view_count,
+                    observed_at=row.stats.observed_at,
                     text_embedding=score.text_embedding if score is not None else None,
                 )
             )
         return candidates
+
+    def view_history(self, video_id: str) -> list[tuple[datetime, int]]:
+        return [
+            (s.stats.observed_at, s.stats.view_count)
+            for s in self.store.list_snapshots(video_id)
+            if s.stats.view_count is not None
+        ]
 
 
 class StoreResultCache:

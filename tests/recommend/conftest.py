@@ -68,6 +68,8 @@ def make_candidates(now: datetime = NOW, age: timedelta = timedelta(days=2)) -> 
             channel_id=f"chan{i % 3}",
             channel_title=f"Channel {i % 3}",
             category_id=17 if i % 4 else 26,
+            view_count=1000 * (i + 1),
+            observed_at=now - timedelta(hours=1),
             text_embedding=stored_embedding(title, tags),
         )
         for i, (title, tags, duration, hour, probability) in enumerate(TITLES)

@@ -33,11 +33,14 @@ def build(
     generator: Any = None,
     reason: str = "no_api_key",
     cache: InMemoryCache | None = None,
+    histories: dict[str, list[tuple[datetime, int]]] | None = None,
 ) -> tuple[RecommendationService, InMemoryCache, InMemoryScrapeRequester]:
     cache = cache or InMemoryCache(clock=lambda: NOW)
     scrapes = InMemoryScrapeRequester()
     service = RecommendationService(
-        candidates=InMemoryCandidates({TOPIC: candidates if candidates is not None else make_candidates()}),
+        candidates=InMemoryCandidates(
+            {TOPIC: candidates if candidates is not None else make_candidates()}, histories=histories
+        ),
         cache=cache,
         scrapes=scrapes,
         scorer=scorer,
@@ -57,21 +60,21 @@ def test_fallback_answers_without_a_key_and_says_why(fake_scorer: FakeScorer) ->
     response = service.recommend(request())
     assert response.meta.generator is Generator.FALLBACK
     assert response.meta.generator_reason == "no_api_key"
-    assert response.meta.candidates_analyzed == 4  # the candidates about the topic (conftest's word-overlap encoder)
+    assert response.meta.candidates_analyzed == 3  # the candidates about the topic (conftest's word-overlap encoder)
     assert response.meta.model_version == "fake-1"
     assert response.meta.fresh_candidates is True
     assert response.meta.scrape_job_id is None
     assert scrapes.requested == []
     assert len(response.ideas) == 5
-    assert [c.video_id for c in response.inspired_by] == ["vid00", "vid01", "vid04", "vid06"]
+    assert [c.video_id for c in response.inspired_by] == ["vid00", "vid01", "vid04"]
     assert all(c.relevance >= RELEVANCE_THRESHOLD for c in response.inspired_by)
-    assert response.patterns.top_phrases[0].text == "home workout"
+    assert {p.text for p in response.patterns.top_phrases[:2]} == {"full body", "home workout"}
     assert response.evidence.model_dump() == {
-        "relevant_videos": 4,
+        "relevant_videos": 3,
         "videos_checked": 8,
         "level": "thin",
         "relevance_threshold": RELEVANCE_THRESHOLD,
-        "summary": "Based on only 4 stored videos about \u201chome workouts\u201d: thin evidence, so treat the "
+        "summary": "Based on only 3 stored videos about \u201chome workouts\u201d: thin evidence, so treat the "
         "patterns as hints.",
     }
 
@@ -90,7 +93,7 @@ def test_videos_below_the_relevance_threshold_are_neither_inspiration_nor_patter
     response = service.recommend(request(count=10))
     assert "song" not in {c.video_id for c in response.inspired_by}
     assert response.evidence.videos_checked == 9
-    assert response.evidence.relevant_videos == 4
+    assert response.evidence.relevant_videos == 3
     words = {w.casefold() for i in response.ideas for t in i.title_variants for w in t.title.split()}
     assert not words & {"dog", "night", "mama", "rock"}  # no title word only the unrelated video has
     assert "classic rock" not in {t.text for t in response.patterns.top_tags}
@@ -129,7 +132,7 @@ def test_ideas_are_scored_pre_publish_at_the_best_slot_and_ranked_by_probability
     for observation in fake_scorer.seen:
         assert observation.regime is Regime.PRE_PUBLISH
         assert observation.view_count is None
-        assert observation.category_id == 17
+        assert observation.category_id == 26  # the relevant videos (vid00, vid01, vid04) are mostly category 26
     assert all("home workouts" in observation.tags for observation in fake_scorer.seen)
     scanned_titles = [observation.title for observation in fake_scorer.seen[: 6 * HOURS_PER_WEEK]]
     assert len(set(scanned_titles)) == 6  # each idea's own title, not a shared stand-in
@@ -209,7 +212,7 @@ def test_only_stale_candidates_requests_a_scrape_and_uses_what_exists(fake_score
     response = service.recommend(request())
     assert scrapes.requested == [TOPIC]
     assert response.meta.fresh_candidates is False
-    assert response.meta.candidates_analyzed == 4
+    assert response.meta.candidates_analyzed == 3
     assert response.inspired_by[0].video_id == "vid00"
 
 
@@ -293,3 +296,20 @@ def test_every_idea_has_one_posting_time(fake_scorer: FakeScorer) -> None:
         assert "suggested_posting_hour_utc" not in document
         assert idea.best_posting_time.week_spread == 0.0  # the fake's miles_score ignores the slot
         assert idea.best_posting_time.timing.startswith("Timing barely matters")
+
+
+def test_each_inspiration_carries_views_age_growth_and_its_channel_multiple(fake_scorer: FakeScorer) -> None:
+    history = {"vid00": [(NOW - timedelta(hours=25), 400), (NOW - timedelta(hours=1), 1000)]}
+    service, _, _ = build(fake_scorer, histories=history)
+    cards = {card.video_id: card for card in service.recommend(request()).inspired_by}
+    first = cards["vid00"]
+    assert (first.view_count, first.age_hours, first.snapshots) == (1000, 42.0, 2)
+    assert first.views_per_hour == 25.0  # (1000 - 400) views over the 24 h between its snapshots
+    # Channel 0 has three stored videos (vid00, vid03, vid06): lifetime views/hour 23.8, 95.2, 170.7.
+    assert first.channel_videos == 3
+    assert first.channel_multiple == round((1000 / 42) / (4000 / 42), 2)
+    # Channel 1 has vid01, vid04, vid07 too; a channel with fewer than three stored videos gets no multiple.
+    lonely = make_candidates()[:2]
+    service, _, _ = build(FakeScorer(), candidates=lonely)
+    (card,) = [c for c in service.recommend(request()).inspired_by if c.video_id == "vid00"]
+    assert (card.channel_videos, card.channel_multiple, card.views_per_hour, card.snapshots) == (1, None, None, 0)
