@@ -17,9 +17,10 @@ from miles_core.recommend.models import Candidate
 from miles_core.recommend.patterns import words
 from miles_core.relevance import pack_embedding
 from miles_core.secrets import clear_secret_cache
+from miles_core.topics import normalize_topic
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
-TOPIC = "home workouts"
+TOPIC = normalize_topic("home workouts")
 
 TITLES = [
     ("No Gym? 5 Home Workout Moves That Actually Work 💪", ("home workout", "fitness"), 35, 17, 0.91),

@@ -24,6 +24,7 @@ from miles_core.recommend.service import REQUEST_BUDGET_SECONDS
 from miles_core.relevance import pack_embedding
 from miles_core.store import MilesStore, Score, ScrapedVideo
 from miles_core.store.schema import create_table
+from miles_core.topics import Topic
 from tests.recommend.conftest import TITLES, TOPIC
 from tests.support.events import LocalLambdaContext, lambda_context, load_event
 from tests.support.fake_llm import FakeLLMServer
@@ -48,7 +49,7 @@ def app_module(tiny_artifact: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
         module._state.clear()
 
 
-def seed(store: MilesStore, topic: str = TOPIC) -> None:
+def seed(store: MilesStore, topic: Topic = TOPIC) -> None:
     """The eight fixture titles as real, scored leaderboard entries.
 
     Each score carries a text embedding, as the stream scorer writes it. The tiny test encoder is random
