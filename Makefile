@@ -14,7 +14,7 @@ PIP_FILTER := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory
 INSTALL_STAMP := $(VENV)/.installed
 # The images' pins (layers/*.txt) as pip constraints: .venv runs the versions the images run.
 CONSTRAINTS := infra/dev-constraints.txt
-MODEL_SRC := miles_core/models/default
+MODEL_SRC := miles_core/artifacts/default
 MODEL_DIR ?= build/model
 export MILES_MODEL_DIR ?= $(abspath $(MODEL_DIR))
 export HF_HUB_OFFLINE := 1

@@ -1,7 +1,7 @@
 """Predict function: ``POST /predict``, ``POST /predict/batch``, ``GET /model``, ``GET /health``, docs,
 and the creator page (``GET /``, ``GET /static/{name}``: plain files from ``static/`` next to this file).
 
-Thin on purpose: schemas live in ``miles_core.api.prediction``, scoring in ``miles_core.inference``.
+Thin on purpose: schemas live in ``miles_core.api.schemas.predict``, scoring in ``miles_core.inference``.
 The model is loaded here at import, i.e. once per container during Lambda's init phase.
 """
 
@@ -26,12 +26,11 @@ from miles_core.api import (
     KEYED,
     PUBLIC,
     ApiError,
-    build_observability,
     build_resolver,
     responses,
 )
 from miles_core.api.docs import DOCUMENT_PATH
-from miles_core.api.prediction import (
+from miles_core.api.schemas.predict import (
     MAX_BATCH_ITEMS,
     BatchPredictRequest,
     BatchPredictResponse,
@@ -39,9 +38,10 @@ from miles_core.api.prediction import (
     PredictionResult,
     PredictRequest,
     PredictResponse,
-    score_requests,
 )
 from miles_core.inference import ModelCard, load_predictor
+from miles_core.inference.request_scoring import score_requests
+from miles_core.observability import build_observability
 
 MAX_BODY_BYTES = 512 * 1024
 """A full batch of 64 items with 5,000-character descriptions fits; anything larger is refused (413)."""

@@ -17,13 +17,12 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from miles_core.api import build_observability
 from miles_core.inference import load_predictor
 from miles_core.inference.predictor import Predictor
+from miles_core.inference.stream_scoring import plan_batch, score_from_prediction, video_needing_score
+from miles_core.observability import build_observability
 from miles_core.relevance import pack_embedding
-from miles_core.scraping import runtime
-from miles_core.scraping.scoring import plan_batch, score_from_prediction, video_needing_score
-from miles_core.store import ScoreWriteOutcome, VideoRecord
+from miles_core.store import ScoreWriteOutcome, VideoRecord, shared
 
 logger, metrics, tracer = build_observability("scorer")
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
@@ -55,7 +54,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point (``scorer.handler`` in the predict image)."""
     records = [DynamoDBRecord(raw) for raw in event.get("Records", [])]
     plan = plan_batch(records, _sequence, _pending, predictor().predict)
-    store = runtime.store()
+    store = shared.store()
 
     def record_handler(record: DynamoDBRecord) -> str:
         sequence = _sequence(record)

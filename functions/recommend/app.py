@@ -14,10 +14,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from miles_core import config
-from miles_core.api import API_KEY_SECURITY, JSON_BODY_ERRORS, KEYED, build_observability, build_resolver, responses
+from miles_core.api import API_KEY_SECURITY, JSON_BODY_ERRORS, KEYED, build_resolver, responses
+from miles_core.api.schemas.recommend import RecommendationRequest, RecommendationResponse
 from miles_core.api.store_unavailable import register_store_unavailable
 from miles_core.inference import load_predictor
-from miles_core.recommend import MAX_COUNT, MIN_COUNT, RecommendationRequest, RecommendationResponse, Vibe
+from miles_core.observability import build_observability
+from miles_core.recommend.ideas import MAX_COUNT, MIN_COUNT, Vibe
 from miles_core.recommend.llm import generator_from_config
 from miles_core.recommend.service import RecommendationService, request_deadline
 from miles_core.recommend.store_adapter import StoreCandidateSource, StoreResultCache, StoreScrapeRequester

@@ -27,12 +27,11 @@ from miles_core.api import (
     KEYED,
     ApiError,
     FieldError,
-    build_observability,
     build_resolver,
     responses,
 )
 from miles_core.api.fields import TOPIC_PATTERN
-from miles_core.api.scrape_schemas import (
+from miles_core.api.schemas.scrape import (
     CandidatesPage,
     CandidateView,
     ScrapeJobAccepted,
@@ -40,10 +39,11 @@ from miles_core.api.scrape_schemas import (
     ScrapeJobView,
 )
 from miles_core.api.store_unavailable import register_store_unavailable
+from miles_core.observability import build_observability
 from miles_core.scraping import runtime
 from miles_core.scraping.jobs import JobEnqueueError, new_job, submit_deduplicated
 from miles_core.scraping.quota import DailyQuota
-from miles_core.store import InvalidCursorError, ScrapeJobRequest
+from miles_core.store import InvalidCursorError, ScrapeJobRequest, shared
 from miles_core.topics import MAX_TOPIC_CHARS, normalize_topic
 
 logger, metrics, tracer = build_observability("scrape")
@@ -80,7 +80,7 @@ def create_scrape_job(body: ScrapeJobBody) -> Response[str]:
     job = new_job(
         ScrapeJobRequest(body.topic, body.max_results, body.max_duration_seconds), uuid.uuid4().hex, trigger="api"
     )
-    store = runtime.store()
+    store = shared.store()
     if DailyQuota(store).exhausted():
         raise ApiError(
             HTTPStatus.TOO_MANY_REQUESTS,
@@ -119,7 +119,7 @@ def create_scrape_job(body: ScrapeJobBody) -> Response[str]:
 def get_scrape_job(
     job_id: Annotated[str, Path(pattern=JOB_ID_PATTERN, description="The `job_id` of `POST /scrape/jobs`.")],
 ) -> ScrapeJobView:
-    job = runtime.store().get_job(job_id)
+    job = shared.store().get_job(job_id)
     if job is None:
         raise ApiError(HTTPStatus.NOT_FOUND, f"no scrape job {job_id[:80]!r}")
     return ScrapeJobView.model_validate(job.as_public_dict())
@@ -157,7 +157,7 @@ def list_candidates(
 ) -> CandidatesPage:
     try:
         canonical = normalize_topic(topic)
-        page = runtime.store().list_candidates(
+        page = shared.store().list_candidates(
             canonical,
             limit=limit,
             # DynamoDB numbers have 38 digits and no subnormals: 1e-300 would underflow; 6 places are plenty.

@@ -25,20 +25,15 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from miles_core.api import build_observability
 from miles_core.config import env_str
+from miles_core.observability import build_observability
 from miles_core.scraping import runtime
 from miles_core.scraping.fixed_age_snapshots import run_fixed_age_snapshots
+from miles_core.scraping.job_runner import JobRetryableError, run_job
 from miles_core.scraping.jobs import ensure_recorded, fail_dead_lettered
 from miles_core.scraping.queue import parse_job_message
-from miles_core.scraping.service import (
-    JobRetryableError,
-    enqueue_scheduled,
-    retryable_jobs,
-    run_job,
-    schedule_summary,
-)
-from miles_core.store import iso
+from miles_core.scraping.schedule import enqueue_scheduled, retryable_jobs, schedule_summary
+from miles_core.store import iso, shared
 
 logger, metrics, tracer = build_observability("scrape-worker")
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -46,7 +41,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 
 def _record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> dict[str, Any]:
-    store = runtime.store()
+    store = shared.store()
     if record.event_source_arn and record.event_source_arn == env_str("MILES_SCRAPE_DLQ_ARN"):
         job_id = fail_dead_lettered(store, record.body)
         metrics.add_metric(name="ScrapeJobsDeadLettered", unit=MetricUnit.Count, value=1)
@@ -76,14 +71,14 @@ def _is_schedule(event: dict[str, Any]) -> bool:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point (``worker.handler`` in the scrape image)."""
     if event.get("task") == FIXED_AGE_TASK:
-        outcome = run_fixed_age_snapshots(runtime.store(), runtime.snapshot_reader(), datetime.now(UTC))
+        outcome = run_fixed_age_snapshots(shared.store(), runtime.snapshot_reader(), datetime.now(UTC))
         metrics.add_metric(name="FixedAgeSnapshotsTaken", unit=MetricUnit.Count, value=outcome.taken)
         metrics.add_metric(name="FixedAgeSnapshotsMissed", unit=MetricUnit.Count, value=outcome.missed)
         logger.info("fixed-age snapshots", extra=outcome.as_dict())
         return outcome.as_dict()
     if _is_schedule(event):
         scheduled_at = str(event.get("time") or iso(datetime.now(UTC)))
-        outcomes = enqueue_scheduled(runtime.store(), scheduled_at, runtime.job_queue())
+        outcomes = enqueue_scheduled(shared.store(), scheduled_at, runtime.job_queue())
         summary = schedule_summary(outcomes)
         logger.info("scheduled scrape enqueued", extra=summary)
         retry = retryable_jobs(outcomes)

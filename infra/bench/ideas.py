@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 
 from miles_core.inference import load_predictor
 from miles_core.recommend.fallback import generate_fallback_ideas
-from miles_core.recommend.models import Vibe
+from miles_core.recommend.idea_scoring import IdeaContext, score_ideas
+from miles_core.recommend.ideas import Vibe
 from miles_core.recommend.patterns import extract_patterns
-from miles_core.recommend.scoring import IdeaContext, score_ideas
 
 NOW = datetime(2026, 12, 2, 12, tzinfo=UTC)
 

@@ -35,7 +35,7 @@ from infra.bench.machine import describe_machine
 from infra.bench.workload import load_requests
 from miles_core.config import env_str
 from miles_core.inference.artifact import ARTIFACT_FILES
-from miles_core.inference.predictor import default_threads
+from miles_core.inference.cpu_quota import default_threads
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_CSV = REPO_ROOT / "infra" / "data" / "benchmark" / "miles_benchmark_sample.csv"

@@ -21,7 +21,7 @@ from typing import Any
 
 from infra.bench.machine import describe_machine
 from infra.bench.runner import REPO_ROOT, _worker, common_settings, miles_settings_for, summarise_warm
-from miles_core.inference.predictor import default_threads
+from miles_core.inference.cpu_quota import default_threads
 
 SPEED_KEYS = ("warm_p50_ms", "batch32_items_per_s", "with_tags_warm_p50_ms", "with_tags_batch32_items_per_s")
 

@@ -39,7 +39,7 @@ def load_requests(csv_path: Path | None, limit: int = 200, with_tags: bool = Fal
         return [{"title": title} for title in FALLBACK_TITLES]
     from pydantic import ValidationError
 
-    from miles_core.api.prediction import PredictRequest
+    from miles_core.api.schemas.predict import PredictRequest
     from miles_core.dataset import iter_csv_rows, row_to_observation
 
     requests: list[dict[str, Any]] = []

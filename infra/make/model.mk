@@ -1,5 +1,5 @@
 # Model area: train the shipped model, build the serving artifact. Included by the Makefile.
-# MODEL_SRC (miles_core/models/default) holds the committed trained head, spec, card, tokenizer;
+# MODEL_SRC (miles_core/artifacts/default) holds the committed trained head, spec, card, tokenizer;
 # MODEL_DIR (build/model, exported as MILES_MODEL_DIR) receives the ONNX serving artifact.
 
 TRAIN_DATA ?= infra/data/benchmark/miles_benchmark_dev.csv.gz

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+from miles_core.training.metrics import auroc, brier, expected_calibration_error, sigmoid, spearman
 
 from miles_core.dataset import load_benchmark
 from miles_core.features import FeatureSpec, load_tokenizer
@@ -23,7 +24,6 @@ from miles_core.observation import Observation
 from miles_core.training.calibration import fit_logistic, temper
 from miles_core.training.data import REGIMES, EmbeddingSource, regime_arrays
 from miles_core.training.encoder import resolve_layers, tokenizer_path
-from miles_core.training.metrics import auroc, brier, expected_calibration_error, sigmoid, spearman
 from miles_core.training.model_dir import load_head
 from miles_core.training.neighbours import NEIGHBOURS_FILE, TextNeighbours
 from miles_core.training.trainer import all_head_outputs
@@ -160,7 +160,7 @@ def components(model: Path, data: Path, cache_dir: Path) -> dict[str, Components
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=Path("miles_core/models/default"))
+    parser.add_argument("--model", type=Path, default=Path("miles_core/artifacts/default"))
     parser.add_argument("--data", type=Path, default=Path("infra/data/benchmark/miles_benchmark_dev.csv.gz"))
     parser.add_argument("--cache-dir", type=Path, default=Path(".cache/miles"))
     args = parser.parse_args(argv)

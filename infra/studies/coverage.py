@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from miles_core.accuracy.metrics import spearman
-from miles_core.api.prediction import PredictionResult, PredictRequest, score_requests
+from miles_core.api.schemas.predict import PredictionResult, PredictRequest
 from miles_core.inference.predictor import Predictor
+from miles_core.inference.request_scoring import score_requests
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "infra" / "data" / "fresh_uploads"
 DEFAULT_MODEL = Path("build/model")

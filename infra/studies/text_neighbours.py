@@ -55,7 +55,7 @@ def _cells(labels: np.ndarray, scores: np.ndarray, unseen: np.ndarray) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=Path("miles_core/models/default"))
+    parser.add_argument("--model", type=Path, default=Path("miles_core/artifacts/default"))
     parser.add_argument("--data", type=Path, default=Path("infra/data/benchmark/miles_benchmark_dev.csv.gz"))
     parser.add_argument("--cache-dir", type=Path, default=Path(".cache/miles"))
     args = parser.parse_args(argv)

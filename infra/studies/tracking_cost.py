@@ -26,7 +26,7 @@ from miles_core.dataset import iter_csv_rows
 from miles_core.scraping.fixed_age_snapshots import FIXED_AGES_HOURS
 from miles_core.scraping.youtube_api import CHANNELS_COST, MAX_PAGE_SIZE, SEARCH_COST, VIDEOS_COST, map_video_resource
 from miles_core.store import items, keys
-from miles_core.store.models import Score
+from miles_core.store.records import Score
 from miles_core.store.schema import TTL_ATTRIBUTE
 from miles_core.topics import normalize_topic
 

@@ -6,7 +6,6 @@
 * :class:`ApiError` - raise it from a route for a 4xx with the standard body;
   :class:`ErrorResponse` / :class:`FieldError` - that body;
   :func:`responses` - a route's OpenAPI ``responses=`` (success model + error statuses).
-* :func:`build_observability` - Logger (correlation id), Metrics (namespace fallback), Tracer.
 * :data:`API_KEY_SECURITY` - ``security=`` value for routes that need ``x-api-key``;
   :data:`PUBLIC_PATHS` - the routes that do not.
 """
@@ -19,7 +18,6 @@ from miles_core.api.errors import (
     PayloadTooLargeError,
     error_response,
 )
-from miles_core.api.observability import Observability, build_observability
 from miles_core.api.resolver import (
     API_KEY_SECURITY,
     DEFAULT_MAX_BODY_BYTES,
@@ -40,9 +38,7 @@ __all__ = [
     "ApiError",
     "ErrorResponse",
     "FieldError",
-    "Observability",
     "PayloadTooLargeError",
-    "build_observability",
     "build_resolver",
     "error_response",
     "responses",

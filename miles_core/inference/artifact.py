@@ -7,7 +7,7 @@ A serving artifact directory holds:
 * ``encoder.onnx``: the text encoder cut out of it (``input_ids``, ``attention_mask`` -> ``text_embedding``),
   already optimized by onnxruntime (so a cold start does not redo it), its weights in ``encoder.onnx.data``;
 * ``head.onnx``: the rest (``text_embedding``, ``numeric``, ``lexical`` -> the three outputs), so a text
-  is encoded once and its embedding reused when only the stats change (:mod:`miles_core.inference.embeddings`);
+  is encoded once and its embedding reused when only the stats change (:mod:`miles_core.inference.encode_once`);
 * ``serving_graphs.json``: :class:`ServingGraphs`, the embedding's name and width and the encoder's sha256;
 * ``tokenizer.json``: the encoder's tokenizer;
 * ``feature_spec.json``: :class:`~miles_core.features.FeatureSpec`, the fitted statistics;
@@ -17,7 +17,7 @@ A serving artifact directory holds:
 * ``population.json``: the training population measured (``miles_core.coverage.population``), what each
   answer's ``coverage`` is checked against and ``GET /model`` states.
 
-The committed trained model (``miles_core/models/default``) has the same spec and card plus
+The committed trained model (``miles_core/artifacts/default``) has the same spec and card plus
 ``head.safetensors`` (the small trained weights); ``make model`` turns it into a serving artifact.
 """
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from miles_core.config import ConfigError, env_int, env_str
+from miles_core.config import ConfigError, env_str
 from miles_core.coverage import POPULATION_FILE, Coverage, CoverageReason, TrainingPopulation, assess
 from miles_core.coverage.language_id import guess_language
 from miles_core.features import ChannelPriorValue, FeatureSpec, load_tokenizer
@@ -33,7 +32,8 @@ from miles_core.inference.artifact import (
     ServingGraphs,
     check_artifact,
 )
-from miles_core.inference.embeddings import DEFAULT_CAPACITY, TextFeatureCache, TextFeatures
+from miles_core.inference.cpu_quota import default_threads
+from miles_core.inference.encode_once import DEFAULT_CAPACITY, TextFeatureCache, TextFeatures
 from miles_core.observation import Observation, Regime
 
 ENCODER_CALL_ROWS = 16
@@ -99,53 +99,6 @@ def session_options(threads: int, memory_arena: bool = True) -> ort.SessionOptio
     options.enable_cpu_mem_arena = memory_arena
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
-
-
-CGROUP_V2_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
-CGROUP_V1_QUOTA = Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
-CGROUP_V1_PERIOD = Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
-
-
-def cgroup_cpu_limit(
-    cpu_max: Path = CGROUP_V2_CPU_MAX, quota: Path = CGROUP_V1_QUOTA, period: Path = CGROUP_V1_PERIOD
-) -> float | None:
-    """CPUs' worth of time the cgroup quota allows (``2.0`` for "200000 100000"), or None without a quota.
-
-    A container limited to 1 CPU of time still sees every host CPU in its affinity mask; threads
-    beyond the quota only get throttled together.
-    """
-    try:
-        if cpu_max.is_file():
-            limit, _, window = cpu_max.read_text(encoding="ascii").strip().partition(" ")
-            return None if limit == "max" else int(limit) / int(window or "100000")
-        if quota.is_file() and period.is_file():
-            microseconds = int(quota.read_text(encoding="ascii"))
-            return None if microseconds <= 0 else microseconds / int(period.read_text(encoding="ascii"))
-    except (OSError, ValueError):
-        return None
-    return None
-
-
-def visible_cpus() -> int:
-    """CPUs this process may use: its affinity mask, capped by a cgroup CPU quota (at least 1)."""
-    cpus = len(os.sched_getaffinity(0))
-    limit = cgroup_cpu_limit()
-    if limit is not None:
-        cpus = min(cpus, max(1, math.floor(limit)))
-    return max(1, cpus)
-
-
-def default_threads() -> int:
-    """``MILES_ORT_THREADS`` if set (> 0), else :func:`visible_cpus`.
-
-    Lambda shows 2 vCPUs up to 3,008 MB but grants CPU time in proportion to memory (1 vCPU at
-    1,769 MB), so the template sets ``MILES_ORT_THREADS`` from the memory size it chose (measured
-    CPU-seconds per item: ARCHITECTURE.md, "Serving").
-    """
-    configured = env_int("MILES_ORT_THREADS", 0)
-    if configured > 0:
-        return configured
-    return visible_cpus()
 
 
 def _text_version(model_dir: Path, graphs: ServingGraphs) -> str:

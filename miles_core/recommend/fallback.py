@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from miles_core.recommend.models import (
+from miles_core.recommend.ideas import (
     MAX_ALTERNATIVE_TITLES,
     MAX_HOOK_CHARS,
     MAX_IDEA_DESCRIPTION_CHARS,
@@ -27,12 +27,10 @@ from miles_core.recommend.models import (
     MAX_IDEA_TITLE_CHARS,
     MAX_REASONING_CHARS,
     MIN_IDEA_DURATION_SECONDS,
-    Candidate,
     IdeaDraft,
-    Patterns,
     Vibe,
 )
-from miles_core.recommend.patterns import HOOKS, words
+from miles_core.recommend.patterns import HOOKS, Candidate, Patterns, words
 
 DEFAULT_DURATION_SECONDS = 30
 """A typical Short when the relevant videos give no duration (the reasoning then names no duration)."""

@@ -16,7 +16,8 @@ import statistics
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from miles_core.recommend.models import Candidate, InspiredBy
+from miles_core.api.schemas.recommend import InspiredBy
+from miles_core.recommend.patterns import Candidate
 
 MIN_CHANNEL_VIDEOS = 3
 MIN_AGE_HOURS = 1.0

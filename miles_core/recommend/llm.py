@@ -39,7 +39,8 @@ from pydantic import ValidationError
 
 from miles_core import config
 from miles_core.recommend.deadline_http import DeadlineTransport, deadline_scope
-from miles_core.recommend.models import Candidate, IdeaBatch, IdeaDraft, Patterns, ReasonCode, Vibe
+from miles_core.recommend.ideas import IdeaBatch, IdeaDraft, ReasonCode, Vibe
+from miles_core.recommend.patterns import Candidate, Patterns
 from miles_core.secrets import SecretUnavailableError, read_secret_fields
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from miles_core.recommend.models import Candidate
+from miles_core.recommend.patterns import Candidate
 from miles_core.topics import Topic
 
 

@@ -13,10 +13,80 @@ import statistics
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC
+from datetime import UTC, datetime
 
-from miles_core.recommend.models import Candidate, CountShare, Distribution, HourCount, Patterns
+from pydantic import BaseModel, ConfigDict, Field
+
 from miles_core.topics import fold_text
+
+
+class Candidate(BaseModel):
+    """A recent, already-scored real video of a topic, as the recommender needs it.
+
+    Titles, tags and channel names are scraped, untrusted text: they are only ever *data*.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    video_id: str
+    title: str
+    tags: tuple[str, ...] = ()
+    duration_seconds: float | None = None
+    published_at: datetime | None = None
+    viral_probability: float | None = None
+    predicted_velocity_views_per_hour: float | None = None
+    channel_id: str | None = None
+    channel_title: str | None = None
+    category_id: int | None = None
+    view_count: int | None = None
+    observed_at: datetime | None = None
+    """When ``view_count`` was observed."""
+    text_embedding: bytes | None = Field(default=None, exclude=True, repr=False)
+    """The model's stored embedding of the video's text (``miles_core.relevance``); never serialised."""
+    relevance: float | None = None
+    """Cosine of the video's embedding with the topic's; set when the recommender measured it."""
+
+
+class CountShare(BaseModel):
+    """One frequent item: how many analyzed titles contain it and which share that is."""
+
+    text: str
+    count: int
+    share: float
+
+
+class Distribution(BaseModel):
+    """Robust summary of a numeric property (quartiles; ``None`` when nothing was measured)."""
+
+    n: int
+    median: float | None
+    p25: float | None
+    p75: float | None
+
+
+class HourCount(BaseModel):
+    hour_utc: int
+    count: int
+
+
+class Patterns(BaseModel):
+    """What the topic's top-scored recent candidates have in common, computed from data only."""
+
+    candidates_analyzed: int
+    top_words: list[CountShare]
+    top_phrases: list[CountShare]
+    top_tags: list[CountShare]
+    title_chars: Distribution
+    title_words: Distribution
+    duration_seconds: Distribution
+    posting_hours_utc: list[HourCount] = Field(
+        description="When the analyzed videos were published (observed, most frequent first). Each idea's one "
+        "suggested time is its `best_posting_time`, from the model's scan of the week."
+    )
+    hooks: dict[str, float] = Field(description="Share of titles using each hook: number, question, emoji, ...")
+    style: dict[str, float] = Field(description="Share of titles with each style trait: all-caps word, ...")
+    dominant_category_id: int | None
+
 
 TOP_WORDS = 12
 TOP_PHRASES = 8

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from miles_core.inference.predictor import Prediction
 from miles_core.observation import Observation
-from miles_core.recommend.models import Candidate
+from miles_core.recommend.patterns import Candidate
 from miles_core.topics import Topic
+
+if TYPE_CHECKING:  # the predictor module imports onnxruntime; the protocol only names its result type
+    from miles_core.inference.predictor import Prediction
 
 
 class CandidateSource(Protocol):

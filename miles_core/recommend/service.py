@@ -14,27 +14,15 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
+from miles_core.api.schemas.recommend import Evidence, Meta, RecommendationRequest, RecommendationResponse
 from miles_core.observation import MAX_TAG_CHARS, MAX_TAGS
 from miles_core.recommend.fallback import generate_fallback_ideas
+from miles_core.recommend.idea_scoring import IdeaContext, score_ideas
+from miles_core.recommend.ideas import MAX_REASONING_CHARS, Generator, IdeaDraft, ReasonCode, ScoredIdea, Vibe
 from miles_core.recommend.inspiration import inspired_by
 from miles_core.recommend.llm import LLMGenerationError
-from miles_core.recommend.models import (
-    MAX_REASONING_CHARS,
-    Candidate,
-    Evidence,
-    Generator,
-    IdeaDraft,
-    Meta,
-    Patterns,
-    ReasonCode,
-    RecommendationRequest,
-    RecommendationResponse,
-    ScoredIdea,
-    Vibe,
-)
-from miles_core.recommend.patterns import extract_patterns
+from miles_core.recommend.patterns import Candidate, Patterns, extract_patterns
 from miles_core.recommend.ports import CandidateSource, IdeaScorer, ResultCache, ScrapeRequester
-from miles_core.recommend.scoring import IdeaContext, score_ideas
 from miles_core.relevance import RELEVANCE_THRESHOLD, EvidenceLevel, evidence_level, is_relevant, relevance
 from miles_core.topics import Topic, topic_digest
 

@@ -1,7 +1,7 @@
 """Binds the recommender's ports to ``miles_core.store.MilesStore`` (the DynamoDB single table).
 
 The store owns the key layout; this module only translates between its records and the
-recommender's :class:`~miles_core.recommend.models.Candidate`. A recommendation asks for a scrape
+recommender's :class:`~miles_core.recommend.ideas.Candidate`. A recommendation asks for a scrape
 like ``POST /scrape/jobs`` does (:func:`~miles_core.scraping.jobs.submit_deduplicated`), so the two
 share one job for a topic.
 """
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from miles_core.recommend.models import Candidate
+from miles_core.recommend.patterns import Candidate
 from miles_core.scraping.jobs import new_job, submit_deduplicated
 from miles_core.scraping.queue import Enqueue
 from miles_core.store import MilesStore, ScrapeJobRequest, VideoRecord

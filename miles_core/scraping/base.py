@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Protocol, runtime_checkable
 
 from miles_core.config import DEFAULT_SCRAPE_MAX_DURATION_SECONDS, DEFAULT_SCRAPE_MAX_RESULTS
-from miles_core.store.models import Cohort, ScrapedVideo
+from miles_core.store.records import Cohort, ScrapedVideo
 from miles_core.topics import Topic
 
 FRESH_WITHIN = timedelta(hours=6)

@@ -1,7 +1,7 @@
-"""Per-container singletons for the scrape and scorer handlers (created lazily, reused per invocation).
+"""Per-container singletons of the scrape handlers: the source chain and the job queue (created lazily).
 
 Lazy rather than at import so tests (and ``make run``) can point boto3 at moto before the first
-client exists; ``reset()`` drops them between tests.
+client exists; ``reset()`` drops them, and the shared store of :mod:`miles_core.store.shared`, between tests.
 """
 
 from __future__ import annotations
@@ -11,23 +11,16 @@ from typing import Any
 from miles_core.scraping.base import Source
 from miles_core.scraping.fixed_age_snapshots import VideoReader
 from miles_core.scraping.queue import SqsJobQueue
-from miles_core.store import MilesStore
+from miles_core.store import shared
 
 _cache: dict[str, Any] = {}
 
 
-def store() -> MilesStore:
-    if "store" not in _cache:
-        _cache["store"] = MilesStore.from_env()
-    result: MilesStore = _cache["store"]
-    return result
-
-
 def sources() -> list[Source]:
     if "sources" not in _cache:
-        from miles_core.scraping.service import sources_from_env
+        from miles_core.scraping.sources import sources_from_env
 
-        _cache["sources"] = sources_from_env(store())
+        _cache["sources"] = sources_from_env(shared.store())
     result: list[Source] = _cache["sources"]
     return result
 
@@ -35,9 +28,9 @@ def sources() -> list[Source]:
 def snapshot_reader() -> VideoReader | None:
     """The fixed-age re-snapshot job's reader: the YouTube Data API source (its calls spend the daily quota)."""
     if "snapshot_reader" not in _cache:
-        from miles_core.scraping.service import youtube_api_from_env
+        from miles_core.scraping.sources import youtube_api_from_env
 
-        _cache["snapshot_reader"] = youtube_api_from_env(store())
+        _cache["snapshot_reader"] = youtube_api_from_env(shared.store())
     reader: VideoReader | None = _cache["snapshot_reader"]
     return reader
 
@@ -61,4 +54,6 @@ def set_sources(value: list[Source]) -> None:
 
 
 def reset() -> None:
+    """Forget the sources, the queue and the shared store (between tests)."""
     _cache.clear()
+    shared.reset()

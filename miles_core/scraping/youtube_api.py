@@ -32,7 +32,7 @@ from miles_core.scraping.sanitize import (
     clean_title,
     clean_url,
 )
-from miles_core.store.models import Cohort, ScrapedVideo
+from miles_core.store.records import Cohort, ScrapedVideo
 
 logger = logging.getLogger(__name__)
 

@@ -1,14 +1,17 @@
 """DynamoDB single-table access: the only package that knows the key layout.
 
-``keys`` builds every key, ``items`` maps records to items and back, ``dynamo`` holds the
-value encoding, retries and conditional writes, and ``table.MilesStore`` is the operations facade
-everything else uses. ``schema`` is the physical table (``template.yaml`` declares the same).
+``records`` are the typed records callers pass and receive, ``keys`` builds every key, ``items``
+maps records to items and back, ``dynamo`` holds the value encoding, retries and conditional
+writes, and ``facade.MilesStore`` is the operations facade everything else uses (``shared.store()``
+is the per-container one the handlers share). ``schema`` is the physical table (``template.yaml``
+declares the same).
 """
 
 from miles_core.store.dynamo import deserialize_item
-from miles_core.store.errors import InvalidCursorError, StoreError, StoreThrottledError
+from miles_core.store.exceptions import InvalidCursorError, StoreError, StoreThrottledError
+from miles_core.store.facade import MilesStore
 from miles_core.store.items import is_video_item, video_from_item
-from miles_core.store.models import (
+from miles_core.store.records import (
     Candidate,
     CandidatePage,
     Cohort,
@@ -28,7 +31,6 @@ from miles_core.store.models import (
     iso,
     parse_iso,
 )
-from miles_core.store.table import MilesStore
 
 __all__ = [
     "Candidate",

@@ -1,4 +1,4 @@
-"""DynamoDB plumbing under :class:`~miles_core.store.table.MilesStore`: values, retries, conditional writes.
+"""DynamoDB plumbing under :class:`~miles_core.store.facade.MilesStore`: values, retries, conditional writes.
 
 * Values: Python <-> DynamoDB attribute values (floats become Decimals, datetimes ISO strings,
   ``None`` is never written: an unknown count is an absent attribute, not zero).
@@ -24,8 +24,8 @@ from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from miles_core.store.errors import StoreError, StoreThrottledError
-from miles_core.store.models import iso
+from miles_core.store.exceptions import StoreError, StoreThrottledError
+from miles_core.store.records import iso
 from miles_core.store.schema import PARTITION_KEY
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from typing import Any
 
 from miles_core.store import keys
 from miles_core.store.dynamo import DynamoTable, serialize_item
-from miles_core.store.models import DueOutcome, DueSnapshot, iso, parse_iso
+from miles_core.store.records import DueOutcome, DueSnapshot, iso, parse_iso
 from miles_core.store.schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 
 KEEP_AFTER_WINDOW = timedelta(days=1)

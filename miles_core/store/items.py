@@ -1,4 +1,4 @@
-"""Item mapping: the store's records (``miles_core.store.models``) <-> the attributes of their items.
+"""Item mapping: the store's records (``miles_core.store.records``) <-> the attributes of their items.
 
 Both directions live here, side by side, so a field added to a record is added to its item in the
 same place. Items are plain values (``dynamo.serialize_item`` encodes them); keys come from
@@ -14,7 +14,7 @@ from typing import Any
 
 from miles_core.observation import Observation
 from miles_core.store import keys
-from miles_core.store.models import (
+from miles_core.store.records import (
     Candidate,
     Cohort,
     JobCounts,

@@ -36,8 +36,8 @@ import json
 from collections.abc import Mapping
 from datetime import datetime
 
-from miles_core.store.errors import InvalidCursorError
-from miles_core.store.models import iso
+from miles_core.store.exceptions import InvalidCursorError
+from miles_core.store.records import iso
 from miles_core.store.schema import GSI1_PARTITION_KEY, GSI1_SORT_KEY, PARTITION_KEY, SORT_KEY
 from miles_core.topics import Topic
 

@@ -18,7 +18,7 @@ from miles_core.inference.artifact import ModelCard
 
 QUANTIZATION_TAG = "int8w7"
 """Part of every model version: how the served encoder is quantized (7-bit weights, see
-``miles_core.training.export.quantize_int8``). A new scheme changes served numbers, so it must change
+``miles_core.training.onnx_export.quantize_int8``). A new scheme changes served numbers, so it must change
 the version (the stream scorer re-scores a video only when stats or model version change)."""
 
 VIRAL_DEFINITION = (

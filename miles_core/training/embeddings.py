@@ -70,7 +70,7 @@ def compute_embeddings(encoder: nn.Module, tokenizer: Tokenizer, texts: Sequence
     import torch
 
     from miles_core.features.pipeline import length_sorted_batches
-    from miles_core.training.model import mean_pool
+    from miles_core.training.network import mean_pool
 
     encodings = tokenizer.encode_batch(list(texts))
     out: dict[int, np.ndarray] = {}

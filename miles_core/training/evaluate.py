@@ -31,7 +31,7 @@ def served_artifact(model_dir: Path) -> Iterator[Path]:
     if (model_dir / ONNX_FILE).is_file():
         yield model_dir
         return
-    from miles_core.training.export import export_trained
+    from miles_core.training.onnx_export import export_trained
 
     with tempfile.TemporaryDirectory(prefix="miles-eval-") as scratch:
         logger.info("%s has no %s: exporting it to a temporary serving artifact first", model_dir, ONNX_FILE)

@@ -1,4 +1,4 @@
-"""The trained-model directory (``miles train`` output, committed as ``miles_core/models/default``).
+"""The trained-model directory (``miles train`` output, committed as ``miles_core/artifacts/default``).
 
 It holds what training learned, not the encoder: ``head.safetensors`` (fusion head weights),
 ``head_config.json`` (head shape, per-regime stacking, encoder name), ``trees.safetensors``,
@@ -21,8 +21,8 @@ from typing import Any
 
 from miles_core.inference.artifact import CARD_FILE, HEAD_WEIGHTS_FILE, SCORE_REFERENCE_FILE, SPEC_FILE, TOKENIZER_FILE
 from miles_core.observation import Observation
-from miles_core.training.model import STACK_REGIMES, STACK_TARGETS, HeadConfig, HeadEnsemble, Stacking, StackWeights
 from miles_core.training.neighbours import NEIGHBOURS_FILE
+from miles_core.training.network import STACK_REGIMES, STACK_TARGETS, HeadConfig, HeadEnsemble, Stacking, StackWeights
 from miles_core.training.trees import TREES_FILE
 
 HEAD_CONFIG_FILE = "head_config.json"

@@ -13,7 +13,7 @@ breakout.
 
 The table is the normalised training embeddings projected on their top 128 principal axes, stored
 as float16 (1.2 MB for 4,588 videos), and their targets. The export bakes it into the graph
-(``MatMul`` -> ``TopK`` -> ``Gather`` -> mean, :class:`~miles_core.training.model.NeighbourPrior`)
+(``MatMul`` -> ``TopK`` -> ``Gather`` -> mean, :class:`~miles_core.training.network.NeighbourPrior`)
 on the encoder's side of the serving cut, so serving computes it once per text and caches it with
 the embedding. :meth:`TextNeighbours.score` is the numpy reference the graph is tested against.
 """

@@ -17,10 +17,10 @@ from miles_core.inference.artifact import CARD_FILE, SCORE_REFERENCE_FILE, SPEC_
 from miles_core.training.card import build_card, file_sha256
 from miles_core.training.data import EmbeddingSource, regime_arrays
 from miles_core.training.encoder import resolve_layers, tokenizer_path
-from miles_core.training.export import write_quantization_ranges
-from miles_core.training.model import STACK_TARGETS
 from miles_core.training.model_dir import load_head, save_head
 from miles_core.training.neighbours import NEIGHBOURS_FILE, TextNeighbours
+from miles_core.training.network import STACK_TARGETS
+from miles_core.training.onnx_export import write_quantization_ranges
 from miles_core.training.train import SELECTION, add_served_metrics, known_channels, stack_on_val
 from miles_core.training.trees import TREES_FILE, TreeEnsemble
 

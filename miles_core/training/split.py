@@ -4,13 +4,13 @@ Why: the encoder is ~all of the compute, and a video's text rarely changes while
 stream scorer re-scores a video each time a scrape refreshes its counts; ``explain`` re-scores a
 row six times with one group masked; a creator scores one title at many posting times). With the
 encoder in its own graph, serving computes each text's embedding once, keeps it
-(:mod:`miles_core.inference.embeddings`) and runs only the small head for everything else.
+(:mod:`miles_core.inference.encode_once`) and runs only the small head for everything else.
 
 The two graphs are *extracted* from ``model.onnx`` (``onnx.utils.Extractor``): the very same
 quantized nodes and initializers on each side of the cut, so outputs equal the one-graph model's
 (tested). The cut is two tensors that depend on the text alone: the pooled, L2-normalised embedding
 (``ServingModel.embed``; the one token-dependent tensor the head's nodes read) and the text-neighbour
-prior (the output of the ``/neighbours/`` nodes, :class:`~miles_core.training.model.NeighbourPrior`).
+prior (the output of the ``/neighbours/`` nodes, :class:`~miles_core.training.network.NeighbourPrior`).
 So the prior's similarity search runs in the encoder graph, once per text, and is cached with the
 embedding; re-scores, explanations and posting-time scans never repeat it. The two are renamed
 :data:`~miles_core.inference.artifact.EMBEDDING` and :data:`~miles_core.inference.artifact.NEIGHBOUR_PRIOR`

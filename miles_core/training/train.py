@@ -35,8 +35,6 @@ from miles_core.training.encoder import (
     tokenizer_path,
 )
 from miles_core.training.evaluate import SERVED_SECTIONS
-from miles_core.training.export import write_quantization_ranges
-from miles_core.training.model import STACK_TARGETS, Head, HeadConfig, Stacking
 from miles_core.training.model_dir import (
     CALIBRATION_FILE,
     HeadBundle,
@@ -46,6 +44,8 @@ from miles_core.training.model_dir import (
     save_head,
 )
 from miles_core.training.neighbours import DEFAULT_NEIGHBOURS, NEIGHBOURS_FILE, TextNeighbours
+from miles_core.training.network import STACK_TARGETS, Head, HeadConfig, Stacking
+from miles_core.training.onnx_export import write_quantization_ranges
 from miles_core.training.population_fit import describe_split
 from miles_core.training.trainer import (
     DEFAULT_GRID,

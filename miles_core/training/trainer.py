@@ -18,7 +18,7 @@ from torch import nn
 
 from miles_core.accuracy.metrics import auroc
 from miles_core.training.data import REGIMES, RegimeArrays
-from miles_core.training.model import FusionHead, Head, HeadConfig, HeadEnsemble
+from miles_core.training.network import FusionHead, Head, HeadConfig, HeadEnsemble
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from miles_core.api import API_KEY_SECURITY, build_resolver
 from miles_core.api.docs import DOCUMENT_PATH
 from miles_core.api.exception_handlers import UNHANDLED_ERROR_METRIC
-from miles_core.api.observability import tracing_disabled
+from miles_core.observability import tracing_disabled
 from tests.support.events import rest_event as gateway_event
 
 

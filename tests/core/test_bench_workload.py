@@ -8,7 +8,7 @@ import pytest
 
 from infra.bench.worker import measure_rescores
 from infra.bench.workload import load_requests
-from miles_core.api.prediction import PredictRequest
+from miles_core.api.schemas.predict import PredictRequest
 from miles_core.inference import Predictor
 
 

@@ -8,6 +8,8 @@ outside the repository root. Checked on the source text (lazy imports inside fun
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import REPO_ROOT
@@ -42,3 +44,16 @@ def test_the_check_finds_a_lazy_import(tmp_path: Path) -> None:
 def test_no_dev_tooling_is_left_inside_the_library() -> None:
     for moved in ("localstack", "bench"):  # now infra/localstack and infra/bench
         assert not list((CORE / moved).rglob("*.py")), moved
+
+
+def test_the_recommendation_flow_does_not_load_onnxruntime_at_import() -> None:
+    """The recommender reaches the model through its ``IdeaScorer`` port; only the handler loads the predictor."""
+    probe = "import sys, miles_core.recommend.service; print('onnxruntime' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    assert result.stdout.strip() == "False"
+
+
+def test_every_module_file_name_is_unique() -> None:
+    """A path says its job: two modules called ``scoring.py`` would mean two different things."""
+    names = [path.name for path in CORE.rglob("*.py") if path.name != "__init__.py" and path.name != "__main__.py"]
+    assert sorted(name for name in set(names) if names.count(name) > 1) == []

@@ -390,8 +390,8 @@ def reachable_files(entry: Path) -> set[Path]:
     return seen
 
 
-FORBIDDEN_IN_IMAGES = ("miles_core/training", "miles_core/models", "miles_core/cli.py", "infra", "tests")
-"""Never in a runtime stage: training code, the committed trained head, dev tooling, tests."""
+FORBIDDEN_IN_IMAGES = ("miles_core/training", "miles_core/artifacts", "miles_core/cli", "infra", "tests")
+"""Never in a runtime stage: training code, the committed trained head, the command line, dev tooling, tests."""
 
 
 def image_copy_problems(dockerfile: Dockerfile, handler_files: Iterable[Path]) -> list[str]:

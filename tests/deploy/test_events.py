@@ -17,9 +17,8 @@ from typing import Any
 
 import pytest
 
-from miles_core.scraping import runtime
-from miles_core.scraping.service import scheduled_job_id
-from miles_core.store import Cohort
+from miles_core.scraping.schedule import scheduled_job_id
+from miles_core.store import Cohort, shared
 from miles_core.topics import Topic, normalize_topic
 from tests.deploy.contract import load_template
 from tests.support.events import EVENTS_DIR, load_event
@@ -90,7 +89,7 @@ def test_event_runs_through_its_real_handler(
         assert [job["job_id"] for job in result["jobs"]] == [
             scheduled_job_id(event["time"], n, c) for n in niches for c in Cohort
         ]
-        store = runtime.store()
+        store = shared.store()
         for job in result["jobs"]:
             recorded = store.get_job(job["job_id"])
             assert recorded is not None

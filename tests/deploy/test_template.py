@@ -38,20 +38,6 @@ LOCAL_ONLY_ENV = {"MILES_API_KEY": "the local stack's API key; API Gateway check
 # Reachable by import from a function's handler but never used by it (module-level reachability
 # over-approximates). Each entry says why; an entry that stops being true fails the test.
 NOT_NEEDED_ENV: dict[str, dict[str, str]] = {
-    "ScorerFunction": dict.fromkeys(
-        (
-            "MILES_NICHES",
-            "MILES_SCRAPE_MAX_DURATION_SECONDS",
-            "MILES_SCRAPE_MAX_RESULTS",
-            "MILES_SCRAPE_QUEUE_URL",
-            "MILES_SCRAPE_SOURCES",
-            "MILES_YOUTUBE_DAILY_QUOTA",
-            "MILES_YOUTUBE_QUOTA_BUDGET",
-            "MILES_YOUTUBE_SECRET_ID",
-            "MILES_YTDLP_SECRET_ID",
-        ),
-        "scorer imports miles_core.scraping.runtime for store() only; sources/queue are scrape-side",
-    ),
     "ScrapeApiFunction": dict.fromkeys(
         (
             "MILES_NICHES",

@@ -5,7 +5,7 @@ cannot state, and that refusal is the API working, not a contract bug. Exactly t
 dropped from "schema-valid request rejected" (ST202), each recognised by the error ``type`` the API
 answers with, so any other rejection still fails the run:
 
-* ``cross_field`` / ``timestamp_range`` (``miles_core.api.prediction.RULES_BEYOND_THE_SCHEMA``):
+* ``cross_field`` / ``timestamp_range`` (``miles_core.api.schemas.predict.RULES_BEYOND_THE_SCHEMA``):
   likes <= views, views need ``published_at``, nothing in the future, a timestamp whose UTC form
   leaves years 1-9999. The field descriptions state them.
 * ``int_type`` on a JSON number with an integral value (``5.0``): JSON Schema counts it as an
@@ -20,7 +20,7 @@ from typing import Any
 
 import schemathesis
 
-from miles_core.api.prediction import RULES_BEYOND_THE_SCHEMA
+from miles_core.api.schemas.predict import RULES_BEYOND_THE_SCHEMA
 
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 

@@ -2,7 +2,7 @@
 
 Why it can differ at all: onnxruntime's u8 x s8 kernels on AVX2-only CPUs (VPMADDUBSW) add pairs of
 products into a saturating int16, while VNNI CPUs accumulate in int32. The export prevents it with
-7-bit weights (see ``miles_core.training.export.quantize_int8``); these tests check the artifact
+7-bit weights (see ``miles_core.training.onnx_export.quantize_int8``); these tests check the artifact
 has that property, and then run it on an emulated AVX2-only CPU (qemu user mode, ``-cpu EPYC-Rome``:
 QEMU's TCG has AVX2 but no AVX-512) and compare with this machine's CPU.
 """
@@ -21,7 +21,7 @@ from onnx import numpy_helper
 
 from miles_core.dataset import load_benchmark
 from miles_core.inference.artifact import ENCODER_DATA_FILE, ENCODER_FILE
-from miles_core.training.export import WEIGHT_RANGE
+from miles_core.training.onnx_export import WEIGHT_RANGE
 from tests.conftest import REPO_ROOT
 from tests.e2e.test_shipped_model import DEV_CSV
 

@@ -32,7 +32,7 @@ from miles_core.inference.artifact import (
     SERVING_GRAPHS_FILE,
     ServingGraphs,
 )
-from miles_core.inference.embeddings import TextFeatureCache, TextFeatures, text_key
+from miles_core.inference.encode_once import TextFeatureCache, TextFeatures, text_key
 from miles_core.observation import Observation
 from miles_core.training.split import encoder_digest
 

@@ -21,9 +21,9 @@ from miles_core.inference import Predictor
 from miles_core.inference.artifact import CARD_FILE, ModelCard
 from miles_core.training.embeddings import cache_path, cached_embeddings, compute_embeddings
 from miles_core.training.encoder import encoder_depth, load_encoder, resolve_layers
-from miles_core.training.export import export_trained, serving_model
-from miles_core.training.model import mean_pool
 from miles_core.training.model_dir import HEAD_CONFIG_FILE
+from miles_core.training.network import mean_pool
+from miles_core.training.onnx_export import export_trained, serving_model
 from miles_core.training.train import train
 from tests.support.tiny_artifact import tiny_train_options
 

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from miles_core.training.encoder import load_encoder
-from miles_core.training.export import serving_model
 from miles_core.training.neighbours import NEIGHBOURS_FILE, TextNeighbours
+from miles_core.training.onnx_export import serving_model
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:

@@ -28,9 +28,9 @@ from miles_core.inference.predictor import ENCODER_CALL_ROWS
 from miles_core.observation import Observation, Regime
 from miles_core.training.data import EmbeddingSource, regime_arrays
 from miles_core.training.encoder import encoder_depth, load_encoder
-from miles_core.training.export import export_trained, serving_model
 from miles_core.training.model_dir import load_head
 from miles_core.training.neighbours import NEIGHBOURS_FILE, TextNeighbours
+from miles_core.training.onnx_export import export_trained, serving_model
 from miles_core.training.trainer import head_outputs
 from miles_core.training.trees import TREES_FILE, TreeEnsemble
 

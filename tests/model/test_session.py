@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from miles_core.inference.predictor import cgroup_cpu_limit, default_threads, session_options, visible_cpus
+from miles_core.inference.cpu_quota import cgroup_cpu_limit, default_threads, visible_cpus
+from miles_core.inference.predictor import session_options
 
 
 def test_cgroup_v2_quota_is_read(tmp_path: Path) -> None:
@@ -42,9 +43,9 @@ def test_threads_never_exceed_the_affinity_mask(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_a_quota_below_the_mask_caps_the_threads(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("miles_core.inference.predictor.cgroup_cpu_limit", lambda: 1.0)
+    monkeypatch.setattr("miles_core.inference.cpu_quota.cgroup_cpu_limit", lambda: 1.0)
     assert visible_cpus() == 1
-    monkeypatch.setattr("miles_core.inference.predictor.cgroup_cpu_limit", lambda: 0.25)
+    monkeypatch.setattr("miles_core.inference.cpu_quota.cgroup_cpu_limit", lambda: 0.25)
     assert visible_cpus() == 1, "a fractional quota still gets one thread"
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from miles_core.inference.artifact import ARTIFACT_FILES, ModelCard
-from miles_core.training.export import export_trained
 from miles_core.training.model_dir import QUANTIZATION_RANGES_FILE, TRAINED_FILES
 from miles_core.training.neighbours import NEIGHBOURS_FILE
+from miles_core.training.onnx_export import export_trained
 from miles_core.training.train import train
 from tests.support.tiny_artifact import tiny_train_options
 

@@ -16,7 +16,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from infra.localstack.routes import ROUTES
-from miles_core.api.prediction import MAX_BATCH_ITEMS, MAX_VARIANTS
+from miles_core.api.schemas.predict import MAX_BATCH_ITEMS, MAX_VARIANTS
 from miles_core.observation import MAX_TITLE_CHARS
 from tests.predict.conftest import invoke
 from tests.support.events import json_event, lambda_context

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from miles_core.api.prediction import PredictRequest, score_requests
+from miles_core.api.schemas.predict import PredictRequest
 from miles_core.coverage import Coverage, CoverageReason
 from miles_core.inference.predictor import Prediction
+from miles_core.inference.request_scoring import score_requests
 from miles_core.observation import Observation, Regime
 
 NOW = datetime(2026, 5, 1, 17, 0, tzinfo=UTC)

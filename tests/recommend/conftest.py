@@ -13,8 +13,7 @@ import pytest
 from miles_core.inference.predictor import Prediction, Predictor
 from miles_core.observation import Observation
 from miles_core.recommend import llm
-from miles_core.recommend.models import Candidate
-from miles_core.recommend.patterns import words
+from miles_core.recommend.patterns import Candidate, words
 from miles_core.relevance import pack_embedding
 from miles_core.secrets import clear_secret_cache
 from miles_core.topics import normalize_topic

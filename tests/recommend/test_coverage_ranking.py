@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from miles_core.coverage import Coverage, CoverageReason
 from miles_core.inference.predictor import Prediction
 from miles_core.observation import Observation
-from miles_core.recommend.models import IdeaDraft
-from miles_core.recommend.scoring import IdeaContext, score_ideas
+from miles_core.recommend.idea_scoring import IdeaContext, score_ideas
+from miles_core.recommend.ideas import IdeaDraft
 from tests.recommend.conftest import FakeScorer
 
 NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)

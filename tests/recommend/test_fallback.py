@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from miles_core.recommend.fallback import display_case, generate_fallback_ideas
-from miles_core.recommend.models import MAX_COUNT, Candidate, IdeaDraft, Vibe
-from miles_core.recommend.patterns import extract_patterns
+from miles_core.recommend.ideas import MAX_COUNT, IdeaDraft, Vibe
+from miles_core.recommend.patterns import Candidate, extract_patterns
 
 
 def test_same_input_same_ideas(candidates: list[Candidate]) -> None:

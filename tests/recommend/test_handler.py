@@ -332,6 +332,6 @@ def test_handler_module_imports_no_torch(tiny_artifact: Path) -> None:
 
 
 def test_the_topic_is_canonical_before_it_is_cached_or_echoed() -> None:
-    from miles_core.recommend.models import RecommendationRequest
+    from miles_core.api.schemas.recommend import RecommendationRequest
 
     assert RecommendationRequest.model_validate({"topic": "  Home   WORKOUTS "}).topic == "home workouts"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import random
 
-from miles_core.recommend.models import Candidate
-from miles_core.recommend.patterns import extract_patterns, has_emoji
+from miles_core.recommend.patterns import Candidate, extract_patterns, has_emoji
 from miles_core.topics import normalize_topic
 
 

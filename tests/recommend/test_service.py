@@ -7,12 +7,14 @@ from typing import Any
 
 import pytest
 
+from miles_core.api.schemas.recommend import RecommendationRequest
 from miles_core.inference.predictor import Predictor
 from miles_core.observation import Regime
+from miles_core.recommend.idea_scoring import HOURS_PER_WEEK, WeekScan
+from miles_core.recommend.ideas import Generator, Vibe, Weekday
 from miles_core.recommend.llm import LLMIdeaGenerator, LLMSettings
 from miles_core.recommend.memory import InMemoryCache, InMemoryCandidates, InMemoryScrapeRequester
-from miles_core.recommend.models import Candidate, Generator, RecommendationRequest, Vibe, Weekday
-from miles_core.recommend.scoring import HOURS_PER_WEEK, WeekScan
+from miles_core.recommend.patterns import Candidate
 from miles_core.recommend.service import RecommendationService
 from miles_core.relevance import RELEVANCE_THRESHOLD
 from tests.recommend.conftest import (
@@ -252,7 +254,7 @@ def test_llm_failure_falls_back_and_says_why(fake_scorer: FakeScorer, mode: str,
 
 
 def test_week_slots_hold_every_weekday_and_hour_once_at_their_next_occurrence() -> None:
-    from miles_core.recommend.scoring import week_slots
+    from miles_core.recommend.idea_scoring import week_slots
 
     slots = week_slots(NOW + timedelta(minutes=20))
     assert slots[0] == NOW + timedelta(hours=2)  # the first whole hour at least one hour away
@@ -271,7 +273,7 @@ def test_week_slots_hold_every_weekday_and_hour_once_at_their_next_occurrence() 
     ],
 )
 def test_the_reason_names_what_lifts_and_what_holds_back(contributions: dict[str, float], sentence: str) -> None:
-    from miles_core.recommend.scoring import reason_sentence
+    from miles_core.recommend.idea_scoring import reason_sentence
 
     assert reason_sentence(contributions, NOW + timedelta(hours=1)).startswith(sentence)
 

@@ -11,8 +11,9 @@ from infra.localstack.catalog import read_seed_videos, seed, select
 from miles_core.observation import Observation
 from miles_core.scraping.base import SearchQuery, SourceError
 from miles_core.scraping.catalog import CATALOG_TOPICS, CatalogSource, match_score, topics_for
+from miles_core.scraping.job_runner import run_job
 from miles_core.scraping.jobs import new_job
-from miles_core.scraping.service import run_job, sources_from_env
+from miles_core.scraping.sources import sources_from_env
 from miles_core.store import Cohort, JobStatus, MilesStore, ScrapedVideo, ScrapeJobRequest
 from miles_core.topics import normalize_topic
 from tests.conftest import REPO_ROOT

@@ -10,7 +10,7 @@ import pytest
 
 from miles_core.scraping.fixed_age_snapshots import run_fixed_age_snapshots, tolerance
 from miles_core.scraping.quota import SERVICE, DailyQuota
-from miles_core.scraping.service import run_scheduled
+from miles_core.scraping.schedule import run_scheduled
 from miles_core.scraping.youtube_api import YouTubeDataApiSource
 from miles_core.store import MilesStore, iso
 from miles_core.topics import normalize_topic

@@ -11,7 +11,7 @@ import pytest
 
 from miles_core.scraping.base import SearchQuery
 from miles_core.scraping.quota import SERVICE, DailyQuota
-from miles_core.scraping.service import run_scheduled
+from miles_core.scraping.schedule import run_scheduled
 from miles_core.scraping.youtube_api import YouTubeDataApiSource, map_video_resource, parse_iso8601_duration
 from miles_core.scraping.ytdlp import YtDlpSource, search_url
 from miles_core.store import Cohort, MilesStore, iso

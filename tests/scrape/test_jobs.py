@@ -11,6 +11,7 @@ import pytest
 
 from miles_core.config import DEFAULT_SCRAPE_MAX_DURATION_SECONDS, DEFAULT_SCRAPE_MAX_RESULTS
 from miles_core.scraping.base import SearchQuery, SearchResult
+from miles_core.scraping.job_runner import STOP_MARGIN_SECONDS, WRITE_RESERVE_SECONDS, run_job
 from miles_core.scraping.jobs import (
     QUEUE_RETENTION,
     SEND_GRACE,
@@ -20,7 +21,6 @@ from miles_core.scraping.jobs import (
     submit_job,
 )
 from miles_core.scraping.queue import JobMessage, SqsJobQueue, job_message, parse_job_message
-from miles_core.scraping.service import STOP_MARGIN_SECONDS, WRITE_RESERVE_SECONDS, run_job
 from miles_core.scraping.ytdlp import map_info_dict
 from miles_core.store import JobStatus, MilesStore, ScrapeJob, ScrapeJobRequest, StoreError
 from miles_core.topics import Topic, normalize_topic
@@ -105,7 +105,8 @@ def test_a_message_whose_record_is_missing_is_recorded_from_its_request(store: M
 
 
 def test_schedule_summary_and_retryable_jobs() -> None:
-    from miles_core.scraping.service import JobOutcome, retryable_jobs, schedule_summary
+    from miles_core.scraping.job_runner import JobOutcome
+    from miles_core.scraping.schedule import retryable_jobs, schedule_summary
     from miles_core.store import JobCounts
 
     outcomes = [

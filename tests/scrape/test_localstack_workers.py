@@ -13,6 +13,7 @@ import pytest
 from infra.localstack.moto import MotoServer
 from infra.localstack.workers import STATE_FILE, LocalStackContext, start_background_workers
 from miles_core.scraping import runtime
+from miles_core.store import shared
 from miles_core.store.schema import create_table
 from tests.scrape.test_pipeline import ytdlp_source
 
@@ -48,7 +49,7 @@ def test_local_workers_run_jobs_and_score_them(
             boto3.client("sqs", region_name="us-east-1").send_message(
                 QueueUrl=state["queue_url"], MessageBody=json.dumps({"job_id": "local-1", "topic": "street food"})
             )
-            store = runtime.store()
+            store = shared.store()
 
             def all_scored() -> bool:
                 page = store.list_candidates("street food", limit=10, min_probability=0.0)

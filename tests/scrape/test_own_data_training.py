@@ -23,11 +23,11 @@ from miles_core.observation import Observation
 from miles_core.scraping import commands
 from miles_core.scraping.fixed_age_snapshots import run_fixed_age_snapshots
 from miles_core.scraping.quota import DailyQuota
-from miles_core.scraping.service import run_scheduled
+from miles_core.scraping.schedule import run_scheduled
 from miles_core.scraping.youtube_api import YouTubeDataApiSource
 from miles_core.store import MilesStore, iso
 from miles_core.topics import normalize_topic
-from miles_core.training.export import export_trained
+from miles_core.training.onnx_export import export_trained
 from miles_core.training.train import train
 from tests.scrape.conftest import TABLE, FreshUploadsApi
 from tests.support.tiny_artifact import build_tiny_encoder, sample_with_val, tiny_train_options

@@ -23,7 +23,7 @@ from miles_core.scraping import runtime
 from miles_core.scraping.base import SearchQuery, SearchResult, SourceError
 from miles_core.scraping.youtube_api import YouTubeDataApiSource
 from miles_core.scraping.ytdlp import YtDlpSource
-from miles_core.store import JobStatus, MilesStore, ScoreWriteOutcome, deserialize_item, is_video_item, keys
+from miles_core.store import JobStatus, MilesStore, ScoreWriteOutcome, deserialize_item, is_video_item, keys, shared
 from tests.scrape.conftest import NOW, TABLE, FakeYoutubeDL, RecordedYouTubeApi, ytdlp_info, ytdlp_search_result
 from tests.support.events import load_event, schedule_event
 from tests.support.throttle import Throttle
@@ -78,7 +78,7 @@ def handlers(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tiny_artifact
     from functions.scrape import app, worker
 
     scorer._state.clear()
-    runtime._cache["store"] = MilesStore(aws["dynamodb"], TABLE)
+    shared.use(MilesStore(aws["dynamodb"], TABLE))
     return {"app": app, "worker": worker, "scorer": scorer}
 
 
@@ -128,7 +128,7 @@ def test_scheduled_runs_add_snapshots_without_duplicating_videos(
     assert [job["status"] for job in result["jobs"]] == ["queued"] * 4
     assert [job["job_id"].endswith("-fresh") for job in result["jobs"]] == [False, True, False, True]
     assert drain_queue(aws, handlers["worker"]) == 4
-    store = runtime.store()
+    store = shared.store()
     jobs = [store.get_job(job["job_id"]) for job in result["jobs"]]
     assert [job.status.value if job else None for job in jobs] == ["succeeded"] * 4
     assert jobs[0] is not None
@@ -242,7 +242,7 @@ def test_stream_scorer_scores_each_new_or_changed_video_once(
     poller.poll_once()  # the stream now holds the scorer's own writes: nothing to do
     assert len(writes) == 5
 
-    record = runtime.store().get_video(youtube_api.order[0])
+    record = shared.store().get_video(youtube_api.order[0])
     assert record is not None
     assert record.score is not None
     assert record.score_is_current
@@ -252,7 +252,7 @@ def test_stream_scorer_scores_each_new_or_changed_video_once(
     # on the video item and on its leaderboard rows.
     embedding = handlers["scorer"].predictor().text_features([record.observation])[0].embedding
     assert record.score.text_embedding == pack_embedding(embedding)
-    rows = runtime.store().list_candidates(record.topics[0], limit=10).items
+    rows = shared.store().list_candidates(record.topics[0], limit=10).items
     assert {row.video_id: row.score.text_embedding for row in rows if row.score}[record.video_id] == pack_embedding(
         embedding
     )
@@ -324,7 +324,7 @@ def test_throttling_and_source_errors_lose_nothing_and_are_reported(
     message_id = event["Records"][0]["messageId"]
     assert result == {"batchItemFailures": [{"itemIdentifier": message_id}]}  # SQS will redeliver it
     job_id = json.loads(event["Records"][0]["body"])["job_id"]
-    job = runtime.store().get_job(job_id)
+    job = shared.store().get_job(job_id)
     assert job is not None
     assert job.status is JobStatus.PARTIAL
     assert job.counts.as_dict() == {"found": 3, "new": 2, "updated": 0, "failed": 1}
@@ -335,7 +335,7 @@ def test_throttling_and_source_errors_lose_nothing_and_are_reported(
 
     throttle.failures = 0  # DynamoDB recovered: the redelivered message completes the job
     assert invoke(handlers["worker"].handler, event) == {"batchItemFailures": []}
-    job = runtime.store().get_job(job_id)
+    job = shared.store().get_job(job_id)
     assert job is not None
     assert job.attempts == 2
     assert job.counts.as_dict() == {"found": 3, "new": 3, "updated": 0, "failed": 0}
@@ -348,7 +348,7 @@ def test_a_source_failing_alone_fails_the_job_visibly(handlers: dict[str, Any], 
     runtime.set_sources([FailingSource(BotCheckError("ytdlp", "Sign in to confirm you're not a bot"))])
     event = load_event("scrape_job_sqs.json")
     assert invoke(handlers["worker"].handler, event) == {"batchItemFailures": []}  # retrying cannot help
-    job = runtime.store().get_job(json.loads(event["Records"][0]["body"])["job_id"])
+    job = shared.store().get_job(json.loads(event["Records"][0]["body"])["job_id"])
     assert job is not None
     assert job.status is JobStatus.FAILED
     assert "not a bot" in job.errors[0]
@@ -361,7 +361,7 @@ def test_schedule_event_fails_when_a_niche_cannot_be_enqueued_and_its_retry_send
     queue_url = aws["queue_url"]
     monkeypatch.delenv("MILES_SCRAPE_QUEUE_URL")
     runtime._cache.pop("job_queue", None)
-    from miles_core.scraping.service import JobRetryableError
+    from miles_core.scraping.job_runner import JobRetryableError
 
     with pytest.raises(JobRetryableError, match="could not be enqueued"):
         invoke(handlers["worker"].handler, load_event("scrape_schedule.json"))  # -> the on-failure queue
@@ -382,7 +382,7 @@ def test_score_stream_event_file_runs_through_the_scorer(handlers: dict[str, Any
     for record in video_records:  # the items the stream records describe exist in the table
         aws["dynamodb"].put_item(TableName=TABLE, Item=record["dynamodb"]["NewImage"])
     assert invoke(handlers["scorer"].handler, event) == {"batchItemFailures": []}
-    store = runtime.store()
+    store = shared.store()
     for record in video_records:
         video = store.get_video(record["dynamodb"]["NewImage"]["video_id"]["S"])
         assert video is not None
@@ -413,7 +413,7 @@ def test_a_worker_running_out_of_time_stops_cleanly_and_records_what_it_finished
     event = load_event("scrape_job_sqs.json")
     context = ShrinkingContext(start_ms=155_000, step_ms=10_000)
     assert handlers["worker"].handler(event, context) == {"batchItemFailures": []}  # nothing a retry would fix
-    job = runtime.store().get_job(json.loads(event["Records"][0]["body"])["job_id"])
+    job = shared.store().get_job(json.loads(event["Records"][0]["body"])["job_id"])
     assert job is not None
     assert job.status is JobStatus.PARTIAL  # never left "running"
     assert 0 < job.counts.new < 10
@@ -433,7 +433,7 @@ def test_a_dead_lettered_message_fails_its_job(
     event["Records"][0]["eventSourceARN"] = dlq_arn
     event["Records"][0]["body"] = json.dumps({"job_id": accepted["job_id"], "topic": "cooking hacks"})
     assert invoke(handlers["worker"].handler, event) == {"batchItemFailures": []}
-    job = runtime.store().get_job(accepted["job_id"])
+    job = shared.store().get_job(accepted["job_id"])
     assert job is not None
     assert job.status is JobStatus.FAILED
     assert "dead-letter queue" in job.errors[-1]
@@ -461,7 +461,7 @@ def test_the_daily_youtube_quota_fails_jobs_and_the_api_answers_429(
 ) -> None:
     from miles_core.scraping.quota import SERVICE, DailyQuota, utc_day
 
-    store = runtime.store()
+    store = shared.store()
     quota = DailyQuota(store, daily_budget=10_000)
     runtime.set_sources([YouTubeDataApiSource("k", base_url=youtube_api.base_url, spend=quota.spend)])
     status, accepted = api_call(handlers["app"], "scrape_job_request.json")

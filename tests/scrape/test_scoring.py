@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from miles_core.inference.predictor import Prediction
+from miles_core.inference.stream_scoring import plan_batch
 from miles_core.observation import Observation, Regime
-from miles_core.scraping.scoring import plan_batch
 from miles_core.store import VideoRecord
 from tests.scrape.conftest import NOW
 

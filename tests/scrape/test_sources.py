@@ -11,7 +11,7 @@ from yt_dlp.utils import DownloadError
 
 from miles_core.scraping.base import BotCheckError, QuotaExceededError, SearchQuery, SourceConfigError
 from miles_core.scraping.sanitize import clean_title
-from miles_core.scraping.service import sources_from_env
+from miles_core.scraping.sources import sources_from_env
 from miles_core.scraping.youtube_api import YouTubeDataApiSource, map_video_resource, parse_iso8601_duration
 from miles_core.scraping.ytdlp import YtDlpSource, map_info_dict
 from miles_core.topics import Topic

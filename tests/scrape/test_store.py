@@ -25,8 +25,8 @@ from miles_core.store import (
     keys,
 )
 from miles_core.store.dynamo import MAX_ATTEMPTS
-from miles_core.store.models import MAX_TOPICS_PER_VIDEO, ScrapeJobRequest
-from miles_core.store.table import MAX_CANDIDATE_PAGES
+from miles_core.store.facade import MAX_CANDIDATE_PAGES
+from miles_core.store.records import MAX_TOPICS_PER_VIDEO, ScrapeJobRequest
 from miles_core.topics import normalize_topic
 from tests.scrape.conftest import NOW, TABLE
 from tests.support.throttle import Throttle

@@ -95,7 +95,7 @@ def work_dir(out_dir: Path) -> Path:
 def build_tiny_artifact(out_dir: Path, seed: int = 0) -> Path:
     """Train a tiny model on the sample and export it as a serving artifact into ``out_dir``."""
     from miles_core.inference.artifact import CARD_FILE, ModelCard
-    from miles_core.training.export import export_trained
+    from miles_core.training.onnx_export import export_trained
     from miles_core.training.train import train
 
     work = work_dir(out_dir)

@@ -2,7 +2,7 @@
 
 They are pydantic models, not the store's dicts, because the one OpenAPI document is generated
 from them: every answer has a schema a client (and the contract fuzzer) can check. The store
-keeps its own records (:mod:`miles_core.store.models`); ``as_public_dict`` output is validated
+keeps its own records (:mod:`miles_core.store.records`); ``as_public_dict`` output is validated
 into these models, so a field added there without a schema here is dropped, never leaked.
 """
 
@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from miles_core.api.fields import TopicField, integer
 from miles_core.config import DEFAULT_SCRAPE_MAX_DURATION_SECONDS, DEFAULT_SCRAPE_MAX_RESULTS
-from miles_core.store.models import JobStatus
+from miles_core.store.records import JobStatus
 
 MAX_SCRAPE_RESULTS = 50
 """One YouTube search page: a job asking for more would only cost quota."""

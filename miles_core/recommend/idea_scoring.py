@@ -22,13 +22,7 @@ from datetime import UTC, datetime, timedelta
 from miles_core.coverage import Coverage
 from miles_core.inference.predictor import Prediction
 from miles_core.observation import Observation
-from miles_core.recommend.models import (
-    IdeaDraft,
-    PostingTime,
-    ScoredIdea,
-    TitleVariant,
-    Weekday,
-)
+from miles_core.recommend.ideas import IdeaDraft, PostingTime, ScoredIdea, TitleVariant, Weekday
 from miles_core.recommend.ports import IdeaScorer
 
 HOURS_PER_WEEK = 7 * 24

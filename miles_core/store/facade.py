@@ -1,6 +1,6 @@
 """``MilesStore``: every read and write of the single DynamoDB table, by intention.
 
-Callers pass and receive the records of :mod:`miles_core.store.models`; they never see a key or
+Callers pass and receive the records of :mod:`miles_core.store.records`; they never see a key or
 an attribute value. The key layout is :mod:`~miles_core.store.keys`, the record <-> item mapping
 :mod:`~miles_core.store.items`, the retries and conditional writes :mod:`~miles_core.store.dynamo`.
 This module only says which items each operation touches, under which condition, and why: the
@@ -28,7 +28,7 @@ from miles_core.store.dynamo import (
     set_attributes,
 )
 from miles_core.store.fixed_age_repo import FixedAgeRepository
-from miles_core.store.models import (
+from miles_core.store.records import (
     MAX_JOB_ERRORS,
     MAX_TOPICS_PER_VIDEO,
     CandidatePage,

@@ -55,7 +55,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from miles_core.training.export import export_trained
+    from miles_core.training.onnx_export import export_trained
 
     started = time.monotonic()
     path = export_trained(args.model, args.out, quantize=not args.fp32)
@@ -64,7 +64,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from miles_core.training.export import write_quantization_ranges
+    from miles_core.training.onnx_export import write_quantization_ranges
 
     path = write_quantization_ranges(args.model)
     logger.info("wrote %s", path)

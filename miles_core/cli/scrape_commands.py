@@ -29,7 +29,8 @@ def _scrape(args: argparse.Namespace) -> int:
     _apply_overrides(args)
     if args.niches:
         os.environ["MILES_NICHES"] = args.niches
-    from miles_core.scraping.service import retryable_jobs, run_scheduled, schedule_summary, sources_from_env
+    from miles_core.scraping.schedule import retryable_jobs, run_scheduled, schedule_summary
+    from miles_core.scraping.sources import sources_from_env
     from miles_core.store import MilesStore, iso
 
     store = MilesStore.from_env()
@@ -44,7 +45,7 @@ def _scrape(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     _apply_overrides(args)
     from miles_core.accuracy.outcomes import OutcomeWindow
-    from miles_core.scraping.export import write_csv
+    from miles_core.scraping.dataset_export import write_csv
     from miles_core.store import MilesStore
 
     window = OutcomeWindow(min_hours=args.min_hours, max_hours=args.max_hours)

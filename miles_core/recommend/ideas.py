@@ -1,9 +1,10 @@
-"""Data shapes of the recommendation flow: request, candidates, patterns, ideas, response.
+"""Ideas: what a generator (LLM or fallback) drafts and what scoring turns it into.
 
-Kept in one module so the HTTP handler, the LLM client, the fallback generator and the cache all
-agree on one definition. Everything that crosses a trust boundary (the request body, the LLM's
-output, a cached response read back from storage) is a pydantic model with ``extra="forbid"`` so
-an unexpected field is an error, not silently carried along.
+The LLM client, the fallback generator, the scorer and the API response share these definitions.
+Everything that crosses a trust boundary (the LLM's output, a cached response read back from
+storage) is a pydantic model with ``extra="forbid"`` so an unexpected field is an error, not
+silently carried along. The request and response bodies are :mod:`miles_core.api.schemas.recommend`;
+candidates and patterns are :mod:`miles_core.recommend.patterns`.
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from miles_core.api.fields import TopicField, integer
 from miles_core.coverage import Coverage
-from miles_core.relevance import EvidenceLevel
 
 MIN_COUNT = 1
 MAX_COUNT = 10
@@ -54,90 +53,6 @@ class Generator(StrEnum):
 
     LLM = "llm"
     FALLBACK = "fallback"
-
-
-class RecommendationRequest(BaseModel):
-    """Body of ``POST /recommendations``. Unknown fields are rejected (typos must not be ignored).
-
-    Field types are the API's shared strict ones (:mod:`miles_core.api.fields`): ``count`` is a JSON
-    integer, ``topic`` is refused with control or bidirectional characters and arrives canonical.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    topic: TopicField = Field(examples=["home workouts"])
-    vibe: Vibe = Field(default=Vibe.EDUCATIONAL, description="Tone of the ideas.")
-    count: Annotated[int, integer(MIN_COUNT, MAX_COUNT)] = Field(
-        default=DEFAULT_COUNT, description=f"How many ideas to return ({MIN_COUNT}-{MAX_COUNT})."
-    )
-
-
-class Candidate(BaseModel):
-    """A recent, already-scored real video of a topic, as the recommender needs it.
-
-    Titles, tags and channel names are scraped, untrusted text: they are only ever *data*.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    video_id: str
-    title: str
-    tags: tuple[str, ...] = ()
-    duration_seconds: float | None = None
-    published_at: datetime | None = None
-    viral_probability: float | None = None
-    predicted_velocity_views_per_hour: float | None = None
-    channel_id: str | None = None
-    channel_title: str | None = None
-    category_id: int | None = None
-    view_count: int | None = None
-    observed_at: datetime | None = None
-    """When ``view_count`` was observed."""
-    text_embedding: bytes | None = Field(default=None, exclude=True, repr=False)
-    """The model's stored embedding of the video's text (``miles_core.relevance``); never serialised."""
-    relevance: float | None = None
-    """Cosine of the video's embedding with the topic's; set when the recommender measured it."""
-
-
-class CountShare(BaseModel):
-    """One frequent item: how many analyzed titles contain it and which share that is."""
-
-    text: str
-    count: int
-    share: float
-
-
-class Distribution(BaseModel):
-    """Robust summary of a numeric property (quartiles; ``None`` when nothing was measured)."""
-
-    n: int
-    median: float | None
-    p25: float | None
-    p75: float | None
-
-
-class HourCount(BaseModel):
-    hour_utc: int
-    count: int
-
-
-class Patterns(BaseModel):
-    """What the topic's top-scored recent candidates have in common, computed from data only."""
-
-    candidates_analyzed: int
-    top_words: list[CountShare]
-    top_phrases: list[CountShare]
-    top_tags: list[CountShare]
-    title_chars: Distribution
-    title_words: Distribution
-    duration_seconds: Distribution
-    posting_hours_utc: list[HourCount] = Field(
-        description="When the analyzed videos were published (observed, most frequent first). Each idea's one "
-        "suggested time is its `best_posting_time`, from the model's scan of the week."
-    )
-    hooks: dict[str, float] = Field(description="Share of titles using each hook: number, question, emoji, ...")
-    style: dict[str, float] = Field(description="Share of titles with each style trait: all-caps word, ...")
-    dominant_category_id: int | None
 
 
 Title = Annotated[str, Field(min_length=3, max_length=MAX_IDEA_TITLE_CHARS)]
@@ -292,73 +207,6 @@ class ScoredIdea(IdeaFields):
         description="Per feature group, and for `duration`, how much it moved the viral logit (the logit minus the "
         "logit with that part unknown): the model's explanation behind `reason`."
     )
-
-
-class InspiredBy(BaseModel):
-    """A real video the ideas were derived from (shown so the creator can judge the inspiration).
-
-    Only videos about the topic (relevance at or above ``miles_core.relevance.RELEVANCE_THRESHOLD``).
-    """
-
-    video_id: str
-    title: str
-    relevance: float = Field(description="Cosine of the video's text embedding with the topic's (model encoder).")
-    channel_title: str | None
-    viral_probability: float | None
-    predicted_velocity_views_per_hour: float | None
-    published_at: datetime | None
-    duration_seconds: float | None
-    url: str
-    view_count: int | None = Field(description="Views at Miles' latest observation.")
-    age_hours: float | None = Field(description="Hours between publishing and Miles' latest observation.")
-    views_per_hour: float | None = Field(
-        description="Views gained per hour between the first and the latest snapshot Miles stored (None with one)."
-    )
-    snapshots: int = Field(ge=0, description="How many snapshots of the video Miles stored.")
-    channel_videos: int = Field(
-        ge=1, description="Videos of the same channel among the topic's stored videos (this one included)."
-    )
-    channel_multiple: float | None = Field(
-        description="Lifetime views per hour over the median of the channel's stored videos; only with 3 or more."
-    )
-
-
-class Evidence(BaseModel):
-    """How much the recommendation stands on: stored videos about the topic."""
-
-    relevant_videos: int = Field(ge=0, description="Stored videos of the topic whose relevance passed the threshold.")
-    videos_checked: int = Field(ge=0, description="Stored videos of the topic whose relevance was measured.")
-    level: EvidenceLevel = Field(description="none (0 relevant videos: generic ideas), thin (1-4) or good (5+).")
-    relevance_threshold: float = Field(description="Cosine with the topic at or above which a video counts.")
-    summary: str = Field(description="The same, in a sentence for the creator.")
-
-
-class Meta(BaseModel):
-    """How the answer was produced."""
-
-    generator: Generator
-    generator_reason: str = Field(description="Why this generator answered, e.g. 'llm_ok', 'no_api_key'.")
-    cached: bool
-    candidates_analyzed: int
-    fresh_candidates: bool = Field(description="False when no candidate of the topic was recent enough.")
-    scrape_job_id: str | None = Field(description="Set when a scrape job was requested for the topic.")
-    model_version: str
-    topic: str
-    vibe: Vibe
-    count: int
-    generated_at: datetime
-
-
-class RecommendationResponse(BaseModel):
-    """Body returned by ``POST /recommendations``; also what is cached."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    ideas: list[ScoredIdea]
-    inspired_by: list[InspiredBy]
-    evidence: Evidence
-    patterns: Patterns
-    meta: Meta
 
 
 ReasonCode = Literal[

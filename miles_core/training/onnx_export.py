@@ -28,9 +28,9 @@ from miles_core.inference.artifact import (
     TOKENIZER_FILE,
 )
 from miles_core.observation import Observation
-from miles_core.training.model import ServingModel
 from miles_core.training.model_dir import CALIBRATION_FILE, QUANTIZATION_RANGES_FILE, load_calibration_observations
 from miles_core.training.neighbours import NEIGHBOURS_FILE, TextNeighbours
+from miles_core.training.network import ServingModel
 from miles_core.training.split import split_serving_graphs
 from miles_core.training.trees import TREE_OUTPUT, TREE_TARGETS, TREES_FILE, TreeEnsemble, graft
 

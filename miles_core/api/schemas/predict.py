@@ -1,7 +1,8 @@
 """Request and response schemas of the prediction API (``POST /predict``, ``POST /predict/batch``).
 
 They live in ``miles_core`` rather than in the handler so other functions (recommend scores its
-ideas in pre-publish mode) and clients' tests can reuse them. The request is stricter than
+ideas in pre-publish mode) and clients' tests can reuse them; turning requests into results is
+:mod:`miles_core.inference.request_scoring`. The request is stricter than
 :class:`~miles_core.observation.Observation`: counts must be JSON integers (``"12"``, ``1.5`` and
 ``true`` are refused, not coerced), cross-field rules are reported on the field they concern,
 and every field documents its unit, because the OpenAPI document is generated from these models.
@@ -9,10 +10,8 @@ and every field documents its unit, because the OpenAPI document is generated fr
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -28,7 +27,6 @@ from pydantic_core import PydanticCustomError
 from miles_core.api.fields import URL_PATTERN, Trimmed, integer, single_line, text
 from miles_core.coverage import Coverage
 from miles_core.coverage.assess import REASON_CODES
-from miles_core.coverage.meaning import meanings
 from miles_core.observation import (
     MAX_DESCRIPTION_CHARS,
     MAX_TAG_CHARS,
@@ -37,9 +35,6 @@ from miles_core.observation import (
     Observation,
     Regime,
 )
-
-if TYPE_CHECKING:
-    from miles_core.inference.predictor import Prediction, Predictor
 
 MAX_BATCH_ITEMS = 64
 """Items per ``POST /predict/batch`` call: ~0.3 s of scoring on 2 vCPU, well inside the API's 29 s timeout."""
@@ -378,60 +373,6 @@ class PredictionResult(BaseModel):
         default=None,
         description="Only with `variants`: the title (`title` or a variant) scored highest (`title` on a tie).",
     )
-
-
-def result_of(prediction: Prediction) -> PredictionResult:
-    """The API's answer for one model prediction: the same fields, and its coverage reasons as sentences."""
-    return PredictionResult(
-        **dataclasses.asdict(prediction),
-        warnings=[reason.message for reason in prediction.coverage_reasons],
-        meaning=meanings(prediction),
-    )
-
-
-def score_requests(predictor: Predictor, requests: Sequence[PredictRequest], now: datetime) -> list[PredictionResult]:
-    """Score every request in one model call (``now`` = their ``observed_at`` default); answers keep the order.
-
-    When any item asks to ``explain``, the call explains the batch and only those items keep their
-    ``contributions`` (the others answer exactly as without it). Variant titles are scored in one more
-    call, never explained (a row scores the same alone or in any batch, so the two calls compare fairly).
-    """
-    observations = [request.to_observation(now) for request in requests]
-    predictions = predictor.predict(observations, explain=any(request.explain for request in requests))
-    wordings = [(index, title) for index, request in enumerate(requests) for title in request.variants]
-    variant_predictions = (
-        predictor.predict([observations[i].model_copy(update={"title": title}) for i, title in wordings])
-        if wordings
-        else []
-    )
-    per_item: list[list[tuple[str, Prediction]]] = [[] for _ in requests]
-    for (index, title), prediction in zip(wordings, variant_predictions, strict=True):
-        per_item[index].append((title, prediction))
-    return [
-        result_of(prediction if request.explain else dataclasses.replace(prediction, contributions=None)).model_copy(
-            update=_ranked_variants(request.title, prediction, variants) if variants else {}
-        )
-        for request, prediction, variants in zip(requests, predictions, per_item, strict=True)
-    ]
-
-
-def _ranked_variants(title: str, prediction: Prediction, variants: list[tuple[str, Prediction]]) -> dict[str, Any]:
-    """``variants`` and ``best_title`` of one item: every wording ranked by viral probability (``title`` wins ties)."""
-    wordings = [(title, prediction), *variants]
-    order = sorted(range(len(wordings)), key=lambda i: (-wordings[i][1].viral_probability, i))
-    rank = {index: place for place, index in enumerate(order, start=1)}
-    return {
-        "variants": [
-            VariantResult(
-                title=variant,
-                rank=rank[i],
-                **{name: getattr(scores, name) for name in VariantResult.model_fields if name not in ("title", "rank")},
-            )
-            for i, (variant, scores) in enumerate(wordings)
-            if i > 0
-        ],
-        "best_title": wordings[order[0]][0],
-    }
 
 
 class PredictResponse(PredictionResult):

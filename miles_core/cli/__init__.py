@@ -13,8 +13,8 @@ import sys
 from collections.abc import Sequence
 
 COMMAND_MODULES: tuple[str, ...] = (
-    "miles_core.training.commands",  # train, evaluate, export
-    "miles_core.scraping.commands",  # scrape, export-dataset
+    "miles_core.cli.train_commands",  # train, evaluate, export
+    "miles_core.cli.scrape_commands",  # scrape, export-dataset
 )
 
 
@@ -38,7 +38,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     return int(args.handler(args))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
