@@ -17,7 +17,7 @@ import requests
 from infra.localstack.process import start_stack_process, stop_stack_process
 from tests.conftest import REPO_ROOT
 
-SHIPPED_MODEL = REPO_ROOT / "miles_core" / "models" / "default"
+SHIPPED_MODEL = REPO_ROOT / "miles_core" / "artifacts" / "default"
 
 
 @pytest.fixture(scope="session")
