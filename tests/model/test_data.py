@@ -30,7 +30,9 @@ def test_data_folder_is_small_and_says_where_it_comes_from(folder: Path) -> None
 
 
 def test_dev_csv_is_the_file_the_shipped_model_was_trained_on() -> None:
-    card = json.loads((REPO_ROOT / "miles_core" / "artifacts" / "default" / "model_card.json").read_text(encoding="utf-8"))
+    card = json.loads(
+        (REPO_ROOT / "miles_core" / "artifacts" / "default" / "model_card.json").read_text(encoding="utf-8")
+    )
     path = BENCHMARK_DATA / card["training_data"]["file"]
     assert hashlib.sha256(path.read_bytes()).hexdigest() == card["training_data"]["sha256"]
 
