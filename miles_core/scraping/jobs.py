@@ -22,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 from miles_core.config import SCRAPE_DEDUPE_WINDOW_SECONDS
 from miles_core.scraping.queue import Enqueue, JobMessage, parse_job_message
 from miles_core.store import JobCounts, JobStatus, MilesStore, ScrapeJob, ScrapeJobRequest, StoreError
-from miles_core.store.keys import job_slot_key
 
 logger = logging.getLogger(__name__)
 
@@ -135,14 +134,13 @@ def submit_deduplicated(
     not block a new attempt: its slot is taken over.
     """
     request = job.request
-    slot = job_slot_key(request.topic, request.max_results, request.max_duration_seconds)
-    holder_id = store.claim_job_slot(slot, job.job_id, window)
+    holder_id = store.claim_job_slot(request, job.job_id, window)
     if holder_id != job.job_id:
         holder = store.get_job(holder_id)
         if holder is not None and holder.status is not JobStatus.FAILED:
             logger.info("scrape request for %r deduplicated onto job %s", request.topic, holder_id)
             return holder, False
-        holder_id = store.claim_job_slot(slot, job.job_id, window, replacing=holder_id)
+        holder_id = store.claim_job_slot(request, job.job_id, window, replacing=holder_id)
         if holder_id != job.job_id:  # another request took the failed job's place first
             current = store.get_job(holder_id)
             if current is not None:

@@ -14,9 +14,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +42,25 @@ THROTTLE_CODES = frozenset(
     }
 )
 _THROTTLE_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict"})
+Clock = Callable[[], datetime]
+"""What the store reads the time from (the wall clock in production, a fixed time in tests)."""
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long YouTube data (videos, snapshots, leaderboard rows) is kept after it was read from YouTube."""
+
+    period: timedelta
+
+    def expires(self, observed_at: datetime) -> int:
+        """The TTL attribute (epoch seconds) of data read from YouTube at ``observed_at``.
+
+        The read time, not the write time: the catalog source re-writes stored videos with their old
+        observations, and that must not keep data read long ago past its retention period.
+        """
+        return int((observed_at + self.period).timestamp())
+
+
 MAX_ATTEMPTS = 3
 """Tries of one call (the first + 2 retries with botocore's jittered backoff): the store's only retry layer."""
 
@@ -175,6 +194,18 @@ class DynamoTable:
             if is_conditional_failure(error):
                 return None
             raise StoreError(f"{what} failed: {error}") from error
+
+    def update(self, key: Mapping[str, str], parts: UpdateParts, **extra: Any) -> dict[str, Any]:
+        """One ``update_item`` of ``key`` with ``parts`` (plus a condition or return values in ``extra``)."""
+        return self.call(
+            "update_item",
+            TableName=self.name,
+            Key=serialize_item(key),
+            UpdateExpression=parts.expression,
+            ExpressionAttributeNames=parts.names,
+            ExpressionAttributeValues=parts.values,
+            **extra,
+        )
 
     def put_if_absent(self, item: Mapping[str, Any], what: str) -> bool:
         """Write a plain item unless its key exists: False when it did (the idempotent case)."""

@@ -57,3 +57,9 @@ def test_every_module_file_name_is_unique() -> None:
     """A path says its job: two modules called ``scoring.py`` would mean two different things."""
     names = [path.name for path in CORE.rglob("*.py") if path.name != "__init__.py" and path.name != "__main__.py"]
     assert sorted(name for name in set(names) if names.count(name) > 1) == []
+
+
+def test_no_store_module_grows_past_300_lines() -> None:
+    """The store is small repositories behind one facade; a module past this size is doing two jobs."""
+    sizes = {path.name: len(path.read_text(encoding="utf-8").splitlines()) for path in (CORE / "store").glob("*.py")}
+    assert {name: lines for name, lines in sizes.items() if lines > 300} == {}

@@ -22,10 +22,9 @@ from miles_core.store import (
     StoreThrottledError,
     UpsertOutcome,
     VideoRecord,
-    keys,
 )
 from miles_core.store.dynamo import MAX_ATTEMPTS
-from miles_core.store.facade import MAX_CANDIDATE_PAGES
+from miles_core.store.leaderboard_repo import MAX_CANDIDATE_PAGES
 from miles_core.store.records import MAX_TOPICS_PER_VIDEO, ScrapeJobRequest
 from miles_core.topics import normalize_topic
 from tests.scrape.conftest import NOW, TABLE
@@ -244,13 +243,14 @@ def test_only_unfinished_jobs_are_failed_from_the_dlq(store: MilesStore) -> None
 def test_job_slot_is_held_for_its_window(aws: dict[str, Any]) -> None:
     clock = {"now": NOW}
     store = MilesStore(aws["dynamodb"], TABLE, clock=lambda: clock["now"])
-    slot = keys.job_slot_key(normalize_topic("Cats"), 20, 180)
+    request = ScrapeJobRequest(normalize_topic("Cats"), 20, 180)
     window = timedelta(minutes=10)
-    assert store.claim_job_slot(slot, "a", window) == "a"
-    assert store.claim_job_slot(slot, "b", window) == "a"
-    assert store.claim_job_slot(slot, "b", window, replacing="a") == "b"
+    assert store.claim_job_slot(request, "a", window) == "a"
+    assert store.claim_job_slot(request, "b", window) == "a"
+    assert store.claim_job_slot(ScrapeJobRequest(normalize_topic("Cats"), 20, None), "d", window) == "d"  # own slot
+    assert store.claim_job_slot(request, "b", window, replacing="a") == "b"
     clock["now"] = NOW + timedelta(minutes=11)
-    assert store.claim_job_slot(slot, "c", window) == "c"  # the window passed
+    assert store.claim_job_slot(request, "c", window) == "c"  # the window passed
 
 
 def test_quota_counter_is_atomic_and_bounded(store: MilesStore) -> None:
