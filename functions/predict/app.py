@@ -149,7 +149,6 @@ def _static(name: str) -> Response[str]:
 
 
 STATIC_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
-_STATIC_ERRORS = responses({"type": "string"}, errors=(*PUBLIC, 404, 422))
 
 
 @app.get(

@@ -40,8 +40,8 @@ API_KEY_SCHEME = "apiKey"
 API_KEY_SECURITY: list[dict[str, list[str]]] = [{API_KEY_SCHEME: []}]
 """Pass as ``security=`` on every route that API Gateway protects with an API key."""
 PUBLIC_PATHS = frozenset({"/health", DOCS_PATH, OPENAPI_PATH, "/", "/static/{name}"})
-"""Routes without an API key: health, the API's documentation, and the creator page's static files."""
-"""Routes API Gateway serves without an API key (the rest need ``x-api-key``)."""
+"""Routes API Gateway serves without an API key (health, the API's documentation, the creator page and its
+static files); every other route needs ``x-api-key``."""
 API_KEY_SCHEME_OBJECT = {
     "type": "apiKey",
     "in": "header",
