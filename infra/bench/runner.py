@@ -55,7 +55,7 @@ class Bar:
 
 
 BARS = (
-    # Ratios to the prototype-equivalent baseline measured in the same run (issue 13's bars), so a slower
+    # Ratios to the prototype-equivalent baseline measured in the same run, so a slower
     # or faster machine moves both sides together.
     Bar("ratio.warm_p50_speedup", 100.0, at_least=True),
     Bar("ratio.batch32_throughput_gain", 150.0, at_least=True),

@@ -1,6 +1,6 @@
 """``python -m infra.bench.variants DIR [DIR ...]``: serving speed of several artifacts side by side.
 
-Issue 13 item 1 compares encoder variants (depth, token budget): each artifact is timed by the
+It compares encoder variants (depth, token budget): each artifact is timed by the
 same Miles worker as ``make bench`` (the ``POST /predict`` handler in-process, the same 200 real
 titles from the benchmark sample, warm p50 for one title and batch-32 throughput, plus the
 title + tags workload), in rounds that visit every artifact in turn, so a load change on this

@@ -1,4 +1,4 @@
-# Load check (issue 12 item 8): a bounded loopback load against `make run`'s stack. Included by the Makefile.
+# Load check: a bounded loopback load against `make run`'s stack. Included by the Makefile.
 LOAD_SECONDS ?= 60
 LOAD_CONCURRENCY ?= 4
 

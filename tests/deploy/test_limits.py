@@ -63,7 +63,7 @@ def test_worker_async_failures_have_a_destination(template: dict[str, Any]) -> N
 
 
 def test_the_worker_consumes_the_scrape_job_dlq(template: dict[str, Any]) -> None:
-    """Dead-lettered job messages mark their jobs failed (issue 12): the DLQ is a worker event source."""
+    """Dead-lettered job messages mark their jobs failed: the DLQ is a worker event source."""
     worker = functions(template)["ScrapeWorkerFunction"]
     queues = {e["Properties"]["Queue"]["Fn::GetAtt"][0] for e in worker.events.values() if e["Type"] == "SQS"}
     assert queues == {"ScrapeJobQueue", "ScrapeJobDLQ"}

@@ -9,7 +9,7 @@ answers with, so any other rejection still fails the run:
   likes <= views, views need ``published_at``, nothing in the future, a timestamp whose UTC form
   leaves years 1-9999. The field descriptions state them.
 * ``int_type`` on a JSON number with an integral value (``5.0``): JSON Schema counts it as an
-  integer, Miles refuses it on purpose (counts are JSON integers, issue 11).
+  integer, Miles refuses it on purpose (counts are JSON integers).
 * ``invalid_cursor``: ``cursor`` is an opaque token only a previous page can produce.
 """
 

@@ -70,7 +70,7 @@ def test_evaluate_reproduces_the_card(val_report: dict) -> None:
 
 
 def test_shipped_model_beats_its_references_on_val(val_report: dict) -> None:
-    """Issue 9's bar on val: above boosted trees post-publish, at or above the best logistic pre-publish."""
+    """The model's bar on val: above boosted trees post-publish, at or above the best logistic pre-publish."""
     references = json.loads((SHIPPED_MODEL / "model_card.json").read_text())["metrics"]["references_val"]
     for name in ("views_only", "szabo_huberman", "boosted_trees", "logistic_scalars_tfidf"):
         assert val_report["post_publish"]["auroc"] > references[name]["post_publish"]["auroc"], name

@@ -358,7 +358,7 @@ def test_cold_start_leaves_the_openapi_models_unimported(tiny_artifact):
     """Powertools' OpenAPI models (~75 ms to import) are needed only to build a schema (``make openapi``).
 
     The predict function serves the committed document, so its init must not pay for them
-    (issue 13 item 4); a request through validation must not need them either.
+    (a cold-start cost); a request through validation must not need them either.
     """
     code = (
         "import sys, json; import functions.predict.app as app; "

@@ -258,7 +258,7 @@ def test_stream_scorer_scores_each_new_or_changed_video_once(
     )
 
     # New stats for the videos (a later tick) -> each is re-scored exactly once more, and their text,
-    # unchanged, does not go through the encoder again (issue 13 item 3).
+    # unchanged, does not go through the encoder again (encode once).
     encoded = handlers["scorer"].predictor().texts.stats.encoded
     later = schedule_event((NOW + timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M:%SZ"))
     run_schedule(handlers, aws, later)
