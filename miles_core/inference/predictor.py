@@ -37,9 +37,9 @@ from miles_core.inference.encode_once import DEFAULT_CAPACITY, TextFeatureCache,
 from miles_core.observation import Observation, Regime
 
 ENCODER_CALL_ROWS = 16
-"""Most rows per encoder call (length-sorted). On batches of 32 benchmark titles (encoder alone, two threads,
-one throwaway run) 16 and 8 rows per call were alike and 32% faster than one call padded to the longest
-title; 4 was slower on title + tags. In `make bench`: ARCHITECTURE.md, "Serving"."""
+"""Most rows per encoder call (length-sorted): short calls pad each text only to its neighbours' length instead
+of the batch's longest, while a few rows per call keep the per-call overhead small. ``make bench`` times the
+serving path with it (ARCHITECTURE.md, "Serving")."""
 DEFAULT_MODEL_DIR = "/opt/miles/model"
 """Where the predict image puts the artifact; ``MILES_MODEL_DIR`` overrides it."""
 

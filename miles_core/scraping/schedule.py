@@ -105,7 +105,7 @@ def enqueue_scheduled(store: MilesStore, scheduled_at: str, enqueue: Enqueue) ->
     """The schedule's fan-out: each niche's job recorded and enqueued with :func:`submit_job`.
 
     The queue's consumer runs them one per invocation (each with the worker's whole timeout), so a
-    slow niche can no longer starve the others. A niche whose enqueue fails is recorded as failed
+    slow niche cannot starve the others. A niche whose enqueue fails is recorded as failed
     and reported ``retryable``; the others are still enqueued.
     """
     outcomes: list[JobOutcome] = []
