@@ -1,4 +1,4 @@
-"""How much the text-neighbour prior adds when stacked with the network: the README's table, re-runnable.
+"""How much the text-neighbour prior adds when stacked with the network: the table in docs/model.md, re-runnable.
 
 ``python -m infra.studies.text_neighbours`` loads the committed model's
 network (its head, not its stacking), builds val inputs through THE feature pipeline and the

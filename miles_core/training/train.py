@@ -75,7 +75,7 @@ class TrainOptions:
     """Keep only the first k transformer layers of the encoder (``None``: all); the export keeps the same k."""
     max_tokens: int = 32
     """Token budget of "title | first tags". 32, not the earlier 48: val AUROC stayed within 0.002 in both
-    regimes and title + tags batches got faster (measured in the README, "Encoder depth and token budget")."""
+    regimes and title + tags batches got faster (measured in docs/model.md, "Encoder depth and token budget")."""
     ngram_buckets: int = 1024
     channel_smoothing: float = 3.0
     cache_dir: Path | None = Path(".cache/miles")
