@@ -1,4 +1,8 @@
-"""Shared fixtures: offline environment, fake AWS credentials, a tiny real model artifact."""
+"""Fixtures for every test: offline environment, fake AWS credentials, a tiny real model artifact, moto.
+
+Shared helpers are modules of ``tests/support``; the fixtures defined there are registered here so
+every folder can use them (``aws``, ``store``, ``youtube_api``).
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.moto_table import aws, store
+from tests.support.paths import BENCHMARK_DATA
+from tests.support.youtube import youtube_api
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "MilesTest")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-BENCHMARK_DATA = REPO_ROOT / "infra" / "data" / "benchmark"
-"""The real benchmark files, in the repository (provenance and licence in its README)."""
+__all__ = ["aws", "store", "youtube_api"]
 
 
 @pytest.fixture(autouse=True)
@@ -59,3 +65,23 @@ def tiny_artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.support.tiny_artifact import build_tiny_artifact
 
     return build_tiny_artifact(tmp_path_factory.mktemp("tiny_model"))
+
+
+@pytest.fixture(scope="session")
+def tiny_work(tiny_artifact: Path) -> Path:
+    """Inputs of the shared tiny artifact: ``encoder/``, ``trained/`` and ``sample_with_val.csv``."""
+    from tests.support.tiny_artifact import work_dir
+
+    return work_dir(tiny_artifact)
+
+
+@pytest.fixture(scope="session")
+def tiny_trained(tiny_work: Path) -> Path:
+    """The trained-model directory (head, spec, card, tokenizer) the tiny artifact was exported from."""
+    return tiny_work / "trained"
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tiny_work: Path) -> Path:
+    """The benchmark sample with its latest 50 rows as ``val``."""
+    return tiny_work / "sample_with_val.csv"

@@ -13,7 +13,7 @@ bench: install model ## Miles vs BERT-base baseline: cold/warm/HTTP/batch/RSS ->
 
 .PHONY: test-predict
 test-predict: install ## only the prediction API's tests
-	$(BIN)/python -m pytest tests/predict -q
+	$(BIN)/python -m pytest tests/functional/predict tests/unit/inference -q
 
 .PHONY: openapi
 openapi: install model ## regenerate miles_core/api/openapi.json, the one OpenAPI document of every route (commit it)

@@ -15,4 +15,4 @@ export-dataset: install ## write the local stack's snapshots as a benchmark CSV 
 
 .PHONY: test-scrape
 test-scrape: install ## only the scrape area's tests (moto, recorded responses, offline)
-	$(BIN)/python -m pytest tests/scrape -q
+	$(BIN)/python -m pytest tests/unit/scraping tests/unit/store tests/functional/scrape -q

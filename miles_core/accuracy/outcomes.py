@@ -4,7 +4,7 @@
 ``miles export-dataset`` (its own snapshots -> training rows) and the live accuracy record (a kept
 score settled by the snapshot that arrives about a day later). The thresholds are the benchmark's
 train-split 80th percentiles; recomputing the label from the dev file's counts and timestamps with
-them reproduces every ``is_viral`` and ``is_viral_rel`` cell (``tests/accuracy/test_outcomes.py``).
+them reproduces every ``is_viral`` and ``is_viral_rel`` cell (``tests/unit/accuracy/test_outcomes.py``).
 """
 
 from __future__ import annotations

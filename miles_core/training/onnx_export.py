@@ -73,7 +73,7 @@ def export_onnx(model: ServingModel, spec: FeatureSpec, path: Path) -> None:
         # transformers' masking code compares the mask length with the key length (always equal
         # for an encoder without a cache) and warns that the comparison is traced as a constant;
         # the exporter warns about index ops it lowers. Both are benign here, and
-        # tests/model/test_parity.py proves it: padded batches of any size score each row
+        # tests/unit/training/test_parity.py proves it: padded batches of any size score each row
         # exactly as that row alone, and fp32 ONNX matches torch within 1e-4.
         warnings.filterwarnings("ignore", message="Converting a tensor to a Python boolean")
         warnings.filterwarnings("ignore", message="Exporting aten::index operator")

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.contract import load_template
 from tests.support import permission_guard
+from tests.support.template import load_template
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from types import ModuleType
 
 import pytest
 
-from tests.deploy.contract import REPO_ROOT
+from tests.support.paths import REPO_ROOT
 
 
 def _generator() -> ModuleType:

@@ -8,16 +8,10 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.contract import (
-    FUNCTIONS_DIR,
-    REPO_ROOT,
-    HandlerError,
-    functions,
-    image_copy_problems,
-    import_handler,
-    parse_dockerfile,
-    static_handler_check,
-)
+from tests.support.code_reading import HandlerError, import_handler, static_handler_check
+from tests.support.dockerfile import image_copy_problems, parse_dockerfile
+from tests.support.paths import REPO_ROOT
+from tests.support.template import FUNCTIONS_DIR, functions
 
 BASE_IMAGE = "public.ecr.aws/lambda/provided:al2023"
 ENTRYPOINT = ["/usr/bin/python3.11", "-m", "awslambdaric"]

@@ -12,7 +12,7 @@ import pytest
 from infra.localstack import gateway
 from miles_core.api.errors import ErrorResponse
 from miles_core.api.exception_handlers import UNHANDLED_ERROR_METRIC
-from tests.deploy.contract import api_routes, functions
+from tests.support.template import api_routes, functions
 
 
 def test_no_crud_policy_template(template: dict[str, Any]) -> None:

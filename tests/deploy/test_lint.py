@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.deploy.contract import REPO_ROOT, TEMPLATE
+from tests.support.paths import REPO_ROOT
+from tests.support.template import TEMPLATE
 
 SAM = REPO_ROOT / ".venv-sam" / "bin" / "sam"
 

@@ -21,11 +21,11 @@ import boto3
 import pytest
 import yt_dlp
 
-from tests.deploy.contract import functions, load_template
 from tests.support import permission_guard
 from tests.support.aws_calls import AwsCall, iam_requests, record_aws_calls
 from tests.support.events import EVENTS_DIR, load_event
 from tests.support.iam import Grant, code_grants, logical_request, permission_problems
+from tests.support.template import functions, load_template
 from tests.support.template_invoke import function_for_event, invoke_event, template_resources
 
 Used = dict[str, set[tuple[str, str]]]

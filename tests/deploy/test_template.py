@@ -7,14 +7,8 @@ from typing import Any
 import pytest
 
 from miles_core.store import keys, schema
-from tests.deploy.contract import (
-    ApiRoute,
-    all_env_reads,
-    api_routes,
-    function_env_reads,
-    functions,
-    template_miles_env,
-)
+from tests.support.code_reading import all_env_reads
+from tests.support.template import ApiRoute, api_routes, function_env_reads, functions, template_miles_env
 
 # Handler contract of ARCHITECTURE.md ("Handlers (file: callable)").
 EXPECTED_HANDLERS = {

@@ -8,16 +8,17 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
 from infra.localstack.process import start_stack_process, stop_stack_process
-from tests.conftest import REPO_ROOT
+from tests.support.paths import REPO_ROOT, SHIPPED_MODEL
+from tests.support.predict_app import predict_app
+from tests.support.stack import RunningStack
 
-SHIPPED_MODEL = REPO_ROOT / "miles_core" / "artifacts" / "default"
+__all__ = ["predict_app"]
 
 
 @pytest.fixture(scope="session")
@@ -31,13 +32,6 @@ def shipped_artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=300,
     )
     return out
-
-
-@dataclass(frozen=True)
-class RunningStack:
-    url: str
-    api_key: str
-    banner: str
 
 
 @pytest.fixture(scope="session")

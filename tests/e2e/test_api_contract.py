@@ -5,7 +5,7 @@ negative data rejected, valid data accepted, undeclared methods -> 405, auth enf
 seeded and bounded (cases per operation, a time budget), with the API key. The stack runs with no
 LLM (the deterministic fallback answers) and no internet (scrape jobs fail in the worker: the API
 still answers 202). Refusals of rules the schema cannot state are dropped explicitly, and only
-those: ``tests/e2e/schemathesis_hooks.py``.
+those: ``tests/support/schemathesis_hooks.py``.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO_ROOT
-from tests.e2e.conftest import RunningStack
+from tests.support.paths import REPO_ROOT
+from tests.support.stack import RunningStack
 
 SEED = 20261202
 MAX_EXAMPLES = 60
@@ -57,7 +57,7 @@ def test_the_api_keeps_its_openapi_contract(running_stack: RunningStack, tmp_pat
         "--report-json-path",
         str(report),
     ]
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "SCHEMATHESIS_HOOKS": "tests.e2e.schemathesis_hooks"}
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "SCHEMATHESIS_HOOKS": "tests.support.schemathesis_hooks"}
     started = time.monotonic()
     result = subprocess.run(
         command,

@@ -9,7 +9,7 @@ import requests
 
 from infra.studies.coverage import study
 from miles_core.inference.predictor import Predictor
-from tests.e2e.conftest import RunningStack
+from tests.support.stack import RunningStack
 
 TITLES = (
     "How to sharpen a chisel in 60 seconds",

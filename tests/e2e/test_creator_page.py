@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import REPO_ROOT
-from tests.e2e.conftest import RunningStack
+from tests.support.paths import REPO_ROOT
+from tests.support.stack import RunningStack
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = REPO_ROOT / "build" / "creator-page.png"

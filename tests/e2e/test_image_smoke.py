@@ -32,10 +32,12 @@ import pytest
 
 from infra.localstack.moto import MotoServer, free_port
 from miles_core.store import schema
-from tests.deploy.contract import REPO_ROOT, FunctionSpec, functions, load_template, parse_dockerfile
-from tests.deploy.test_events import EVENT_FILES
+from tests.support.dockerfile import parse_dockerfile
+from tests.support.events import EVENT_FILES
 from tests.support.image_env import image_environment, image_venv, set_read_only, task_root
 from tests.support.lambda_runtime import LambdaProcess, RuntimeApi, read_only_argv
+from tests.support.paths import REPO_ROOT
+from tests.support.template import FunctionSpec, functions, load_template
 from tests.support.template_invoke import function_for_event
 
 MUST_SUCCEED = {"predict.json", "predict_batch.json", "model.json", "health.json"}

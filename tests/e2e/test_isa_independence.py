@@ -22,8 +22,7 @@ from onnx import numpy_helper
 from miles_core.dataset import load_benchmark
 from miles_core.inference.artifact import ENCODER_DATA_FILE, ENCODER_FILE
 from miles_core.training.onnx_export import WEIGHT_RANGE
-from tests.conftest import REPO_ROOT
-from tests.e2e.test_shipped_model import DEV_CSV
+from tests.support.paths import DEV_CSV, REPO_ROOT
 
 EMULATED_CPU = "EPYC-Rome"
 """An AMD EPYC with AVX2 and FMA but no AVX-512: the CPU kind on which the first int8 model drifted."""

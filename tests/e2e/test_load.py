@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from infra.load import BATCH_SIZE, IDEAS, Call, Results, _all_ideas, _all_items, report, request_mix
-from tests.conftest import REPO_ROOT
+from tests.support.paths import REPO_ROOT
 
 
 def test_a_short_load_runs_clean_against_the_local_stack(tiny_artifact: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import requests
 from openapi_spec_validator import validate
 
-from tests.e2e.conftest import RunningStack
+from tests.support.stack import RunningStack
 
 IDEA = {"title": "I tried the 5 AM routine for 30 days #shorts", "category_id": 22, "tags": ["routine"]}
 VIDEO = {

@@ -9,10 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BENCHMARK_DATA, REPO_ROOT
-from tests.e2e.conftest import SHIPPED_MODEL
-
-DEV_CSV = BENCHMARK_DATA / "miles_benchmark_dev.csv.gz"
+from tests.support.paths import DEV_CSV, REPO_ROOT, SHIPPED_MODEL
 
 
 @pytest.fixture(scope="module")

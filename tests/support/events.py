@@ -15,9 +15,12 @@ from typing import Any
 from infra.localstack.events import LocalLambdaContext, json_event, rest_event, schedule_event
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
+EVENT_FILES = sorted(EVENTS_DIR.glob("*.json"))
+"""Every sample event (``sam local invoke`` takes the same files)."""
 
 __all__ = [
     "EVENTS_DIR",
+    "EVENT_FILES",
     "LocalLambdaContext",
     "json_event",
     "lambda_context",

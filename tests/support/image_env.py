@@ -22,7 +22,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.deploy.contract import REPO_ROOT, Dockerfile
+from tests.support.dockerfile import Dockerfile
+from tests.support.paths import REPO_ROOT
 
 VENV_CACHE = REPO_ROOT / "build" / "image-venvs"
 TASK_ROOT_VARS = ("${LAMBDA_TASK_ROOT}", "$LAMBDA_TASK_ROOT", "/var/task")

@@ -22,11 +22,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from tests.deploy.contract import FUNCTIONS_DIR, REPO_ROOT, TEMPLATE, FunctionSpec, functions, load_template
 from tests.support.aws_calls import AwsCall, iam_requests, record_aws_calls
 from tests.support.iam import allows, code_grants, logical_request
+from tests.support.paths import REPO_ROOT
+from tests.support.template import FUNCTIONS_DIR, TEMPLATE, FunctionSpec, functions, load_template
 
-SAM_TRANSLATE = REPO_ROOT / "tests" / "deploy" / "sam_translate.py"
+SAM_TRANSLATE = REPO_ROOT / "tests" / "support" / "sam_translate.py"
 
 
 @cache

@@ -22,8 +22,9 @@ from moto import mock_aws
 from miles_core.scraping import runtime
 from miles_core.secrets import clear_secret_cache
 from miles_core.store import schema
-from tests.deploy.contract import FunctionSpec, functions, import_handler, load_template
+from tests.support.code_reading import import_handler
 from tests.support.events import LocalLambdaContext
+from tests.support.template import FunctionSpec, functions, load_template
 
 _counter = itertools.count()
 
