@@ -11,19 +11,16 @@ from miles_core.store.dynamo import deserialize_item
 from miles_core.store.exceptions import InvalidCursorError, StoreError, StoreThrottledError
 from miles_core.store.facade import MilesStore
 from miles_core.store.items import is_video_item, video_from_item
+from miles_core.store.job_records import JobCounts, JobStatus, ScrapeJob, ScrapeJobRequest
 from miles_core.store.records import (
     Candidate,
     CandidatePage,
     Cohort,
     DueOutcome,
     DueSnapshot,
-    JobCounts,
-    JobStatus,
     Score,
     ScoreWriteOutcome,
     ScrapedVideo,
-    ScrapeJob,
-    ScrapeJobRequest,
     Snapshot,
     UpsertOutcome,
     VideoRecord,

@@ -29,18 +29,15 @@ from miles_core.config import DEFAULT_RETENTION_DAYS, env_int, env_required
 from miles_core.store.cache_repo import CacheRepository
 from miles_core.store.dynamo import Clock, DynamoTable, Retention, client_config
 from miles_core.store.fixed_age_repo import FixedAgeRepository
+from miles_core.store.job_records import JobCounts, JobStatus, ScrapeJob, ScrapeJobRequest
 from miles_core.store.job_repo import JobRepository
 from miles_core.store.leaderboard_repo import LeaderboardRepository
 from miles_core.store.quota_repo import QuotaRepository
 from miles_core.store.records import (
     CandidatePage,
-    JobCounts,
-    JobStatus,
     Score,
     ScoreWriteOutcome,
     ScrapedVideo,
-    ScrapeJob,
-    ScrapeJobRequest,
     Snapshot,
     UpsertOutcome,
     VideoRecord,

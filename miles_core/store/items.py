@@ -8,8 +8,7 @@ same place. Items are plain values (``dynamo.serialize_item`` encodes them); key
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from miles_core.observation import Observation
@@ -17,34 +16,27 @@ from miles_core.store import keys
 from miles_core.store.records import (
     Candidate,
     Cohort,
-    JobCounts,
-    JobStatus,
     Score,
     ScrapedVideo,
-    ScrapeJob,
-    ScrapeJobRequest,
     Snapshot,
     VideoRecord,
     VideoStats,
     iso,
     parse_iso,
 )
-from miles_core.store.schema import GSI1_PARTITION_KEY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
+from miles_core.store.schema import GSI1_PARTITION_KEY, PARTITION_KEY, SORT_KEY
 from miles_core.topics import Topic
 
-JOB_TTL_DAYS = 90
-"""A job record is kept this long for ``GET /scrape/jobs/{id}``, then DynamoDB's TTL deletes it."""
 
-
-def _opt_int(value: Any) -> int | None:
+def opt_int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def _opt_time(value: Any) -> datetime | None:
+def opt_time(value: Any) -> datetime | None:
     return None if not value else parse_iso(str(value))
 
 
-def _stored_topic(value: Any) -> Topic:
+def stored_topic(value: Any) -> Topic:
     """A topic read back: the store writes only :data:`Topic` values, so it is canonical already."""
     return Topic(str(value))
 
@@ -64,9 +56,9 @@ def stats_attributes(stats: VideoStats) -> dict[str, Any]:
 def stats_from_item(item: Mapping[str, Any]) -> VideoStats:
     return VideoStats(
         observed_at=parse_iso(str(item["observed_at"])),
-        view_count=_opt_int(item.get("view_count")),
-        like_count=_opt_int(item.get("like_count")),
-        comment_count=_opt_int(item.get("comment_count")),
+        view_count=opt_int(item.get("view_count")),
+        like_count=opt_int(item.get("like_count")),
+        comment_count=opt_int(item.get("comment_count")),
     )
 
 
@@ -151,17 +143,17 @@ def video_from_item(item: Mapping[str, Any]) -> VideoRecord:
         title=str(item["title"]),
         description=str(item.get("description") or ""),
         tags=tuple(item.get("tags") or ()),
-        category_id=_opt_int(item.get("category_id")),
+        category_id=opt_int(item.get("category_id")),
         language=item.get("language"),
         channel_id=item.get("channel_id"),
         channel_title=item.get("channel_title"),
-        channel_follower_count=_opt_int(item.get("channel_follower_count")),
-        published_at=_opt_time(item.get("published_at")),
+        channel_follower_count=opt_int(item.get("channel_follower_count")),
+        published_at=opt_time(item.get("published_at")),
         observed_at=parse_iso(str(item["observed_at"])),
         duration_seconds=None if item.get("duration_seconds") is None else float(item["duration_seconds"]),
-        view_count=_opt_int(item.get("view_count")),
-        like_count=_opt_int(item.get("like_count")),
-        comment_count=_opt_int(item.get("comment_count")),
+        view_count=opt_int(item.get("view_count")),
+        like_count=opt_int(item.get("like_count")),
+        comment_count=opt_int(item.get("comment_count")),
         thumbnail_url=item.get("thumbnail_url"),
     )
     return VideoRecord(
@@ -170,13 +162,13 @@ def video_from_item(item: Mapping[str, Any]) -> VideoRecord:
         source=str(item.get("source") or ""),
         thumbnail_url=item.get("thumbnail_url"),
         webpage_url=item.get("webpage_url"),
-        topics=tuple(_stored_topic(topic) for topic in item.get("topics") or ()),
+        topics=tuple(stored_topic(topic) for topic in item.get("topics") or ()),
         first_seen_at=parse_iso(str(item["first_seen_at"])),
         last_seen_at=parse_iso(str(item["last_seen_at"])),
         stats_key=str(item["stats_key"]),
         score=score_from_dict(item.get("score")),
         cohort=Cohort(str(item["cohort"])) if item.get("cohort") else None,
-        channel_subscribers_read_at=_opt_time(item.get("channel_subscribers_read_at")),
+        channel_subscribers_read_at=opt_time(item.get("channel_subscribers_read_at")),
     )
 
 
@@ -204,11 +196,11 @@ def snapshot_from_item(item: Mapping[str, Any]) -> Snapshot:
         run_id=str(item["run_id"]),
         run_at=parse_iso(str(item["run_at"])),
         stats=stats_from_item(item),
-        topic=_stored_topic(item["topic"]) if item.get("topic") else None,
+        topic=stored_topic(item["topic"]) if item.get("topic") else None,
         source=item.get("source"),
-        fixed_age_hours=_opt_int(item.get("fixed_age_hours")),
-        channel_subscribers=_opt_int(item.get("channel_follower_count")),
-        channel_subscribers_read_at=_opt_time(item.get("channel_subscribers_read_at")),
+        fixed_age_hours=opt_int(item.get("fixed_age_hours")),
+        channel_subscribers=opt_int(item.get("channel_follower_count")),
+        channel_subscribers_read_at=opt_time(item.get("channel_subscribers_read_at")),
     )
 
 
@@ -235,13 +227,13 @@ def membership_attributes(topic: Topic, video: ScrapedVideo | VideoRecord, *, se
 
 def candidate_from_item(item: Mapping[str, Any]) -> Candidate:
     return Candidate(
-        topic=_stored_topic(item["topic"]),
+        topic=stored_topic(item["topic"]),
         video_id=str(item["video_id"]),
         title=str(item["title"]),
         channel_id=item.get("channel_id"),
         channel_title=item.get("channel_title"),
         thumbnail_url=item.get("thumbnail_url"),
-        published_at=_opt_time(item.get("published_at")),
+        published_at=opt_time(item.get("published_at")),
         stats=stats_from_item(item),
         last_seen_at=parse_iso(str(item["last_seen_at"])),
         score=score_from_dict(item.get("score")),
@@ -249,68 +241,3 @@ def candidate_from_item(item: Mapping[str, Any]) -> Candidate:
 
 
 # ------------------------------------------------------------------------------------ scrape jobs
-
-
-def job_item(job: ScrapeJob) -> dict[str, Any]:
-    return {
-        **keys.job_key(job.job_id),
-        "kind": "scrape_job",
-        "job_id": job.job_id,
-        "topic": job.request.topic,
-        "max_results": job.request.max_results,
-        "max_duration_seconds": job.request.max_duration_seconds,
-        "cohort": job.request.cohort.value,
-        "status": job.status.value,
-        "trigger": job.trigger,
-        "created_at": iso(job.created_at),
-        "updated_at": iso(job.updated_at),
-        "counts": job.counts.as_dict(),
-        "errors": list(job.errors),
-        "attempts": job.attempts,
-        "run_id": job.run_id,
-        "lease_expires_at": iso(job.lease_expires_at) if job.lease_expires_at else None,
-        "enqueued_at": iso(job.enqueued_at) if job.enqueued_at else None,
-        TTL_ATTRIBUTE: int((job.created_at + timedelta(days=JOB_TTL_DAYS)).timestamp()),
-    }
-
-
-def job_from_item(item: Mapping[str, Any], now: datetime | None = None) -> ScrapeJob:
-    """The job of an item; with ``now``, a ``queued`` or ``running`` job past its lease reads as failed.
-
-    The lease is what makes every job end: a worker that died (running), a producer that recorded the
-    job but never sent it, or a message the queue dropped unprocessed (queued) would otherwise leave the
-    record unfinished until its TTL. The reason says which.
-    """
-    counts = item.get("counts") or {}
-    job = ScrapeJob(
-        job_id=str(item["job_id"]),
-        request=ScrapeJobRequest(
-            topic=_stored_topic(item["topic"]),
-            max_results=int(item["max_results"]),
-            max_duration_seconds=_opt_int(item.get("max_duration_seconds")),
-            cohort=Cohort(str(item.get("cohort") or Cohort.TOP.value)),
-        ),
-        status=JobStatus(str(item["status"])),
-        created_at=parse_iso(str(item["created_at"])),
-        updated_at=parse_iso(str(item["updated_at"])),
-        trigger=str(item.get("trigger") or "api"),
-        counts=JobCounts(**{k: int(counts.get(k, 0)) for k in ("found", "new", "updated", "failed")}),
-        errors=tuple(item.get("errors") or ()),
-        source=item.get("source"),
-        attempts=int(item.get("attempts") or 0),
-        run_id=item.get("run_id"),
-        lease_expires_at=_opt_time(item.get("lease_expires_at")),
-        enqueued_at=_opt_time(item.get("enqueued_at")),
-    )
-    lease = job.lease_expires_at
-    if now is None or lease is None or lease >= now:
-        return job
-    if job.status is JobStatus.RUNNING:
-        reason = f"timed out: the worker did not finish before its lease ended at {iso(lease)}"
-    elif job.status is JobStatus.QUEUED and job.enqueued_at is None:
-        reason = f"never enqueued: the job was not handed to the queue by {iso(lease)}"
-    elif job.status is JobStatus.QUEUED:
-        reason = f"not started: no worker took its message before the queue's retention ended at {iso(lease)}"
-    else:
-        return job
-    return replace(job, status=JobStatus.FAILED, errors=(*job.errors, reason))

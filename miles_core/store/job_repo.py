@@ -6,11 +6,12 @@ A job running past its lease reads as failed, and a dead-lettered job can be fai
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from miles_core.store import items, keys
+from miles_core.store import keys
 from miles_core.store.dynamo import (
     Clock,
     DynamoTable,
@@ -20,8 +21,13 @@ from miles_core.store.dynamo import (
     serialize_value,
     set_attributes,
 )
-from miles_core.store.records import MAX_JOB_ERRORS, JobCounts, JobStatus, ScrapeJob, ScrapeJobRequest, iso
+from miles_core.store.items import opt_int, opt_time, stored_topic
+from miles_core.store.job_records import MAX_JOB_ERRORS, JobCounts, JobStatus, ScrapeJob, ScrapeJobRequest
+from miles_core.store.records import Cohort, iso, parse_iso
 from miles_core.store.schema import PARTITION_KEY, TTL_ATTRIBUTE
+
+JOB_TTL_DAYS = 90
+"""A job record is kept this long for ``GET /scrape/jobs/{id}``, then DynamoDB's TTL deletes it."""
 
 
 class JobRepository:
@@ -39,12 +45,12 @@ class JobRepository:
         """
         if lease is not None:
             job = replace(job, lease_expires_at=self._clock() + lease)
-        return self.table.put_if_absent(items.job_item(job), f"recording job {job.job_id}")
+        return self.table.put_if_absent(job_item(job), f"recording job {job.job_id}")
 
     def get_job(self, job_id: str) -> ScrapeJob | None:
         """The job; one still ``running`` past its lease reads as ``failed`` ("timed out")."""
         item = self.table.get(keys.job_key(job_id))
-        return items.job_from_item(item, now=self._clock()) if item else None
+        return job_from_item(item, now=self._clock()) if item else None
 
     def start_job(self, job_id: str, lease: timedelta) -> ScrapeJob:
         """Mark the job running until ``now + lease`` and count the attempt (a redelivery is attempt 2, 3, ...).
@@ -74,7 +80,7 @@ class JobRepository:
             ConditionExpression="attribute_exists(#pk)",
             ReturnValues="ALL_NEW",
         )
-        return items.job_from_item(deserialize_item(response["Attributes"]))
+        return job_from_item(deserialize_item(response["Attributes"]))
 
     def _update_job_if(
         self, job_id: str, what: str, update: str, condition: str, names: dict[str, str], values: dict[str, Any]
@@ -199,3 +205,68 @@ class JobRepository:
             "source": source or "",
         }
         self.table.update(keys.job_key(job_id), set_attributes(outcome, remove_none=False))
+
+
+def job_item(job: ScrapeJob) -> dict[str, Any]:
+    return {
+        **keys.job_key(job.job_id),
+        "kind": "scrape_job",
+        "job_id": job.job_id,
+        "topic": job.request.topic,
+        "max_results": job.request.max_results,
+        "max_duration_seconds": job.request.max_duration_seconds,
+        "cohort": job.request.cohort.value,
+        "status": job.status.value,
+        "trigger": job.trigger,
+        "created_at": iso(job.created_at),
+        "updated_at": iso(job.updated_at),
+        "counts": job.counts.as_dict(),
+        "errors": list(job.errors),
+        "attempts": job.attempts,
+        "run_id": job.run_id,
+        "lease_expires_at": iso(job.lease_expires_at) if job.lease_expires_at else None,
+        "enqueued_at": iso(job.enqueued_at) if job.enqueued_at else None,
+        TTL_ATTRIBUTE: int((job.created_at + timedelta(days=JOB_TTL_DAYS)).timestamp()),
+    }
+
+
+def job_from_item(item: Mapping[str, Any], now: datetime | None = None) -> ScrapeJob:
+    """The job of an item; with ``now``, a ``queued`` or ``running`` job past its lease reads as failed.
+
+    The lease is what makes every job end: a worker that died (running), a producer that recorded the
+    job but never sent it, or a message the queue dropped unprocessed (queued) would otherwise leave the
+    record unfinished until its TTL. The reason says which.
+    """
+    counts = item.get("counts") or {}
+    job = ScrapeJob(
+        job_id=str(item["job_id"]),
+        request=ScrapeJobRequest(
+            topic=stored_topic(item["topic"]),
+            max_results=int(item["max_results"]),
+            max_duration_seconds=opt_int(item.get("max_duration_seconds")),
+            cohort=Cohort(str(item.get("cohort") or Cohort.TOP.value)),
+        ),
+        status=JobStatus(str(item["status"])),
+        created_at=parse_iso(str(item["created_at"])),
+        updated_at=parse_iso(str(item["updated_at"])),
+        trigger=str(item.get("trigger") or "api"),
+        counts=JobCounts(**{k: int(counts.get(k, 0)) for k in ("found", "new", "updated", "failed")}),
+        errors=tuple(item.get("errors") or ()),
+        source=item.get("source"),
+        attempts=int(item.get("attempts") or 0),
+        run_id=item.get("run_id"),
+        lease_expires_at=opt_time(item.get("lease_expires_at")),
+        enqueued_at=opt_time(item.get("enqueued_at")),
+    )
+    lease = job.lease_expires_at
+    if now is None or lease is None or lease >= now:
+        return job
+    if job.status is JobStatus.RUNNING:
+        reason = f"timed out: the worker did not finish before its lease ended at {iso(lease)}"
+    elif job.status is JobStatus.QUEUED and job.enqueued_at is None:
+        reason = f"never enqueued: the job was not handed to the queue by {iso(lease)}"
+    elif job.status is JobStatus.QUEUED:
+        reason = f"not started: no worker took its message before the queue's retention ended at {iso(lease)}"
+    else:
+        return job
+    return replace(job, status=JobStatus.FAILED, errors=(*job.errors, reason))

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from miles_core.api.fields import TopicField, integer
 from miles_core.config import DEFAULT_SCRAPE_MAX_DURATION_SECONDS, DEFAULT_SCRAPE_MAX_RESULTS
-from miles_core.store.records import JobStatus
+from miles_core.store.job_records import JobStatus
 
 MAX_SCRAPE_RESULTS = 50
 """One YouTube search page: a job asking for more would only cost quota."""

@@ -22,8 +22,9 @@ from miles_core.store import (
     VideoRecord,
 )
 from miles_core.store.dynamo import MAX_ATTEMPTS
+from miles_core.store.job_records import ScrapeJobRequest
 from miles_core.store.leaderboard_repo import MAX_CANDIDATE_PAGES
-from miles_core.store.records import MAX_TOPICS_PER_VIDEO, ScrapeJobRequest
+from miles_core.store.records import MAX_TOPICS_PER_VIDEO
 from miles_core.topics import normalize_topic
 from tests.support.moto_table import NOW, TABLE
 from tests.support.throttle import Throttle
