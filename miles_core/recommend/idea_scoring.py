@@ -18,12 +18,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from miles_core.coverage import Coverage
-from miles_core.inference.predictor import Prediction
 from miles_core.observation import Observation
 from miles_core.recommend.ideas import IdeaDraft, PostingTime, ScoredIdea, TitleVariant, Weekday
 from miles_core.recommend.ports import IdeaScorer
+
+if TYPE_CHECKING:  # the predictor module imports onnxruntime; scoring goes through the IdeaScorer port
+    from miles_core.inference.predictor import Prediction
 
 HOURS_PER_WEEK = 7 * 24
 REASON_MIN_LOGIT = 0.05
