@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from miles_core.cli import scrape_commands
 from miles_core.dataset import BENCHMARK_COLUMNS, OWN_DATA_COLUMNS, load_benchmark
-from miles_core.scraping import commands
 from miles_core.store import MilesStore, Snapshot
 from miles_core.topics import normalize_topic
 from tests.support.moto_table import NOW
@@ -32,7 +32,7 @@ def test_export_pairs_first_sighting_with_the_snapshot_closest_to_24h(
             store.append_snapshot(Snapshot(vid, f"r{hours}", NOW + timedelta(hours=hours), scraped.stats))
     out = tmp_path / "own.csv"
     parser = argparse.ArgumentParser(prog="miles")
-    commands.register(parser.add_subparsers(dest="command", required=True))  # as miles_core.cli does
+    scrape_commands.register(parser.add_subparsers(dest="command", required=True))  # as miles_core.cli does
     args = parser.parse_args(["export-dataset", "--out", str(out)])
     assert args.handler(args) == 0
     with out.open(encoding="utf-8") as handle:

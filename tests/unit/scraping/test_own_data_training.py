@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from miles_core.cli import scrape_commands
 from miles_core.dataset import OWN_DATA_COLUMNS, load_benchmark
 from miles_core.features.pipeline import BASE_FEATURES, OPTIONAL_FEATURES
 from miles_core.features.spec import FeatureSpec
 from miles_core.inference.predictor import Predictor
 from miles_core.observation import Observation
-from miles_core.scraping import commands
 from miles_core.scraping.fixed_age_snapshots import run_fixed_age_snapshots
 from miles_core.scraping.quota import DailyQuota
 from miles_core.scraping.schedule import run_scheduled
@@ -73,7 +73,7 @@ def collect_two_days(store: MilesStore) -> None:
 def export_dataset(out: Path, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, str]]:
     monkeypatch.setenv("MILES_TABLE_NAME", TABLE)
     parser = argparse.ArgumentParser(prog="miles")
-    commands.register(parser.add_subparsers(dest="command", required=True))  # as miles_core.cli does
+    scrape_commands.register(parser.add_subparsers(dest="command", required=True))  # as miles_core.cli does
     args = parser.parse_args(["export-dataset", "--out", str(out)])
     assert args.handler(args) == 0
     with out.open(encoding="utf-8", newline="") as handle:
