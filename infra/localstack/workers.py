@@ -34,6 +34,7 @@ from miles_core.store import deserialize_item, is_video_item
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
+    from mypy_boto3_dynamodbstreams.type_defs import RecordTypeDef
     from mypy_boto3_sqs import SQSClient
 
 logger = logging.getLogger(__name__)
@@ -188,11 +189,18 @@ class StreamPoller:
         for shard_id, iterator in list(self._iterators.items()):
             if iterator is None:
                 continue
-            response = self.streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
-            records = response.get("Records", [])
-            next_iterator = response.get("NextShardIterator")
-            total += len(records)
-            videos = [r for r in records if is_video_record(r)]
+            # The event source mapping filters before it batches (the template's FilterCriteria), so a batch
+            # is up to batch_size *video* records however many other items (snapshots, due items) lie between.
+            videos: list[RecordTypeDef] = []
+            next_iterator: str | None = iterator
+            while next_iterator is not None and len(videos) < self.batch_size:
+                response = self.streams.get_records(ShardIterator=next_iterator, Limit=self.batch_size - len(videos))
+                records = response.get("Records", [])
+                next_iterator = response.get("NextShardIterator")
+                total += len(records)
+                videos.extend(r for r in records if is_video_record(r))
+                if not records:
+                    break
             failures: set[str] = set()
             if videos:
                 try:
