@@ -6,15 +6,19 @@ each seeded video gets both snapshots and a real velocity. Everything goes throu
 write path (``upsert_video``, ``append_snapshot``, topic membership via the upsert), the path a
 scrape job takes, so the stream poller scores them like any scraped video.
 
-Which videos: up to :data:`PER_TOPIC` per catalog topic (``miles_core.scraping.catalog``), val rows
-first, then the most recent train rows: about 110 distinct videos (a video on several topics
-counts for each), so every topic's leaderboard has 8 or more. Why not all 5,578: moto's DynamoDB
+Which videos: per catalog topic (``miles_core.scraping.catalog``), up to :data:`PER_TOPIC` of the
+benchmark videos most relevant to it by meaning (``miles_core.relevance``: the serving encoder's cosine,
+at or above the shipped threshold), listed in :data:`SEED_LIST`. Encoding all 5,578 benchmark texts
+takes minutes, so the list is computed once by ``python -m infra.localstack.catalog`` (re-runnable, the
+same model gives the same list) and committed; a video joins exactly the topics it was chosen for, so
+a topic's leaderboard holds only videos about it. Why not all 5,578: moto's DynamoDB
 is slow on a busy 2-core box (about 12 conditional writes a second; a video takes 4-8 writes,
 and the stream scorer's transactional score write takes 0.3-1.5 s per video), so all rows would
 take hours to seed and score; this subset is seeded in about 20 s and scored in about a minute.
-The seed runs in a background thread, topic by topic in turns, so the API answers at once; the
-queue and stream workers start when it is done (so the scorer does not compete with the seed's
-writes; scrape jobs wait in the queue meanwhile).
+The seed runs in a background thread, topic by topic in turns; the queue and stream workers start
+when it is done (so the scorer does not compete with the seed's writes; scrape jobs wait in the queue
+meanwhile), and the catalog is *ready* once the scorer has scored every seeded video (the score carries
+the embedding relevance needs). ``make run`` prints its banner only then.
 
 Idempotent: run ids are fixed, snapshots are put-if-absent and the upsert only moves stats forward,
 so seeding the same table again adds no item.
@@ -22,21 +26,29 @@ so seeding the same table again adds no item.
 
 from __future__ import annotations
 
+import argparse
+import json
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from miles_core.dataset import iter_csv_rows, row_to_observation
 from miles_core.observation import Observation
-from miles_core.scraping.catalog import topics_for
+from miles_core.relevance import RELEVANCE_THRESHOLD, pack_embedding, relevance
+from miles_core.scraping.catalog import CATALOG_TOPICS
 from miles_core.store import MilesStore, ScrapedVideo, Snapshot, UpsertOutcome
-from miles_core.topics import Topic
+from miles_core.topics import Topic, normalize_topic
 
 logger = logging.getLogger(__name__)
 
 BENCHMARK = Path(__file__).resolve().parents[1] / "data" / "benchmark" / "miles_benchmark_dev.csv.gz"
+SEED_LIST = BENCHMARK.with_name("catalog_seed.json")
+"""Per catalog topic, the benchmark videos seeded for it, with relevance (``python -m infra.localstack.catalog``)."""
 PER_TOPIC = 8
 SOURCE = "benchmark"
 T0_RUN, NEXT_RUN = "catalog-seed-t0", "catalog-seed-next"
@@ -75,41 +87,68 @@ def _next_day(row: dict[str, str], first: Observation) -> Observation | None:
 
 
 def read_seed_videos(path: Path = BENCHMARK) -> Iterator[SeedVideo]:
-    """Every usable benchmark row with at least one catalog topic (bad rows are skipped, as training does)."""
+    """Every usable benchmark row with both snapshots (bad rows are skipped, as training does); no topics yet."""
+    seen: set[str] = set()
     for row in iter_csv_rows(path):
         try:
             first = row_to_observation(row)
         except ValueError:
             continue
         latest = _next_day(row, first)
-        topics = topics_for(first)
-        if latest is None or first.view_count is None or latest.view_count is None or not topics:
+        if latest is None or first.view_count is None or latest.view_count is None or first.video_id in seen:
             continue
-        yield SeedVideo(first, latest, topics, row.get("split", ""))
+        seen.add(str(first.video_id))
+        yield SeedVideo(first, latest, (), row.get("split", ""))
 
 
-def select(videos: Iterable[SeedVideo], per_topic: int = PER_TOPIC) -> list[SeedVideo]:
-    """Up to ``per_topic`` videos per topic: val rows first, then the newest; in a stable order."""
+TopicChoice = dict[Topic, list[tuple[str, float]]]
+"""Per topic, (video id, relevance) of the videos chosen for it, most relevant first."""
 
-    def rank(video: SeedVideo) -> tuple[bool, float]:
-        observed = video.first.observed_at
-        return (video.split != "val", -(observed.timestamp() if observed else 0.0))
 
-    chosen: dict[str, SeedVideo] = {}
-    by_topic: dict[Topic, list[SeedVideo]] = {}
-    for video in sorted(videos, key=rank):
-        if any(len(by_topic.get(topic, ())) < per_topic for topic in video.topics):
-            assert video.first.video_id is not None
-            chosen.setdefault(video.first.video_id, video)
-            for topic in video.topics:
-                by_topic.setdefault(topic, []).append(video)
-    # Topic by topic in turns: the first videos of every topic are written first.
+def choose(
+    videos: Sequence[SeedVideo],
+    embeddings: Sequence[bytes],
+    topic_embedding: Callable[[str], np.ndarray],
+    topics: Sequence[Topic] = CATALOG_TOPICS,
+    per_topic: int = PER_TOPIC,
+) -> TopicChoice:
+    """Per topic, up to ``per_topic`` of ``videos`` most relevant to it (only those at or above the threshold)."""
+    chosen: TopicChoice = {}
+    for topic in topics:
+        scores = relevance(topic_embedding(topic), embeddings)
+        ranked = sorted(
+            ((score, str(video.first.video_id)) for video, score in zip(videos, scores, strict=True) if score),
+            key=lambda pair: (-pair[0], pair[1]),
+        )
+        chosen[topic] = [(video_id, score) for score, video_id in ranked[:per_topic] if score >= RELEVANCE_THRESHOLD]
+    return chosen
+
+
+def load_choice(path: Path = SEED_LIST) -> TopicChoice:
+    document = json.loads(path.read_text(encoding="utf-8"))
+    topics = document["topics"].items()
+    return {normalize_topic(topic): [(str(v), float(s)) for v, s in pairs] for topic, pairs in topics}
+
+
+def select(videos: Iterable[SeedVideo], choice: TopicChoice) -> list[SeedVideo]:
+    """The chosen videos, each with the topics it was chosen for, topic by topic in turns (stable order).
+
+    In turns, so the first videos of every topic are written first.
+    """
+    by_id = {str(video.first.video_id): video for video in videos}
+    topics_of: dict[str, list[Topic]] = {}
+    for topic, pairs in choice.items():
+        for video_id, _ in pairs:
+            topics_of.setdefault(video_id, []).append(topic)
     ordered: dict[str, SeedVideo] = {}
-    for turn in range(per_topic):
-        for topic_videos in by_topic.values():
-            if turn < len(topic_videos):
-                video = topic_videos[turn]
-                ordered.setdefault(str(video.first.video_id), video)
+    for turn in range(max((len(pairs) for pairs in choice.values()), default=0)):
+        for pairs in choice.values():
+            if turn < len(pairs) and pairs[turn][0] in by_id:
+                video_id = pairs[turn][0]
+                video = by_id[video_id]
+                ordered.setdefault(
+                    video_id, SeedVideo(video.first, video.latest, tuple(topics_of[video_id]), video.split)
+                )
     return list(ordered.values())
 
 
@@ -133,21 +172,45 @@ def seed(store: MilesStore, videos: Iterable[SeedVideo], stop: threading.Event |
 
 
 def seed_catalog(
-    store: MilesStore, path: Path = BENCHMARK, per_topic: int = PER_TOPIC, stop: threading.Event | None = None
-) -> SeedCounts:
-    """Select and seed, logging what was added."""
-    counts = seed(store, select(read_seed_videos(path), per_topic), stop)
+    store: MilesStore, path: Path = BENCHMARK, choice: TopicChoice | None = None, stop: threading.Event | None = None
+) -> list[SeedVideo]:
+    """Select (the committed :data:`SEED_LIST` unless ``choice`` is given) and seed, logging what was added."""
+    videos = select(read_seed_videos(path), load_choice() if choice is None else choice)
+    counts = seed(store, videos, stop)
     logger.info(
         "catalog: %d benchmark videos seeded (%d new snapshots) from %s",
         counts.videos,
         counts.new_snapshots,
         path.name,
     )
-    return counts
+    return videos
 
 
-def start_seeding(store: MilesStore, then: Callable[[], Callable[[], None]]) -> Callable[[], None]:
-    """What ``make run`` calls at start: seed in a daemon thread, then call ``then`` (start the workers).
+SCORE_WAIT_SECONDS = 900.0
+"""How long readiness waits for the scorer (a loaded 2-core machine scores the ~100 videos in minutes)."""
+
+
+def wait_until_scored(
+    store: MilesStore, video_ids: Iterable[str], stop: threading.Event, timeout: float = SCORE_WAIT_SECONDS
+) -> bool:
+    """True once every video has a current score (its embedding with it), False on stop or timeout."""
+    pending = set(video_ids)
+    deadline = time.monotonic() + timeout
+    while pending and not stop.is_set() and time.monotonic() < deadline:
+        for video_id in sorted(pending):
+            record = store.get_video(video_id)
+            if record is not None and record.score_is_current:
+                pending.discard(video_id)
+        if pending:
+            stop.wait(1.0)
+    return not pending
+
+
+def start_seeding(
+    store: MilesStore, then: Callable[[], Callable[[], None]], ready: threading.Event
+) -> Callable[[], None]:
+    """What ``make run`` calls at start: seed in a daemon thread, call ``then`` (start the workers), and set
+    ``ready`` once every seeded video is scored (or seeding failed: the API then serves an empty store).
 
     Returns the stop function (stops the seed, then whatever ``then`` started).
     """
@@ -155,12 +218,19 @@ def start_seeding(store: MilesStore, then: Callable[[], Callable[[], None]]) -> 
     stoppers: list[Callable[[], None]] = []
 
     def run() -> None:
+        videos: list[SeedVideo] = []
         try:
-            seed_catalog(store, stop=stop)
+            videos = seed_catalog(store, stop=stop)
         except Exception:  # the API works without the catalog: say why it is empty, keep serving
             logger.exception("catalog seeding failed")
-        if not stop.is_set():
-            stoppers.append(then())
+        if stop.is_set():
+            return
+        stoppers.append(then())
+        if wait_until_scored(store, (str(v.first.video_id) for v in videos), stop):
+            logger.info("catalog: ready, %d videos scored", len(videos))
+        else:
+            logger.warning("catalog: not every seeded video was scored; serving what is")
+        ready.set()
 
     thread = threading.Thread(target=run, name="miles-catalog-seed", daemon=True)
     thread.start()
@@ -172,3 +242,33 @@ def start_seeding(store: MilesStore, then: Callable[[], Callable[[], None]]) -> 
             stopper()
 
     return stop_seeding
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Compute :data:`SEED_LIST` with the serving encoder (``make model``'s artifact) and write it."""
+    from miles_core.inference.predictor import Predictor
+
+    parser = argparse.ArgumentParser(description="Choose the benchmark videos make run seeds, by relevance.")
+    parser.add_argument("--model", type=Path, default=Path("build/model"))
+    parser.add_argument("--out", type=Path, default=SEED_LIST)
+    args = parser.parse_args(argv)
+    predictor = Predictor(args.model, threads=1)
+    videos = list(read_seed_videos())
+    embeddings = [pack_embedding(f.embedding) for f in predictor.text_features([v.latest for v in videos])]
+    choice = choose(videos, embeddings, predictor.topic_embedding)
+    document = {
+        "about": "per catalog topic, the benchmark videos make run seeds (python -m infra.localstack.catalog)",
+        "model_version": predictor.version,
+        "relevance_threshold": RELEVANCE_THRESHOLD,
+        "topics": {topic: [[video_id, score] for video_id, score in pairs] for topic, pairs in choice.items()},
+    }
+    args.out.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    for topic, pairs in choice.items():
+        print(
+            f"{topic:12} {len(pairs)} videos" + (f", relevance {pairs[-1][1]:.3f}-{pairs[0][1]:.3f}" if pairs else "")
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

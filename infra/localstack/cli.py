@@ -28,11 +28,21 @@ def _serve(port: int | None, catalog: bool) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     with LocalStack.from_env(port=port, catalog=catalog) as stack:
+        if catalog:
+            print(
+                f"Seeding the local catalog with benchmark videos and scoring them ({stack.url}: until then "
+                "recommendations answer 503 'catalog still loading')…",
+                flush=True,
+            )
+            while not stack.wait_until_ready(timeout=0.5):
+                if stop.is_set():
+                    return 0
         lines = [
             f"Miles local API on {stack.url}  (Ctrl-C to stop)",
             f"  API key (header x-api-key): {stack.api_key}",
             f"  docs: {stack.url}/docs   OpenAPI: {stack.url}/openapi.json",
             f"  ideas: {_idea_generator_line()}",
+            f"  catalog: {'seeded and scored: recommendations answer from it' if catalog else 'none (--no-catalog)'}",
             *(
                 f"  {route.method:5} {route.path:28} -> functions/{route.target.function}: {route.target.handler}"
                 f"{'' if route.api_key_required else '   (no key)'}"

@@ -81,3 +81,17 @@ def bad_request() -> GatewayAnswer:
 def integration_failure() -> GatewayAnswer:
     """``DEFAULT_5XX``: the function raised or returned a malformed proxy response (502)."""
     return _answer(HTTPStatus.BAD_GATEWAY, "InternalServerErrorException", "Internal server error")
+
+
+CATALOG_LOADING_MESSAGE = "catalog still loading: the local catalog's videos are being seeded and scored"
+CATALOG_RETRY_AFTER_SECONDS = 10
+
+
+def catalog_loading() -> GatewayAnswer:
+    """``make run`` only: recommendations before the seeded catalog is scored would come from an empty store (503)."""
+    return _answer(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        "CatalogLoading",
+        CATALOG_LOADING_MESSAGE,
+        headers=[("Retry-After", str(CATALOG_RETRY_AFTER_SECONDS))],
+    )

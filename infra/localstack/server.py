@@ -33,6 +33,8 @@ from infra.localstack.events import BadLambdaResponseError, LocalLambdaContext, 
 from infra.localstack.handlers import Handler, HandlerRef, load_handler
 from infra.localstack.routes import ROUTES, Route, allowed_methods, find_route
 from miles_core.config import env_int, env_str
+from miles_core.relevance import TopicEncoder
+from miles_core.scraping.catalog import use_topic_encoder
 
 logger = logging.getLogger(__name__)
 DEFAULT_TABLE_NAME = "miles-local"
@@ -43,6 +45,8 @@ MAX_DRAIN_BYTES = 64 * 1024 * 1024
 """An over-limit body is read and dropped up to this size before answering 413."""
 MAX_CHUNK_LINE_BYTES = 1024
 """A chunk-size line (hex size, extensions, CRLF) longer than this is malformed (400), never buffered."""
+CATALOG_GATED_FUNCTION = "recommend"
+"""The function that waits for the seeded catalog (its answers are built from the stored videos)."""
 
 
 class HandlerRegistry:
@@ -85,6 +89,9 @@ class LocalApiServer(ThreadingHTTPServer):
         self.api_key = api_key
         self.routes = routes
         self.registry = HandlerRegistry()
+        self.catalog_ready = threading.Event()
+        """Set once the seeded catalog is scored; until then recommendations answer 503 (they would be
+        built from an empty store). Set at once when no catalog is seeded."""
 
     @property
     def url(self) -> str:
@@ -193,6 +200,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         body = self._read_body()
         if body is None:
             return gateway.request_too_large()
+        if route.target.function == CATALOG_GATED_FUNCTION and not self.server.catalog_ready.is_set():
+            return gateway.catalog_loading()
         host = self.headers.get("Host") or self.server.url.split("//", 1)[1]
         event = rest_event(
             method,
@@ -216,6 +225,17 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return gateway.integration_failure()
         headers.append(("x-amzn-RequestId", event["requestContext"]["requestId"]))
         return status, headers, data
+
+
+def _use_serving_encoder_for_the_catalog() -> None:
+    """The worker runs in this process, beside the model: its catalog source ranks stored videos by meaning."""
+
+    def load() -> TopicEncoder:
+        from miles_core.inference import load_predictor
+
+        return load_predictor()
+
+    use_topic_encoder(load)
 
 
 @contextmanager
@@ -302,8 +322,12 @@ class LocalStack:
             },
         )
         self._exit.enter_context(environment)
+        _use_serving_encoder_for_the_catalog()
+        self._exit.callback(lambda: use_topic_encoder(None))
         create_table(boto3.client("dynamodb", endpoint_url=moto.endpoint_url, region_name=self.region), self.table_name)
         context = LocalStackContext(endpoint_url=moto.endpoint_url, table_name=self.table_name, region=self.region)
+        self.server = LocalApiServer((self.host, self.port), self.api_key, self.routes)
+        self._exit.callback(self.server.server_close)
         if self.catalog:
             # Workers start once the seed is written, so the scorer does not compete with the seed
             # for moto (slow: ~0.5 s per transactional score write); the queue exists at once.
@@ -312,17 +336,28 @@ class LocalStack:
             from miles_core.store import MilesStore
 
             ensure_queue(boto3.client("sqs", endpoint_url=moto.endpoint_url, region_name=self.region))
-            self._exit.callback(start_seeding(MilesStore.from_env(), then=lambda: start_background_workers(context)))
+            self._exit.callback(
+                start_seeding(
+                    MilesStore.from_env(),
+                    then=lambda: start_background_workers(context),
+                    ready=self.server.catalog_ready,
+                )
+            )
         else:
+            self.server.catalog_ready.set()
             self._exit.callback(start_background_workers(context))
-        self.server = LocalApiServer((self.host, self.port), self.api_key, self.routes)
-        self._exit.callback(self.server.server_close)
         for route in self.server.routes:
             if route.target.function in self.preload:
                 self.server.registry.handler(route.target)
         thread = threading.Thread(target=self.server.serve_forever, name="miles-local-api", daemon=True)
         thread.start()
         self._exit.callback(self.server.shutdown)
+
+    def wait_until_ready(self, timeout: float | None = None) -> bool:
+        """Block until the seeded catalog is scored (at once without a catalog); False on timeout."""
+        if self.server is None:
+            raise RuntimeError("local stack not started")
+        return self.server.catalog_ready.wait(timeout)
 
     def stop(self) -> None:
         """Stop in reverse order of start: HTTP server, workers, environment, moto."""

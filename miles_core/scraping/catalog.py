@@ -2,15 +2,18 @@
 
 Why: YouTube is unreachable offline (``make run``) and often from cloud IPs (bot checks, quota),
 and then every on-demand scrape job failed although the table already held hundreds of real
-videos. This source is the last link of the chain: it ranks stored videos by how well their
-title, tags and description match the topic, so a job still succeeds and says ``source:
-catalog``. It reads only by Query/GetItem (no Scan: the functions' IAM policy forbids it), so it
-looks through the leaderboards it knows: the topic itself, the catalog topics whose rules its words
-match, the scheduled niches, then the other catalog topics. It reads a bounded number of videos
+videos. This source is the last link of the chain: it keeps the stored videos that are about the
+topic by meaning (``miles_core.relevance``: the stored embedding's cosine with the topic's, at or
+above the shipped threshold), most relevant first, so a job still succeeds and says ``source:
+catalog``, and a topic nothing stored is about fails with that reason instead of collecting word
+matches ("dog training" -> a Three Dog Night song). Encoding the topic needs the serving encoder:
+a process that has one registers it (:func:`use_topic_encoder`: ``make run`` does); the scrape image
+carries no model, so there the source falls back to ranking by shared words (:func:`match_score`), and
+says so in the job's notes. It reads only by Query/GetItem (no Scan: the functions' IAM policy forbids
+it), so it looks through the leaderboards it knows: the topic itself, the catalog topics whose rules its
+words match, the scheduled niches, then the other catalog topics. It reads a bounded number of videos
 (:data:`CATALOG_READ_BUDGET` GetItems, one Query per leaderboard it reaches), so one job costs the
 same however full the table is.
-
-The topic rules also decide which leaderboards a seeded video joins (``infra/localstack/catalog``).
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from miles_core.observation import Observation
+from miles_core.relevance import TopicEncoder, is_relevant, relevance
 from miles_core.scraping.base import SearchQuery, SearchResult, SourceError
 from miles_core.store import Cohort, MilesStore, ScrapedVideo, StoreError
 from miles_core.topics import Topic, fold_text
@@ -101,6 +106,19 @@ def match_score(topic: str, observation: Observation) -> float:
     return score
 
 
+_encoder_factory: list[Callable[[], TopicEncoder]] = []
+
+
+def use_topic_encoder(factory: Callable[[], TopicEncoder] | None) -> None:
+    """Register how this process loads the serving encoder (``None``: none), for catalog sources built after."""
+    _encoder_factory[:] = [] if factory is None else [factory]
+
+
+def topic_encoder() -> Callable[[], TopicEncoder] | None:
+    """The registered encoder loader, if any."""
+    return _encoder_factory[0] if _encoder_factory else None
+
+
 class CatalogSource:
     """Searches the videos already stored (see the module docstring). ``store`` is built lazily."""
 
@@ -113,12 +131,23 @@ class CatalogSource:
         topics: Sequence[Topic] = (),
         read_limit: int = LEADERBOARD_READ_LIMIT,
         read_budget: int = CATALOG_READ_BUDGET,
+        encoder: Callable[[], TopicEncoder] | None = None,
     ) -> None:
         self._store_factory = store
         self._store: MilesStore | None = None
         self._topics = tuple(topics)
         self._read_limit = read_limit
         self._read_budget = read_budget
+        self._encoder_factory = encoder
+        self._encoder: TopicEncoder | None = None
+
+    def _topic_vector(self, topic: str) -> Any:
+        """The topic's embedding, or None where this process has no encoder (word matching then)."""
+        if self._encoder_factory is None:
+            return None
+        if self._encoder is None:
+            self._encoder = self._encoder_factory()
+        return self._encoder.topic_embedding(topic)
 
     def _boards(self, topic: Topic) -> Iterable[Topic]:
         """The leaderboards to read, likeliest first: the budget may end before the last."""
@@ -141,6 +170,7 @@ class CatalogSource:
         ranked: dict[str, tuple[float, ScrapedVideo]] = {}
         seen: set[str] = set()
         own_board = query.topic
+        topic_vector = self._topic_vector(query.topic)
         try:
             for board in self._boards(query.topic):
                 budget = self._read_budget - len(seen)
@@ -154,8 +184,12 @@ class CatalogSource:
                     if record is None:
                         continue
                     obs = record.observation
-                    # On the topic's own leaderboard = an earlier search or the seed's rules chose it.
-                    score = match_score(query.topic, obs) + (1.0 if board == own_board else 0.0)
+                    if topic_vector is not None:
+                        embedding = record.score.text_embedding if record.score is not None else None
+                        (cosine,) = relevance(topic_vector, [embedding])
+                        score = cosine if is_relevant(cosine) and cosine is not None else 0.0
+                    else:  # on the topic's own leaderboard = an earlier search or the seed chose it
+                        score = match_score(query.topic, obs) + (1.0 if board == own_board else 0.0)
                     if score > 0:
                         video = ScrapedVideo(obs, record.source, record.thumbnail_url, record.webpage_url)
                         ranked[candidate.video_id] = (score, video)
@@ -164,6 +198,8 @@ class CatalogSource:
         best = sorted(ranked.values(), key=lambda pair: (-pair[0], -(pair[1].observation.view_count or 0)))
         result.videos = [video for _, video in best[: query.max_results]]
         if not result.videos:
-            raise SourceError(self.name, f"no stored video matches {query.topic!r}")
-        result.notes.append(f"{len(ranked)} stored videos matched; answered from the table, not YouTube")
+            what = "is about" if topic_vector is not None else "matches"
+            raise SourceError(self.name, f"no stored video {what} {query.topic!r}")
+        how = "are about the topic" if topic_vector is not None else "share words with the topic (no encoder here)"
+        result.notes.append(f"{len(ranked)} stored videos {how}; answered from the table, not YouTube")
         return result

@@ -62,9 +62,9 @@ def sources_from_env(store: MilesStore | None = None) -> list[Source]:
 
             sources.append(YtDlpSource(credentials=credentials))
         elif name == "catalog":
-            from miles_core.scraping.catalog import CatalogSource
+            from miles_core.scraping.catalog import CatalogSource, topic_encoder
 
-            sources.append(CatalogSource(MilesStore.from_env, topics=niches_from_env()))
+            sources.append(CatalogSource(MilesStore.from_env, topics=niches_from_env(), encoder=topic_encoder()))
         else:
             logger.warning("unknown scrape source %r in MILES_SCRAPE_SOURCES ignored", name)
     return sources

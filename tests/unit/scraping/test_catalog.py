@@ -3,23 +3,44 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pytest
 
-from infra.localstack.catalog import read_seed_videos, seed, select
+from infra.localstack.catalog import (
+    PER_TOPIC,
+    SEED_LIST,
+    TopicChoice,
+    choose,
+    load_choice,
+    read_seed_videos,
+    seed,
+    select,
+)
 from miles_core.observation import Observation
+from miles_core.relevance import RELEVANCE_THRESHOLD, pack_embedding
 from miles_core.scraping.base import SearchQuery, SourceError
 from miles_core.scraping.catalog import CATALOG_TOPICS, CatalogSource, match_score, topics_for
 from miles_core.scraping.job_runner import run_job
 from miles_core.scraping.jobs import new_job
 from miles_core.scraping.sources import sources_from_env
-from miles_core.store import Cohort, JobStatus, MilesStore, ScrapedVideo, ScrapeJobRequest
+from miles_core.store import Cohort, JobStatus, MilesStore, Score, ScrapedVideo, ScrapeJobRequest
 from miles_core.topics import normalize_topic
 from tests.support.moto_table import NOW, TABLE
 from tests.support.paths import REPO_ROOT
 
 SAMPLE = REPO_ROOT / "infra" / "data" / "benchmark" / "miles_benchmark_sample.csv"
+
+
+def sample_choice(per_topic: int) -> TopicChoice:
+    """A seed list over the sample's videos: two topics sharing one video (as a committed list may)."""
+    ids = [str(v.first.video_id) for v in read_seed_videos(SAMPLE)][: 2 * per_topic]
+    return {
+        normalize_topic("gaming"): [(video_id, 0.6) for video_id in ids[:per_topic]],
+        normalize_topic("music"): [(video_id, 0.5) for video_id in ids[per_topic - 1 :]][:per_topic],
+    }
 
 
 def _count_items(dynamodb: Any) -> int:
@@ -41,8 +62,9 @@ def test_match_ranks_title_over_description_and_folds_plurals() -> None:
 
 
 def test_seed_writes_two_snapshots_per_video_and_repeats_add_nothing(store: MilesStore, aws: dict[str, Any]) -> None:
-    videos = select(read_seed_videos(SAMPLE), per_topic=3)
-    assert videos
+    videos = select(read_seed_videos(SAMPLE), sample_choice(3))
+    assert len(videos) == 5  # the shared video once, on both topics
+    assert sorted(len(v.topics) for v in videos) == [1, 1, 1, 1, 2]
     first = seed(store, videos)
     assert first.new_snapshots == 2 * len(videos)
     items = _count_items(aws["dynamodb"])
@@ -61,7 +83,7 @@ def test_seed_writes_two_snapshots_per_video_and_repeats_add_nothing(store: Mile
 
 
 def test_catalog_source_answers_from_the_table(store: MilesStore) -> None:
-    videos = select(read_seed_videos(SAMPLE), per_topic=5)
+    videos = select(read_seed_videos(SAMPLE), sample_choice(5))
     seed(store, videos)
     topic = videos[0].topics[0]
     result = CatalogSource(lambda: store).search(SearchQuery(topic, max_results=4))
@@ -75,7 +97,7 @@ def test_catalog_source_answers_from_the_table(store: MilesStore) -> None:
 def test_scrape_job_succeeds_offline_from_the_catalog(
     store: MilesStore, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seed(store, select(read_seed_videos(SAMPLE), per_topic=5))
+    seed(store, select(read_seed_videos(SAMPLE), sample_choice(5)))
     monkeypatch.setenv("MILES_SCRAPE_SOURCES", "catalog")
     sources = sources_from_env()
     assert [s.name for s in sources] == ["catalog"]
@@ -120,3 +142,69 @@ def test_the_catalog_answers_no_fresh_uploads(store: MilesStore) -> None:
     result = CatalogSource(lambda: store).search(SearchQuery(normalize_topic("cooking hacks"), cohort=Cohort.FRESH))
     assert result.videos == []
     assert "fresh" in result.notes[0]
+
+
+def test_each_topic_gets_its_most_relevant_videos_above_the_threshold() -> None:
+    videos = list(read_seed_videos(SAMPLE))[:6]
+    axis = np.eye(4, dtype=np.float32)
+    # Cosines with the topic's axis 0: 0.9, 0.8, 0.5, 0.3 (below the threshold), 0.0, 0.0.
+    values = [0.9, 0.8, 0.5, 0.3, 0.0, 0.0]
+    embeddings = [pack_embedding(np.array([v, np.sqrt(1 - v * v), 0, 0], dtype=np.float32)) for v in values]
+    t, u = normalize_topic("t"), normalize_topic("u")
+    choice = choose(videos, embeddings, lambda topic: axis[0] if topic == t else axis[3], topics=(t, u), per_topic=2)
+    ids = [str(v.first.video_id) for v in videos]
+    assert [video_id for video_id, _ in choice[t]] == ids[:2]  # the two most relevant, best first
+    assert choice[u] == []  # nothing is about "u": no video is seeded for it
+    wide = choose(videos, embeddings, lambda topic: axis[0], topics=(t,), per_topic=5)
+    assert [video_id for video_id, _ in wide[t]] == ids[:3]  # 0.3 is below the threshold
+    assert all(score >= RELEVANCE_THRESHOLD for _, score in wide[t])
+
+
+def test_the_committed_seed_list_is_real_relevant_and_bounded() -> None:
+    choice = load_choice(SEED_LIST)
+    assert set(choice) <= set(CATALOG_TOPICS)
+    benchmark = {str(v.first.video_id) for v in read_seed_videos()}
+    for topic, pairs in choice.items():
+        assert len(pairs) <= PER_TOPIC
+        assert all(video_id in benchmark for video_id, _ in pairs), topic
+        assert all(score >= RELEVANCE_THRESHOLD for _, score in pairs), topic
+        assert [s for _, s in pairs] == sorted((s for _, s in pairs), reverse=True)
+
+
+class AxisEncoder:
+    """Topics as unit vectors: "gaming" is axis 0, anything else axis 2 (no stored video points there)."""
+
+    @staticmethod
+    def topic_embedding(topic: str) -> np.ndarray:
+        return np.eye(4, dtype=np.float32)[0 if topic == "gaming" else 2]
+
+
+def test_with_an_encoder_the_catalog_keeps_only_videos_about_the_topic(store: MilesStore) -> None:
+    """Relevance is the stored embedding's cosine with the topic: shared words do not count."""
+    videos = select(read_seed_videos(SAMPLE), sample_choice(3))
+    seed(store, videos)
+    vectors = {0: [1.0, 0, 0, 0], 1: [0.6, 0.8, 0, 0], 2: [0.3, 0.95, 0, 0]}  # cosines 1.0, 0.6, 0.3 with "gaming"
+    for index, vector in vectors.items():
+        record = store.get_video(str(videos[index].first.video_id))
+        assert record is not None
+        embedding = pack_embedding(np.array(vector, dtype=np.float32) / np.linalg.norm(vector))
+        store.write_score(record, replace(scored(record), text_embedding=embedding))
+    source = CatalogSource(lambda: store, encoder=AxisEncoder)
+    found = source.search(SearchQuery("gaming", max_results=10))
+    assert [v.video_id for v in found.videos] == [str(videos[i].first.video_id) for i in (0, 1)]  # 0.3 < threshold
+    assert "are about the topic" in found.notes[-1]
+    with pytest.raises(SourceError, match="no stored video is about 'dog training'"):
+        source.search(SearchQuery("dog training"))
+
+
+def scored(record: Any) -> Score:
+    return Score(
+        viral_probability=0.5,
+        predicted_velocity_views_per_hour=10.0,
+        is_viral=False,
+        threshold=0.5,
+        regime="post_publish",
+        model_version="test",
+        scored_at=NOW,
+        stats_key=record.stats_key,
+    )
