@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -224,6 +225,20 @@ def _wait_healthy(port: int, server: subprocess.Popen[Any], timeout_s: float = 1
     raise RuntimeError(f"local stack not healthy after {timeout_s:.0f} s")
 
 
+def _wait_catalog_ready(port: int, timeout_s: float = 900.0) -> None:
+    """Recommendations answer 503 'catalog still loading' until the seeded catalog is scored: wait past it."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        probe = http.client.HTTPConnection(LOOPBACK, port, timeout=30)
+        probe.request("POST", "/recommendations", body=b"{}", headers={"x-api-key": API_KEY})
+        status = probe.getresponse().status
+        probe.close()
+        if status != HTTPStatus.SERVICE_UNAVAILABLE:
+            return
+        time.sleep(1.0)
+    raise RuntimeError(f"local catalog not ready after {timeout_s:.0f} s")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.load", description=__doc__.split("\n", 1)[0])
     parser.add_argument("--model-dir", type=Path, required=True, help="serving artifact (make model: build/model)")
@@ -250,6 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     server = start_stack_process(settings, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_healthy(port, server)
+        _wait_catalog_ready(port)
         results, wall_s = run_load(port, args.duration, args.concurrency, args.max_requests)
     finally:
         stop_stack_process(server)
