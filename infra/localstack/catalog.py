@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     predictor = Predictor(args.model, threads=1)
     videos = list(read_seed_videos())
-    embeddings = [pack_embedding(f.embedding) for f in predictor.text_features([v.latest for v in videos])]
+    embeddings = [pack_embedding(e) for e in predictor.text_embeddings([v.latest for v in videos])]
     choice = choose(videos, embeddings, predictor.topic_embedding)
     document = {
         "about": "per catalog topic, the benchmark videos make run seeds (python -m infra.localstack.catalog)",

@@ -203,6 +203,14 @@ class Predictor:
             self.texts.stats.encoded += len(todo)
         return [found[key] for key in keys]
 
+    def text_embeddings(self, observations: Sequence[Observation]) -> np.ndarray:
+        """The encoder embeddings of many texts (float32 [N, dim]) without the n-gram vectors or the cache.
+
+        What a bulk job needs (choosing the local catalog: every benchmark video once); equal to the
+        ``embedding`` of :meth:`text_features`, which computes the same encoder rows.
+        """
+        return self._embed([encoder_text(obs) for obs in observations])[0]
+
     def topic_embedding(self, topic: str) -> np.ndarray:
         """The topic encoded as a title (``miles_core.relevance``): comparable with every video's embedding."""
         return self.text_features([Observation(title=topic)])[0].embedding

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from infra.localstack.catalog import load_choice, read_seed_videos
 from infra.studies.relevance import Scored, choose_threshold, precision_recall, read_pairs, read_videos, score_pairs
 from miles_core.inference.predictor import Predictor
-from miles_core.relevance import RELEVANCE_THRESHOLD, TARGET_PRECISION
+from miles_core.relevance import RELEVANCE_THRESHOLD, TARGET_PRECISION, pack_embedding, relevance
 
 
 @pytest.fixture(scope="module")
@@ -38,3 +39,20 @@ def test_word_matches_about_something_else_are_not_relevant(scored: list[Scored]
     (pair,) = [s for s in scored if (s.pair.topic, s.pair.video_id) == (topic, video_id)]
     assert not pair.pair.relevant
     assert pair.cosine < RELEVANCE_THRESHOLD
+
+
+def test_the_committed_seed_list_is_what_the_shipped_encoder_measures(shipped_artifact: Path) -> None:
+    """``make run`` seeds per topic the videos ``python -m infra.localstack.catalog`` chose: re-measured here.
+
+    Every listed video is about its topic, at the cosine the list records (a new model export re-makes the list).
+    """
+    predictor = Predictor(shipped_artifact, threads=1)
+    choice = load_choice()
+    videos = {str(v.latest.video_id): v.latest for v in read_seed_videos()}
+    for topic, pairs in choice.items():
+        features = predictor.text_features([videos[video_id] for video_id, _ in pairs])
+        measured = relevance(predictor.topic_embedding(topic), [pack_embedding(f.embedding) for f in features])
+        for (video_id, stored), cosine in zip(pairs, measured, strict=True):
+            assert cosine is not None
+            assert cosine >= RELEVANCE_THRESHOLD, (topic, video_id, cosine)
+            assert cosine == pytest.approx(stored, abs=2e-3), (topic, video_id)
