@@ -91,7 +91,7 @@ def test_catalog_source_answers_from_the_table(store: MilesStore) -> None:
     assert 0 < len(result.videos) <= 4
     assert all(v.source == "benchmark" for v in result.videos)  # the video keeps where it came from
     with pytest.raises(SourceError, match="no stored video"):
-        CatalogSource(lambda: store).search(SearchQuery("zzqx unknown topic"))
+        CatalogSource(lambda: store).search(SearchQuery(normalize_topic("zzqx unknown topic")))
 
 
 def test_scrape_job_succeeds_offline_from_the_catalog(
@@ -102,7 +102,7 @@ def test_scrape_job_succeeds_offline_from_the_catalog(
     sources = sources_from_env()
     assert [s.name for s in sources] == ["catalog"]
     sources[0]._store = store  # type: ignore[attr-defined]
-    store.create_job(new_job(ScrapeJobRequest("gaming", 5, 180), "job-cat", trigger="api", now=NOW))
+    store.create_job(new_job(ScrapeJobRequest(normalize_topic("gaming"), 5, 180), "job-cat", trigger="api", now=NOW))
     outcome = run_job(store, sources, "job-cat")
     assert outcome.status is JobStatus.SUCCEEDED, outcome.errors
     job = store.get_job("job-cat")
@@ -176,7 +176,9 @@ class AxisEncoder:
 
     @staticmethod
     def topic_embedding(topic: str) -> np.ndarray:
-        return np.eye(4, dtype=np.float32)[0 if topic == "gaming" else 2]
+        axis = np.zeros(4, dtype=np.float32)
+        axis[0 if topic == "gaming" else 2] = 1.0
+        return axis
 
 
 def test_with_an_encoder_the_catalog_keeps_only_videos_about_the_topic(store: MilesStore) -> None:
@@ -190,11 +192,11 @@ def test_with_an_encoder_the_catalog_keeps_only_videos_about_the_topic(store: Mi
         embedding = pack_embedding(np.array(vector, dtype=np.float32) / np.linalg.norm(vector))
         store.write_score(record, replace(scored(record), text_embedding=embedding))
     source = CatalogSource(lambda: store, encoder=AxisEncoder)
-    found = source.search(SearchQuery("gaming", max_results=10))
+    found = source.search(SearchQuery(normalize_topic("gaming"), max_results=10))
     assert [v.video_id for v in found.videos] == [str(videos[i].first.video_id) for i in (0, 1)]  # 0.3 < threshold
     assert "are about the topic" in found.notes[-1]
     with pytest.raises(SourceError, match="no stored video is about 'dog training'"):
-        source.search(SearchQuery("dog training"))
+        source.search(SearchQuery(normalize_topic("dog training")))
 
 
 def scored(record: Any) -> Score:
