@@ -95,6 +95,11 @@ def test_page_gives_ideas_and_scores_a_title(running_stack: RunningStack, http: 
             expect(ranked).to_have_count(3)  # the title and both variants (the blank line is not one)
             expect(ranked.first).to_contain_text("(best)")
             expect(page.locator("#score-result .why")).to_have_text(re.compile(r"^Why: "))
+            # The score, the breakout chance and the velocity each say what they mean, the score first.
+            meanings = page.locator("#score-result .meaning")
+            expect(meanings.first).to_be_visible()
+            expect(page.locator("#score-result .meaning", has_text="at least 2.3x")).to_have_count(1)
+            expect(page.locator("#score-result .meaning", has_text="not what your channel will get")).to_have_count(1)
 
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)

@@ -248,13 +248,19 @@ async function scoreTitle(event) {
   }
   try {
     const result = await api("predict", { method: "POST", body: JSON.stringify(request) });
-    const card = el("div", { class: "card" }, el("h3", { text: request.title }), scoreMeter(result));
+    // Each number is followed by what it means (the API's `meaning` sentences), the score first.
+    const meaning = result.meaning || {};
+    const says = (key) => (meaning[key] ? [el("p", { class: "meaning", text: meaning[key] })] : []);
+    const card = el("div", { class: "card" }, el("h3", { text: request.title }), scoreMeter(result),
+      ...says("miles_score"));
     if (typeof result.breakout_probability === "number") {
-      card.append(meter("Breakout chance", result.breakout_probability, percent(result.breakout_probability)));
+      card.append(meter("Breakout chance", result.breakout_probability, percent(result.breakout_probability)),
+        ...says("breakout_probability"), ...says("agreement"));
     }
     card.append(el("div", { class: "facts" },
       el("span", { text: "≈ " + Math.round(result.predicted_velocity_views_per_hour).toLocaleString() + " views/hour" }),
-      el("span", { text: result.regime === "post_publish" ? "with your stats" : "as an idea (no stats)" })));
+      el("span", { text: result.regime === "post_publish" ? "with your stats" : "as an idea (no stats)" })),
+      ...says("predicted_velocity_views_per_hour"));
     const why = contributionsText(result.contributions);
     if (why) card.append(el("p", { class: "reason why", text: "Why: " + why.charAt(0).toUpperCase() + why.slice(1) }));
     if (Array.isArray(result.variants) && result.variants.length) {
