@@ -40,6 +40,6 @@ def test_page_script_never_writes_html() -> None:
     """Scraped titles are untrusted: the script builds nodes and text only."""
     from pathlib import Path
 
-    script = (Path(__file__).resolve().parents[2] / "functions" / "predict" / "static" / "app.js").read_text()
+    script = (Path(__file__).resolve().parents[3] / "functions" / "predict" / "static" / "app.js").read_text()
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert sink not in script

@@ -30,7 +30,7 @@ from tests.support.fake_llm import FakeLLMServer
 from tests.support.recommend_data import TITLES, TOPIC
 from tests.support.throttle import Throttle
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 TABLE = "miles-recommend-test"
 
 

@@ -32,7 +32,7 @@ def rest_event(
     return gateway_event(method, path, body=text, headers={"Content-Type": "application/json", **(headers or {})})
 
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from miles_core.coverage import POPULATION_FILE, Coverage, TrainingPopulation, a
 from miles_core.observation import Observation
 from miles_core.training.population_fit import describe_split
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHIPPED_MODEL = REPO_ROOT / "miles_core" / "models" / "default"
+REPO_ROOT = Path(__file__).resolve().parents[3]
+SHIPPED_MODEL = REPO_ROOT / "miles_core" / "artifacts" / "default"
 BENCHMARK_DEV = REPO_ROOT / "infra" / "data" / "benchmark" / "miles_benchmark_dev.csv.gz"
 ORDINARY_TITLES = (
     "How to sharpen a chisel in 60 seconds",

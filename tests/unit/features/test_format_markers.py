@@ -17,7 +17,7 @@ from miles_core.inference.artifact import SPEC_FILE, TOKENIZER_FILE
 from miles_core.inference.predictor import Predictor
 from miles_core.observation import Observation
 
-BENCHMARK_DEV = Path(__file__).resolve().parents[2] / "infra" / "data" / "benchmark" / "miles_benchmark_dev.csv.gz"
+BENCHMARK_DEV = Path(__file__).resolve().parents[3] / "infra" / "data" / "benchmark" / "miles_benchmark_dev.csv.gz"
 SUFFIXES = (" #shorts", " #Shorts #fyp", " #viral #trending #ytshorts", "  #reels")
 
 

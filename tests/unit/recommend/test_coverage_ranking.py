@@ -38,7 +38,6 @@ def _idea(title: str, *alternatives: str) -> IdeaDraft:
             "hook": "Watch this first",
             "description": "An idea to film.",
             "suggested_duration_seconds": 45,
-            "suggested_posting_hour_utc": 17,
             "reasoning": "From the observed patterns.",
         }
     )

@@ -145,7 +145,7 @@ def test_the_shipped_spec_reads_neither_duration_nor_subscribers() -> None:
     from miles_core.features.pipeline import numeric_inputs
 
     shipped = FeatureSpec.load(
-        Path(__file__).resolve().parents[2] / "miles_core" / "models" / "default" / "feature_spec.json"
+        Path(__file__).resolve().parents[3] / "miles_core" / "artifacts" / "default" / "feature_spec.json"
     )
     assert [name for names in OPTIONAL_FEATURES.values() for name in names if name in shipped.numeric_names] == []
     ideas = [
