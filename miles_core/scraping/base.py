@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Protocol, runtime_checkable
 
 from miles_core.config import DEFAULT_SCRAPE_MAX_DURATION_SECONDS, DEFAULT_SCRAPE_MAX_RESULTS
+from miles_core.store.job_records import FailureCause
 from miles_core.store.records import Cohort, ScrapedVideo
 from miles_core.topics import Topic
 
@@ -22,9 +23,13 @@ scheduled searches leave no gap between them."""
 
 
 class SourceError(RuntimeError):
-    """The source could not answer the search. ``retryable``: trying again later may work."""
+    """The source could not answer the search. ``retryable``: trying again later may work.
+
+    ``cause`` is what the job records, so its ``failure_reason`` says why in a creator's words.
+    """
 
     retryable: bool = True
+    cause: FailureCause = FailureCause.SOURCE_DOWN
 
     def __init__(self, source: str, message: str) -> None:
         super().__init__(f"{source}: {message}")
@@ -39,18 +44,34 @@ class BotCheckError(SourceError):
     """
 
     retryable = False
+    cause = FailureCause.BLOCKED
 
 
 class QuotaExceededError(SourceError):
     """The YouTube Data API quota (daily, or this run's budget) is used up."""
 
     retryable = False
+    cause = FailureCause.QUOTA
 
 
 class SourceConfigError(SourceError):
     """The source is misconfigured (missing or unreadable secret, bad key)."""
 
     retryable = False
+    cause = FailureCause.SOURCE_SETUP
+
+
+class NoVideosError(SourceError):
+    """The source has no video for the topic: asking again the same way finds none either."""
+
+    retryable = False
+    cause = FailureCause.NO_VIDEOS
+
+
+class OutOfTimeError(SourceError):
+    """Too little of the search's time budget was left to start it; a fresh invocation may manage."""
+
+    cause = FailureCause.OUT_OF_TIME
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from typing import Any
 
 from miles_core.observation import Observation
 from miles_core.relevance import TopicEncoder, is_relevant, relevance
-from miles_core.scraping.base import SearchQuery, SearchResult, SourceError
+from miles_core.scraping.base import NoVideosError, SearchQuery, SearchResult, SourceError
 from miles_core.store import Cohort, MilesStore, ScrapedVideo, StoreError
 from miles_core.topics import Topic, fold_text
 
@@ -199,7 +199,7 @@ class CatalogSource:
         result.videos = [video for _, video in best[: query.max_results]]
         if not result.videos:
             what = "is about" if topic_vector is not None else "matches"
-            raise SourceError(self.name, f"no stored video {what} {query.topic!r}")
+            raise NoVideosError(self.name, f"no stored video {what} {query.topic!r}")
         how = "are about the topic" if topic_vector is not None else "share words with the topic (no encoder here)"
         result.notes.append(f"{len(ranked)} stored videos {how}; answered from the table, not YouTube")
         return result

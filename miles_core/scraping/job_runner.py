@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from miles_core.scraping.base import SearchQuery, SearchResult, Source, SourceError
 from miles_core.scraping.fixed_age_snapshots import schedule_video
 from miles_core.store import (
+    FailureCause,
     JobCounts,
     JobStatus,
     MilesStore,
@@ -66,6 +67,13 @@ class JobOutcome:
     errors: list[str] = field(default_factory=list)
     source: str | None = None
     retryable: bool = False
+    causes: list[FailureCause] = field(default_factory=list)
+    """Why the job failed or ended partial (the store derives its ``failure_reason`` from these)."""
+
+    def fail(self, message: str, cause: FailureCause) -> None:
+        """Record an error and its cause."""
+        self.errors.append(message)
+        self.causes.append(cause)
 
 
 def _search(sources: Sequence[Source], query: SearchQuery, outcome: JobOutcome) -> SearchResult | None:
@@ -75,18 +83,21 @@ def _search(sources: Sequence[Source], query: SearchQuery, outcome: JobOutcome) 
             result = source.search(query)
         except SourceError as error:
             logger.warning("source %s failed for %r: %s", source.name, query.topic, error)
-            outcome.errors.append(str(error))
+            outcome.fail(str(error), error.cause)
             retryable = retryable or error.retryable
             continue
         except Exception as error:  # a bug or an unexpected library error: report it, try the next source
             logger.exception("source %s crashed for %r", source.name, query.topic)
-            outcome.errors.append(f"{source.name}: unexpected {type(error).__name__}: {str(error)[:200]}")
+            outcome.fail(
+                f"{source.name}: unexpected {type(error).__name__}: {str(error)[:200]}", FailureCause.SOURCE_DOWN
+            )
             retryable = True
             continue
         outcome.source = result.source
+        outcome.causes.clear()  # a source answered: the ones that failed before it are not why the job fails
         return result
     if not sources:
-        outcome.errors.append("no source configured (set MILES_YOUTUBE_SECRET_ID or allow ytdlp)")
+        outcome.fail("no source configured (set MILES_YOUTUBE_SECRET_ID or allow ytdlp)", FailureCause.SOURCE_SETUP)
     outcome.retryable = retryable
     return None
 
@@ -104,10 +115,10 @@ def run_job(
     request = job.request
     outcome = JobOutcome(job_id=job_id, status=JobStatus.RUNNING, counts=JobCounts())
     if time_left() < MIN_SEARCH_SECONDS:
-        outcome.errors.append(f"not started: {time_left():.0f} s left before the worker's timeout")
+        outcome.fail(f"not started: {time_left():.0f} s left before the worker's timeout", FailureCause.OUT_OF_TIME)
         outcome.status = JobStatus.FAILED
         outcome.retryable = True  # a redelivery gets a fresh invocation
-        store.finish_job(job_id, outcome.status, outcome.counts, outcome.errors, outcome.source)
+        _finish(store, outcome)
         return outcome
     search_seconds = time_left() - STOP_MARGIN_SECONDS - WRITE_RESERVE_SECONDS
     query = SearchQuery(
@@ -120,7 +131,7 @@ def run_job(
     result = _search(sources, query, outcome)
     if result is None:
         outcome.status = JobStatus.FAILED
-        store.finish_job(job_id, outcome.status, outcome.counts, outcome.errors, outcome.source)
+        _finish(store, outcome)
         return outcome
     unique: dict[str, ScrapedVideo] = {}
     for video in result.videos:
@@ -128,14 +139,17 @@ def run_job(
     outcome.counts.found = len(unique) + len(result.failures)
     outcome.counts.failed = len(result.failures)
     outcome.errors.extend(result.failures)
+    if result.failures:
+        outcome.causes.append(FailureCause.VIDEOS_FAILED)
     stopped = result.cut_short is not None
     if result.cut_short is not None:
-        outcome.errors.append(result.cut_short)
+        outcome.fail(result.cut_short, FailureCause.OUT_OF_TIME)
     for written, video in enumerate(unique.values()):
         if time_left() < STOP_MARGIN_SECONDS:
-            outcome.errors.append(
+            outcome.fail(
                 f"stopped before the worker's timeout: {written} of {len(unique)} videos written "
-                f"({time_left():.0f} s left)"
+                f"({time_left():.0f} s left)",
+                FailureCause.OUT_OF_TIME,
             )
             stopped = True
             break
@@ -148,9 +162,15 @@ def run_job(
         outcome.status = JobStatus.PARTIAL if succeeded_any else JobStatus.FAILED
     else:
         outcome.status = JobStatus.SUCCEEDED
-    store.finish_job(job_id, outcome.status, outcome.counts, outcome.errors, outcome.source)
+    _finish(store, outcome)
     logger.info("scrape job %s (%s) %s: %s", job_id, request.topic, outcome.status.value, outcome.counts.as_dict())
     return outcome
+
+
+def _finish(store: MilesStore, outcome: JobOutcome) -> None:
+    """Store the outcome; a succeeded job keeps no causes (a source that failed before another answered)."""
+    causes = outcome.causes if outcome.status in (JobStatus.FAILED, JobStatus.PARTIAL) else []
+    store.finish_job(outcome.job_id, outcome.status, outcome.counts, outcome.errors, outcome.source, causes)
 
 
 def _write_video(store: MilesStore, video: ScrapedVideo, job: ScrapeJob, outcome: JobOutcome) -> None:
@@ -162,13 +182,13 @@ def _write_video(store: MilesStore, video: ScrapedVideo, job: ScrapeJob, outcome
             store.add_topic_membership(topic, video)
     except StoreError as error:
         outcome.counts.failed += 1
-        outcome.errors.append(f"video {video.video_id}: {error}")
+        outcome.fail(f"video {video.video_id}: {error}", FailureCause.VIDEOS_FAILED)
         outcome.retryable = outcome.retryable or error.retryable
         return
     except Exception as error:  # never let one video lose the others
         logger.exception("writing video %s failed", video.video_id)
         outcome.counts.failed += 1
-        outcome.errors.append(f"video {video.video_id}: {type(error).__name__}: {str(error)[:200]}")
+        outcome.fail(f"video {video.video_id}: {type(error).__name__}: {str(error)[:200]}", FailureCause.VIDEOS_FAILED)
         outcome.retryable = True
         return
     if result is UpsertOutcome.NEW:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from miles_core.config import SCRAPE_DEDUPE_WINDOW_SECONDS
 from miles_core.scraping.queue import Enqueue, JobMessage, parse_job_message
-from miles_core.store import JobCounts, JobStatus, MilesStore, ScrapeJob, ScrapeJobRequest, StoreError
+from miles_core.store import FailureCause, JobCounts, JobStatus, MilesStore, ScrapeJob, ScrapeJobRequest, StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def _send(store: MilesStore, job: ScrapeJob, enqueue: Enqueue) -> None:
         logger.exception("could not enqueue scrape job %s", job.job_id)
         reason = f"could not enqueue: {type(error).__name__}"
         try:
-            store.finish_job(job.job_id, JobStatus.FAILED, JobCounts(), [reason], None)
+            store.finish_job(job.job_id, JobStatus.FAILED, JobCounts(), [reason], None, [FailureCause.NOT_RUN])
         except StoreError:
             logger.exception("could not mark scrape job %s failed; it reads failed when its lease ends", job.job_id)
         raise JobEnqueueError(job.job_id, error) from error

@@ -28,7 +28,7 @@ from urllib.parse import urlencode
 from pydantic import ValidationError
 
 from miles_core.observation import Observation
-from miles_core.scraping.base import BotCheckError, SearchQuery, SearchResult, SourceError
+from miles_core.scraping.base import BotCheckError, OutOfTimeError, SearchQuery, SearchResult, SourceError
 from miles_core.scraping.sanitize import (
     clean_count,
     clean_description,
@@ -268,7 +268,7 @@ class YtDlpSource:
         wanted = max(1, min(MAX_SEARCH_RESULTS, query.max_results * 2))  # headroom for the duration filter
         left = self._time_left(query)
         if left < self._pacing:
-            raise SourceError(self.name, f"search not started: {max(left, 0.0):.0f} s left before the deadline")
+            raise OutOfTimeError(self.name, f"search not started: {max(left, 0.0):.0f} s left before the deadline")
         socket_timeout = min(self._socket_timeout, left)
         options = {**self.options(), "socket_timeout": socket_timeout, "playlistend": wanted}
         with self._factory(options) as ydl:

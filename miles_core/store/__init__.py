@@ -11,7 +11,7 @@ from miles_core.store.dynamo import deserialize_item
 from miles_core.store.exceptions import InvalidCursorError, StoreError, StoreThrottledError
 from miles_core.store.facade import MilesStore
 from miles_core.store.items import is_video_item, video_from_item
-from miles_core.store.job_records import JobCounts, JobStatus, ScrapeJob, ScrapeJobRequest
+from miles_core.store.job_records import FailureCause, JobCounts, JobStatus, ScrapeJob, ScrapeJobRequest
 from miles_core.store.records import (
     Candidate,
     CandidatePage,
@@ -35,6 +35,7 @@ __all__ = [
     "Cohort",
     "DueOutcome",
     "DueSnapshot",
+    "FailureCause",
     "InvalidCursorError",
     "JobCounts",
     "JobStatus",

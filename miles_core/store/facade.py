@@ -21,7 +21,7 @@ nothing twice) and what keep the stream scorer from re-scoring its own output.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,7 @@ from miles_core.config import DEFAULT_RETENTION_DAYS, env_int, env_required
 from miles_core.store.cache_repo import CacheRepository
 from miles_core.store.dynamo import Clock, DynamoTable, Retention, client_config
 from miles_core.store.fixed_age_repo import FixedAgeRepository
-from miles_core.store.job_records import JobCounts, JobStatus, ScrapeJob, ScrapeJobRequest
+from miles_core.store.job_records import FailureCause, JobCounts, JobStatus, ScrapeJob, ScrapeJobRequest
 from miles_core.store.job_repo import JobRepository
 from miles_core.store.leaderboard_repo import LeaderboardRepository
 from miles_core.store.quota_repo import QuotaRepository
@@ -156,10 +156,16 @@ class MilesStore:
         return self._jobs.start_job(job_id, lease)
 
     def finish_job(
-        self, job_id: str, status: JobStatus, counts: JobCounts, errors: list[str], source: str | None
+        self,
+        job_id: str,
+        status: JobStatus,
+        counts: JobCounts,
+        errors: list[str],
+        source: str | None,
+        causes: Sequence[FailureCause] = (),
     ) -> None:
         """See :meth:`JobRepository.finish_job`."""
-        self._jobs.finish_job(job_id, status, counts, errors, source)
+        self._jobs.finish_job(job_id, status, counts, errors, source, causes)
 
     def mark_job_enqueued(self, job_id: str, lease: timedelta) -> bool:
         """See :meth:`JobRepository.mark_job_enqueued`."""

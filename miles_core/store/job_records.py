@@ -18,6 +18,56 @@ MAX_JOB_ERRORS = 25
 """A job keeps at most this many error messages (the item must stay far below 400 KB)."""
 
 
+class FailureCause(StrEnum):
+    """Why a job failed or ended partial, as the runner recorded it (one job may record several).
+
+    Recorded from the typed source errors and the runner's own stops, so the job's ``failure_reason``
+    is derived from what happened, never guessed from error strings.
+    """
+
+    BLOCKED = "blocked"
+    """YouTube refused the scraper ("confirm you're not a bot")."""
+    QUOTA = "quota"
+    """The YouTube Data API quota (daily or this run's) is used up."""
+    NO_VIDEOS = "no_videos"
+    """The source found no video for the topic."""
+    OUT_OF_TIME = "out_of_time"
+    """The worker's time budget ran out before the job finished."""
+    SOURCE_SETUP = "source_setup"
+    """No source is configured, or its key/secret is missing or refused."""
+    SOURCE_DOWN = "source_down"
+    """The source could not be reached or answered with an error."""
+    VIDEOS_FAILED = "videos_failed"
+    """Some videos the source found could not be read or stored."""
+    NOT_RUN = "not_run"
+    """No worker ran the job: it was never handed to the queue, or its message was dropped or dead-lettered."""
+
+
+_REASONS: dict[FailureCause, str] = {
+    FailureCause.BLOCKED: (
+        "YouTube blocked Miles' search from this server (it asked to confirm it is not a bot): try again later, "
+        "or ask whoever runs Miles to add a YouTube Data API key or yt-dlp cookies."
+    ),
+    FailureCause.QUOTA: (
+        "Today's YouTube Data API quota is used up: start the scrape again after 00:00 UTC, when it resets."
+    ),
+    FailureCause.NO_VIDEOS: "No videos were found for \u201c{topic}\u201d: try a broader or differently worded topic.",
+    FailureCause.OUT_OF_TIME: (
+        "The scrape ran out of time before it finished: what it stored is kept; start it again for the rest."
+    ),
+    FailureCause.SOURCE_SETUP: (
+        "Miles' YouTube access is not set up (no source, or its key was refused): ask whoever runs Miles to "
+        "check the YouTube secret."
+    ),
+    FailureCause.SOURCE_DOWN: "YouTube could not be reached or answered with an error: try again in a few minutes.",
+    FailureCause.VIDEOS_FAILED: "{failed} of {found} videos found could not be read or saved: start the scrape "
+    "again to retry them.",
+    FailureCause.NOT_RUN: "The scrape never ran (the job queue did not deliver it): start it again.",
+}
+UNCLASSIFIED_REASON = "The scrape failed for a reason Miles did not classify: {error}"
+"""A job recorded before causes were recorded (or with none): its first error, as recorded."""
+
+
 class JobStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
@@ -69,10 +119,31 @@ class ScrapeJob:
     queue, then (once enqueued) the queue's retention; running: the worker's remaining time (``start_job``)."""
     enqueued_at: datetime | None = None
     """When the queue accepted the job's message; ``None`` while it was never handed over."""
+    causes: tuple[FailureCause, ...] = ()
+    """Why it failed or ended partial, in the order recorded (empty when it succeeded)."""
 
     @property
     def snapshot_run(self) -> str:
         return self.run_id or self.job_id
+
+    @property
+    def failure_reason(self) -> str | None:
+        """Sentences a creator can act on, one per recorded cause; ``None`` unless the job failed or ended partial."""
+        if self.status not in (JobStatus.FAILED, JobStatus.PARTIAL):
+            return None
+        causes = list(dict.fromkeys(self.causes))
+        if not causes:
+            first = self.errors[0] if self.errors else "no error was recorded"
+            return UNCLASSIFIED_REASON.format(error=first)
+        counts = self.counts
+        sentences = [
+            _REASONS[cause].format(topic=self.request.topic, failed=counts.failed, found=counts.found)
+            for cause in causes
+        ]
+        if self.status is JobStatus.PARTIAL:
+            stored = counts.new + counts.updated
+            sentences.insert(0, f"Part of the scrape worked: {stored} of {counts.found} videos found were stored.")
+        return " ".join(sentences)
 
     def as_public_dict(self) -> dict[str, Any]:
         """The JSON shape ``GET /scrape/jobs/{job_id}`` answers with."""
@@ -89,4 +160,5 @@ class ScrapeJob:
             "attempts": self.attempts,
             "counts": self.counts.as_dict(),
             "errors": list(self.errors),
+            "failure_reason": self.failure_reason,
         }

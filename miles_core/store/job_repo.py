@@ -6,7 +6,7 @@ A job running past its lease reads as failed, and a dead-lettered job can be fai
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +22,14 @@ from miles_core.store.dynamo import (
     set_attributes,
 )
 from miles_core.store.items import opt_int, opt_time, stored_topic
-from miles_core.store.job_records import MAX_JOB_ERRORS, JobCounts, JobStatus, ScrapeJob, ScrapeJobRequest
+from miles_core.store.job_records import (
+    MAX_JOB_ERRORS,
+    FailureCause,
+    JobCounts,
+    JobStatus,
+    ScrapeJob,
+    ScrapeJobRequest,
+)
 from miles_core.store.records import Cohort, iso, parse_iso
 from miles_core.store.schema import PARTITION_KEY, TTL_ATTRIBUTE
 
@@ -143,20 +150,23 @@ class JobRepository:
     def fail_unfinished_job(self, job_id: str, reason: str) -> bool:
         """Mark a ``queued`` or ``running`` job failed with ``reason``; False when it had finished (or is unknown).
 
-        For jobs whose message reached the dead-letter queue: a job that finished keeps its outcome.
+        For jobs whose message reached the dead-letter queue: a job that finished keeps its outcome. Its
+        cause is :attr:`FailureCause.NOT_RUN`: no worker ran it to the end.
         """
         return self._update_job_if(
             job_id,
             "failing",
-            "SET #status = :failed, #updated = :now, #errors = list_append(if_not_exists(#errors, :empty), :reason)",
+            "SET #status = :failed, #updated = :now, #errors = list_append(if_not_exists(#errors, :empty), :reason), "
+            "#causes = list_append(if_not_exists(#causes, :empty), :cause)",
             "attribute_exists(#pk) AND #status IN (:queued, :running)",
-            {"#status": "status", "#updated": "updated_at", "#errors": "errors"},
+            {"#status": "status", "#updated": "updated_at", "#errors": "errors", "#causes": "failure_causes"},
             {
                 ":failed": {"S": JobStatus.FAILED.value},
                 ":queued": {"S": JobStatus.QUEUED.value},
                 ":running": {"S": JobStatus.RUNNING.value},
                 ":now": {"S": iso(self._clock())},
                 ":reason": serialize_value([reason[:500]]),
+                ":cause": serialize_value([FailureCause.NOT_RUN.value]),
                 ":empty": {"L": []},
             },
         )
@@ -194,14 +204,21 @@ class JobRepository:
         return str(holder["job_id"]) if holder else job_id
 
     def finish_job(
-        self, job_id: str, status: JobStatus, counts: JobCounts, errors: list[str], source: str | None
+        self,
+        job_id: str,
+        status: JobStatus,
+        counts: JobCounts,
+        errors: list[str],
+        source: str | None,
+        causes: Sequence[FailureCause] = (),
     ) -> None:
-        """Store the outcome of one attempt (counts and errors of that attempt)."""
+        """Store the outcome of one attempt (counts, errors and failure causes of that attempt)."""
         outcome = {
             "status": status.value,
             "updated_at": iso(self._clock()),
             "counts": counts.as_dict(),
             "errors": [e[:500] for e in errors[:MAX_JOB_ERRORS]],
+            "failure_causes": [cause.value for cause in dict.fromkeys(causes)],
             "source": source or "",
         }
         self.table.update(keys.job_key(job_id), set_attributes(outcome, remove_none=False))
@@ -222,6 +239,7 @@ def job_item(job: ScrapeJob) -> dict[str, Any]:
         "updated_at": iso(job.updated_at),
         "counts": job.counts.as_dict(),
         "errors": list(job.errors),
+        "failure_causes": [cause.value for cause in job.causes],
         "attempts": job.attempts,
         "run_id": job.run_id,
         "lease_expires_at": iso(job.lease_expires_at) if job.lease_expires_at else None,
@@ -257,16 +275,26 @@ def job_from_item(item: Mapping[str, Any], now: datetime | None = None) -> Scrap
         run_id=item.get("run_id"),
         lease_expires_at=opt_time(item.get("lease_expires_at")),
         enqueued_at=opt_time(item.get("enqueued_at")),
+        causes=_causes(item.get("failure_causes")),
     )
     lease = job.lease_expires_at
     if now is None or lease is None or lease >= now:
         return job
     if job.status is JobStatus.RUNNING:
         reason = f"timed out: the worker did not finish before its lease ended at {iso(lease)}"
+        cause = FailureCause.OUT_OF_TIME
     elif job.status is JobStatus.QUEUED and job.enqueued_at is None:
         reason = f"never enqueued: the job was not handed to the queue by {iso(lease)}"
+        cause = FailureCause.NOT_RUN
     elif job.status is JobStatus.QUEUED:
         reason = f"not started: no worker took its message before the queue's retention ended at {iso(lease)}"
+        cause = FailureCause.NOT_RUN
     else:
         return job
-    return replace(job, status=JobStatus.FAILED, errors=(*job.errors, reason))
+    return replace(job, status=JobStatus.FAILED, errors=(*job.errors, reason), causes=(*job.causes, cause))
+
+
+def _causes(stored: Any) -> tuple[FailureCause, ...]:
+    """The recorded causes; a value this version does not know is skipped (a newer writer's), never fatal."""
+    known = {cause.value for cause in FailureCause}
+    return tuple(FailureCause(value) for value in stored or () if value in known)

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from miles_core.observation import Observation
+from miles_core.scraping.base import SearchQuery, SearchResult, SourceError
 from miles_core.scraping.ytdlp import YtDlpSource
 from miles_core.store import ScrapedVideo
 from tests.support.moto_table import NOW
@@ -267,3 +268,14 @@ def video(video_id: str, views: int | None, hours: float = 0.0, likes: int | Non
         source="test",
         thumbnail_url=f"https://i.ytimg.com/vi/{video_id}/hqdefault.jpg",
     )
+
+
+class FailingSource:
+    """A source failing as a whole with ``error``, named after the source a :class:`SourceError` names."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+        self.name = error.source if isinstance(error, SourceError) else "failing"
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        raise self.error

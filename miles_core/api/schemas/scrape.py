@@ -67,6 +67,13 @@ class ScrapeJobView(BaseModel):
     attempts: int
     counts: JobCountsView
     errors: list[str] = Field(description="Up to 25 error messages.")
+    failure_reason: str | None = Field(
+        description=(
+            "Why the job failed or ended `partial`, in sentences a creator can act on (YouTube blocked the search, "
+            "the quota is used up, no videos were found for the topic, the time budget ran out, ...), derived from "
+            "what the job recorded; null unless the status is `failed` or `partial`."
+        )
+    )
 
 
 class CandidateStats(BaseModel):

@@ -20,13 +20,13 @@ from botocore.config import Config
 from infra.localstack.workers import QueueConsumer, StreamPoller, worker_context
 from miles_core.relevance import pack_embedding
 from miles_core.scraping import runtime
-from miles_core.scraping.base import SearchQuery, SearchResult, SourceError
+from miles_core.scraping.base import SourceError
 from miles_core.scraping.youtube_api import YouTubeDataApiSource
 from miles_core.store import JobStatus, MilesStore, ScoreWriteOutcome, deserialize_item, is_video_item, keys, shared
 from tests.support.events import load_event, schedule_event
 from tests.support.moto_table import NOW, TABLE
 from tests.support.throttle import Throttle
-from tests.support.youtube import RecordedYouTubeApi, ytdlp_source
+from tests.support.youtube import FailingSource, RecordedYouTubeApi, ytdlp_source
 
 
 def all_items(aws: dict[str, Any]) -> list[dict[str, Any]]:
@@ -50,16 +50,6 @@ def snapshots_per_video(aws: dict[str, Any]) -> Counter[str]:
 
 def api_source(youtube_api: RecordedYouTubeApi) -> YouTubeDataApiSource:
     return YouTubeDataApiSource("k", base_url=youtube_api.base_url)
-
-
-class FailingSource:
-    name = "youtube_api"
-
-    def __init__(self, error: SourceError) -> None:
-        self.error = error
-
-    def search(self, query: SearchQuery) -> SearchResult:
-        raise self.error
 
 
 @pytest.fixture
@@ -110,6 +100,15 @@ def api_call(app: Any, name: str, **changes: Any) -> tuple[int, dict[str, Any]]:
     if response.get("isBase64Encoded"):
         body = base64.b64decode(body).decode()
     return response["statusCode"], json.loads(body)
+
+
+def job_view(app: Any, job_id: str) -> dict[str, Any]:
+    """``GET /scrape/jobs/{job_id}`` through the handler, as a client reads it."""
+    status, body = api_call(
+        app, "scrape_job_status.json", pathParameters={"job_id": job_id}, path=f"/scrape/jobs/{job_id}"
+    )
+    assert status == 200, body
+    return body
 
 
 def test_scheduled_runs_add_snapshots_without_duplicating_videos(
@@ -170,6 +169,7 @@ def test_on_demand_job_through_api_queue_and_worker(handlers: dict[str, Any], aw
     assert status == 200
     assert queued["status"] == "queued"
     assert queued["topic"] == "cooking hacks"
+    assert queued["failure_reason"] is None
     assert drain_queue(aws, handlers["worker"]) == 1
     status, done = api_call(
         handlers["app"], "scrape_job_status.json", pathParameters={"job_id": job_id}, path=f"/scrape/jobs/{job_id}"
@@ -178,6 +178,7 @@ def test_on_demand_job_through_api_queue_and_worker(handlers: dict[str, Any], aw
     assert done["source"] == "ytdlp"
     assert done["attempts"] == 1
     assert done["counts"] == {"found": 4, "new": 4, "updated": 0, "failed": 0}
+    assert done["failure_reason"] is None
     assert kinds(aws)["video"] == 4
     assert kinds(aws)["snapshot"] == 4
 
@@ -323,6 +324,10 @@ def test_throttling_and_source_errors_lose_nothing_and_are_reported(
     assert job.counts.as_dict() == {"found": 3, "new": 2, "updated": 0, "failed": 1}
     assert any("backendError" in e for e in job.errors)
     assert any(victim in e and "throttled" in e for e in job.errors)
+    assert job_view(handlers["app"], job_id)["failure_reason"] == (
+        "Part of the scrape worked: 2 of 3 videos found were stored. "
+        "1 of 3 videos found could not be read or saved: start the scrape again to retry them."
+    )  # the first source's error is not a reason: the second source answered
     assert throttle.throttled == 3  # botocore's 3 tries, then the job records the throttled video
     assert set(snapshots_per_video(aws)) == {"cook0000000", "cook0000002"}
 
@@ -332,6 +337,7 @@ def test_throttling_and_source_errors_lose_nothing_and_are_reported(
     assert job is not None
     assert job.attempts == 2
     assert job.counts.as_dict() == {"found": 3, "new": 3, "updated": 0, "failed": 0}
+    assert job_view(handlers["app"], job_id)["failure_reason"] is None  # the retry's outcome replaces the reason
     assert snapshots_per_video(aws) == Counter({"cook0000000": 1, "cook0000001": 1, "cook0000002": 1})
 
 
@@ -345,6 +351,7 @@ def test_a_source_failing_alone_fails_the_job_visibly(handlers: dict[str, Any], 
     assert job is not None
     assert job.status is JobStatus.FAILED
     assert "not a bot" in job.errors[0]
+    assert job_view(handlers["app"], job.job_id)["failure_reason"].startswith("YouTube blocked Miles' search")
     assert kinds(aws)["video"] == 0
 
 
@@ -411,6 +418,9 @@ def test_a_worker_running_out_of_time_stops_cleanly_and_records_what_it_finished
     assert job.status is JobStatus.PARTIAL  # never left "running"
     assert 0 < job.counts.new < 10
     assert any(e.startswith("stopped before the worker's timeout") for e in job.errors)
+    reason = job_view(handlers["app"], job.job_id)["failure_reason"]
+    assert reason.startswith(f"Part of the scrape worked: {job.counts.new} of 10 videos found were stored. ")
+    assert "ran out of time" in reason
     assert kinds(aws)["video"] == job.counts.new
     assert job.lease_expires_at is not None
 
@@ -430,6 +440,7 @@ def test_a_dead_lettered_message_fails_its_job(
     assert job is not None
     assert job.status is JobStatus.FAILED
     assert "dead-letter queue" in job.errors[-1]
+    assert job_view(handlers["app"], job.job_id)["failure_reason"].startswith("The scrape never ran")
     assert kinds(aws)["video"] == 0  # the DLQ consumer never runs the job
 
 
@@ -475,6 +486,9 @@ def test_the_daily_youtube_quota_fails_jobs_and_the_api_answers_429(
     assert job is not None
     assert job.status is JobStatus.FAILED
     assert "daily YouTube Data API quota spent" in job.errors[0]
+    assert job_view(handlers["app"], job.job_id)["failure_reason"].startswith(
+        "Today's YouTube Data API quota is used up"
+    )
     status, body = api_call(
         handlers["app"], "scrape_job_request.json", body=json.dumps({"topic": "music"}), isBase64Encoded=False
     )

@@ -10,7 +10,16 @@ from typing import Any
 import pytest
 
 from miles_core.config import DEFAULT_SCRAPE_MAX_DURATION_SECONDS, DEFAULT_SCRAPE_MAX_RESULTS
-from miles_core.scraping.base import SearchQuery, SearchResult
+from miles_core.scraping.base import (
+    BotCheckError,
+    NoVideosError,
+    OutOfTimeError,
+    QuotaExceededError,
+    SearchQuery,
+    SearchResult,
+    SourceConfigError,
+    SourceError,
+)
 from miles_core.scraping.job_runner import STOP_MARGIN_SECONDS, WRITE_RESERVE_SECONDS, run_job
 from miles_core.scraping.jobs import (
     QUEUE_RETENTION,
@@ -22,11 +31,11 @@ from miles_core.scraping.jobs import (
 )
 from miles_core.scraping.queue import JobMessage, SqsJobQueue, job_message, parse_job_message
 from miles_core.scraping.ytdlp import map_info_dict
-from miles_core.store import JobStatus, MilesStore, ScrapeJob, ScrapeJobRequest, StoreError
+from miles_core.store import JobCounts, JobStatus, MilesStore, ScrapeJob, ScrapeJobRequest, StoreError
 from miles_core.topics import Topic, normalize_topic
 from tests.support.moto_table import NOW, TABLE
 from tests.support.template import load_template
-from tests.support.youtube import ytdlp_info
+from tests.support.youtube import FailingSource, ytdlp_info
 
 
 def job(job_id: str = "job-1", topic: str = "  Street   Food ") -> ScrapeJob:
@@ -274,13 +283,14 @@ class CutShortSource:
 
     name = "ytdlp"
 
-    def __init__(self) -> None:
+    def __init__(self, cut: str | None = "ytdlp: search stopped at its deadline") -> None:
         self.queries: list[SearchQuery] = []
+        self.cut = cut
 
     def search(self, query: SearchQuery) -> SearchResult:
         self.queries.append(query)
         videos = [map_info_dict(ytdlp_info(f"vid{n:08d}"), NOW) for n in range(2)]
-        return SearchResult(source=self.name, videos=videos, cut_short="ytdlp: search stopped at its deadline")
+        return SearchResult(source=self.name, videos=videos, cut_short=self.cut)
 
 
 def test_a_search_cut_at_its_deadline_keeps_what_it_found_and_ends_partial(store: MilesStore) -> None:
@@ -299,6 +309,10 @@ def test_a_search_cut_at_its_deadline_keeps_what_it_found_and_ends_partial(store
     assert recorded.status is JobStatus.PARTIAL
     assert recorded.counts.new == 2  # what it found is written
     assert "ytdlp: search stopped at its deadline" in recorded.errors
+    assert recorded.failure_reason == (
+        "Part of the scrape worked: 2 of 2 videos found were stored. The scrape ran out of time before it "
+        "finished: what it stored is kept; start it again for the rest."
+    )
     assert store.get_video("vid00000000") is not None
 
 
@@ -319,3 +333,80 @@ def test_a_recommendation_retried_in_the_same_hour_sends_the_job_its_first_try_c
     recorded = store.get_job(job_id)
     assert recorded is not None
     assert recorded.status is JobStatus.QUEUED
+
+
+@pytest.mark.parametrize(
+    ("errors", "reason"),
+    [
+        (
+            [NoVideosError("catalog", "no stored video is about 'street food'")],
+            "No videos were found for \u201cstreet food\u201d",
+        ),
+        ([OutOfTimeError("ytdlp", "search not started: 3 s left")], "The scrape ran out of time"),
+        ([SourceConfigError("youtube_api", "search HTTP 403 keyInvalid")], "Miles' YouTube access is not set up"),
+        ([SourceError("youtube_api", "search request failed: ConnectionError")], "YouTube could not be reached"),
+        ([RuntimeError("a bug")], "YouTube could not be reached"),
+        (
+            [QuotaExceededError("youtube_api", "quota"), BotCheckError("ytdlp", "not a bot")],
+            "Today's YouTube Data API quota is used up: start the scrape again after 00:00 UTC, when it resets. "
+            "YouTube blocked Miles' search",
+        ),
+    ],
+)
+def test_a_failed_job_says_why_from_the_errors_its_sources_raised(
+    store: MilesStore, errors: list[Exception], reason: str
+) -> None:
+    submit_job(store, job(), lambda _: None)
+    assert run_job(store, [FailingSource(error) for error in errors], "job-1").status is JobStatus.FAILED
+    assert reason_of(store, "job-1").startswith(reason)
+
+
+def reason_of(store: MilesStore, job_id: str) -> str:
+    """The job's ``failure_reason``, which must be there."""
+    recorded = store.get_job(job_id)
+    assert recorded is not None
+    assert recorded.failure_reason is not None, recorded
+    return recorded.failure_reason
+
+
+def test_a_job_with_no_source_or_no_time_left_says_so(store: MilesStore) -> None:
+    submit_job(store, job("none"), lambda _: None)
+    run_job(store, [], "none")
+    submit_job(store, job("late"), lambda _: None)
+    run_job(store, [FailingSource(AssertionError("never searched"))], "late", remaining=lambda: 5.0)
+    assert reason_of(store, "none").startswith("Miles' YouTube access is not set up")
+    assert reason_of(store, "late").startswith("The scrape ran out of time")
+
+
+def test_a_succeeded_or_unfinished_job_has_no_failure_reason(store: MilesStore) -> None:
+    submit_job(store, job(), lambda _: None)
+    queued = store.get_job("job-1")
+    assert queued is not None
+    assert queued.failure_reason is None
+    answering = CutShortSource(cut=None)
+    run_job(store, [FailingSource(SourceError("youtube_api", "HTTP 500")), answering], "job-1")
+    done = store.get_job("job-1")
+    assert done is not None
+    assert done.status is JobStatus.SUCCEEDED
+    assert done.failure_reason is None  # the first source failed, the second answered: nothing to act on
+
+
+def test_a_job_failed_by_its_lease_or_its_queue_says_why(timed_store: MilesStore, clock: Clock) -> None:
+    submit_job(timed_store, job("running"), lambda _: None)
+    timed_store.start_job("running", lease=timedelta(minutes=10))
+    with pytest.raises(SystemExit):
+        submit_job(timed_store, job("unsent"), killed)
+    with pytest.raises(JobEnqueueError):
+        submit_job(timed_store, job("refused"), refuse)
+    clock.advance(timedelta(minutes=11))
+    assert reason_of(timed_store, "running").startswith("The scrape ran out of time")
+    assert reason_of(timed_store, "unsent").startswith("The scrape never ran")
+    assert reason_of(timed_store, "refused").startswith("The scrape never ran")
+
+
+def test_a_job_recorded_without_causes_quotes_its_first_error(store: MilesStore) -> None:
+    submit_job(store, job(), lambda _: None)
+    store.finish_job("job-1", JobStatus.FAILED, JobCounts(), ["ytdlp: something new"], "ytdlp")
+    recorded = store.get_job("job-1")
+    assert recorded is not None
+    assert recorded.failure_reason == "The scrape failed for a reason Miles did not classify: ytdlp: something new"
