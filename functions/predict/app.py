@@ -1,5 +1,6 @@
-"""Predict function: ``POST /predict``, ``POST /predict/batch``, ``GET /model``, ``GET /health``, docs,
-and the creator page (``GET /``, ``GET /static/{name}``: plain files from ``static/`` next to this file).
+"""Predict function: ``POST /predict``, ``POST /predict/batch``, ``GET /model``, ``GET /model/accuracy``,
+``GET /health``, docs, and the creator page (``GET /``, ``GET /static/{name}``: plain files from
+``static/`` next to this file).
 
 Thin on purpose: schemas live in ``miles_core.api.schemas.predict``, scoring in ``miles_core.inference``.
 The model is loaded here at import, i.e. once per container during Lambda's init phase.
@@ -9,17 +10,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from miles_core.accuracy.live_report import (
+    DEFAULT_WINDOW_DAYS,
+    MAX_WINDOW_DAYS,
+    AccuracyReport,
+    accuracy_report,
+)
 from miles_core.api import (
     API_KEY_SECURITY,
     JSON_BODY_ERRORS,
@@ -39,9 +47,11 @@ from miles_core.api.schemas.predict import (
     PredictRequest,
     PredictResponse,
 )
+from miles_core.api.store_unavailable import register_store_unavailable
 from miles_core.inference import ModelCard, load_predictor
 from miles_core.inference.request_scoring import score_requests
 from miles_core.observability import build_observability
+from miles_core.store import shared
 
 MAX_BODY_BYTES = 512 * 1024
 """A full batch of 64 items with 5,000-character descriptions fits; anything larger is refused (413)."""
@@ -57,6 +67,7 @@ app = build_resolver(
     metrics=metrics,
     openapi_document=DOCUMENT_PATH,
 )
+register_store_unavailable(app, logger)  # GET /model/accuracy reads the table
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css"}
 PAGE_HEADERS = {
@@ -131,6 +142,33 @@ def predict_batch(request: BatchPredictRequest) -> BatchPredictResponse:
 )
 def model_card() -> ModelCard:
     return predictor.card
+
+
+@app.get(
+    "/model/accuracy",
+    summary="How right Miles has been: its own scores against what happened next",
+    description="Every score the stream scorer wrote (and, for each newly seen video, the pre-publish score of its "
+    "text, category and timing alone), paired with the video's next-day outcome, measured per model version, "
+    "regime and cohort over the last `window_days` days (by when the outcome arrived). `n` is 0, `groups` empty "
+    "and `note` says why while no score has met its outcome yet.",
+    security=API_KEY_SECURITY,
+    responses=responses(
+        AccuracyReport,
+        errors=(*KEYED, 422, 503),
+        description="Per model version, regime and cohort.",
+        http_503="The table is throttling requests: retry later.",
+    ),
+    tags=["model"],
+)
+def model_accuracy(
+    window_days: Annotated[
+        int,
+        Query(ge=1, le=MAX_WINDOW_DAYS, description=f"Days back from now (settled scores are kept {MAX_WINDOW_DAYS})."),
+    ] = DEFAULT_WINDOW_DAYS,
+) -> AccuracyReport:
+    since = datetime.now(UTC) - timedelta(days=window_days)
+    settled = shared.store().settled_scores_since(since)
+    return accuracy_report(settled, window_days=window_days, since=since, current_model_version=predictor.version)
 
 
 @app.get(

@@ -1,5 +1,10 @@
 """Stream scorer: DynamoDB stream (video items) -> Predictor -> score written back onto the video.
 
+Each score is also kept for live accuracy (with, for a newly seen video, its pre-publish score),
+and the scores a video's new stats are the next-day outcome of are settled
+(``miles_core.accuracy.tracking``), before the score is written: all of it idempotent, so a retried
+record adds nothing twice.
+
 Same image and artifact as the predict API (``MILES_MODEL_DIR``), loaded once per container.
 Records are scored in one batch; the writes then go record by record through Powertools'
 BatchProcessor, so a failing record is reported in ``batchItemFailures`` (the event source mapping
@@ -10,6 +15,7 @@ writes a made-up score.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -17,6 +23,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from miles_core.accuracy.tracking import track_scores
 from miles_core.inference import load_predictor
 from miles_core.inference.predictor import Predictor
 from miles_core.inference.stream_scoring import plan_batch, score_from_prediction, video_needing_score
@@ -63,9 +70,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         video = _pending(record)
         if video is None:
             return "skipped"
+        now = datetime.now(UTC)
         prediction = plan.prediction_for(sequence, video, predictor().predict)
         embedding = predictor().text_features([video.observation])[0].embedding  # cached by the batch call
-        score = score_from_prediction(video, prediction, text_embedding=pack_embedding(embedding))
+        score = score_from_prediction(video, prediction, now, text_embedding=pack_embedding(embedding))
+        pre_publish = plan.pre_publish_for(sequence, video, predictor().predict)
+        kept = [score] if pre_publish is None else [score, score_from_prediction(video, pre_publish, now)]
+        settled = track_scores(store, video, kept, now)
+        if settled:
+            metrics.add_metric(name="ScoresSettled", unit=MetricUnit.Count, value=settled)
         outcome = store.write_score(video, score)
         metrics.add_metric(
             name="VideosScored" if outcome is ScoreWriteOutcome.WRITTEN else "ScoresStale",

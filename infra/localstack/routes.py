@@ -42,6 +42,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/predict", PREDICT),
     Route("POST", "/predict/batch", PREDICT),
     Route("GET", "/model", PREDICT),
+    Route("GET", "/model/accuracy", PREDICT),
     Route("GET", "/health", PREDICT, api_key_required=False),
     Route("GET", "/docs", PREDICT, api_key_required=False),
     Route("GET", "/openapi.json", PREDICT, api_key_required=False),

@@ -63,11 +63,40 @@ def brier(labels: np.ndarray, probabilities: np.ndarray) -> float:
     return float(np.mean((np.asarray(probabilities, dtype=np.float64) - np.asarray(labels, dtype=np.float64)) ** 2))
 
 
+def _bin_index(probabilities: np.ndarray, bins: int) -> np.ndarray:
+    """Each probability's equal-width bin (a probability of exactly 1.0 falls in the last bin)."""
+    index: np.ndarray = np.minimum((probabilities * bins).astype(int), bins - 1)
+    return index
+
+
+def reliability_table(
+    labels: np.ndarray, probabilities: np.ndarray, bins: int = ECE_BINS
+) -> list[dict[str, float | int]]:
+    """The bins behind the ECE: per non-empty bin, its bounds, rows, mean probability and observed positive rate."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.float64)
+    index = _bin_index(probabilities, bins)
+    table: list[dict[str, float | int]] = []
+    for b in range(bins):
+        members = index == b
+        if members.any():
+            table.append(
+                {
+                    "lower": round(b / bins, 6),
+                    "upper": round((b + 1) / bins, 6),
+                    "n": int(members.sum()),
+                    "mean_probability": round(float(probabilities[members].mean()), 6),
+                    "observed_rate": round(float(labels[members].mean()), 6),
+                }
+            )
+    return table
+
+
 def expected_calibration_error(labels: np.ndarray, probabilities: np.ndarray, bins: int = ECE_BINS) -> float:
     """ECE over ``bins`` equal-width bins (a probability of exactly 1.0 falls in the last bin)."""
     probabilities = np.asarray(probabilities, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.float64)
-    index = np.minimum((probabilities * bins).astype(int), bins - 1)
+    index = _bin_index(probabilities, bins)
     total = 0.0
     for b in range(bins):
         members = index == b

@@ -2,8 +2,8 @@
 
 DynamoDB still throttling after botocore's retries raises :class:`StoreThrottledError`; the client can
 only retry later, so it is a documented 503 in the one error shape, not a 500 (which the fuzz tests
-keep for real bugs). A module of its own so the predict image, which has no table, does not import
-the store.
+keep for real bugs). A module of its own so an API that never reads the table does not import the
+store.
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ current score) is skipped, so it cannot loop. A failed prediction raises; nothin
 
 A batch is planned first (:func:`plan_batch`): only the newest record of each video is scored
 (older ones hold older stats and are *superseded*), and every pending video is predicted in one
-model call. The writes then go record by record, so one failing record fails alone.
+model call, together with the pre-publish copy of each newly seen video (its text, category and
+timing alone: what a creator would have been told before posting, kept for live accuracy). The
+writes then go record by record, so one failing record fails alone.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from miles_core.inference.predictor import Prediction
-from miles_core.observation import Observation
+from miles_core.observation import Observation, Regime
 from miles_core.store import Score, VideoRecord, is_video_item, iso, video_from_item
 
 logger = logging.getLogger(__name__)
@@ -42,6 +44,14 @@ def video_needing_score(event_name: str | None, new_image: Mapping[str, Any], mo
     if score is not None and score.stats_key == video.stats_key and score.model_version == model_version:
         return None
     return video
+
+
+def is_newly_seen(video: VideoRecord) -> bool:
+    """No score yet and published stats: its pre-publish score is still worth keeping.
+
+    A video first seen without views is scored pre-publish anyway, so it needs no second copy.
+    """
+    return video.score is None and video.observation.regime is Regime.POST_PUBLISH
 
 
 def score_from_prediction(
@@ -78,6 +88,8 @@ class BatchPlan:
     """What one stream batch needs: predictions by sequence number, and the records superseded within it."""
 
     predictions: dict[str, Prediction] = field(default_factory=dict)
+    pre_publish: dict[str, Prediction] = field(default_factory=dict)
+    """The text-only prediction of each newly seen video, by sequence number."""
     superseded: set[str] = field(default_factory=set)
 
     def is_superseded(self, sequence: str | None) -> bool:
@@ -89,6 +101,13 @@ class BatchPlan:
         planned = self.predictions.get(sequence or "")
         return planned if planned is not None else predict([video.observation])[0]
 
+    def pre_publish_for(self, sequence: str | None, video: VideoRecord, predict: Predict) -> Prediction | None:
+        """The text-only prediction of a newly seen video (None for any other), planned or of its own."""
+        if not is_newly_seen(video):
+            return None
+        planned = self.pre_publish.get(sequence or "")
+        return planned if planned is not None else predict([video.observation.as_pre_publish()])[0]
+
 
 def plan_batch(
     records: Iterable[Record],
@@ -97,6 +116,8 @@ def plan_batch(
     predict: Predict,
 ) -> BatchPlan:
     """Keep the newest record of each video (stream order) and predict those videos in one call.
+
+    The same call predicts the pre-publish copy of every newly seen video (:func:`is_newly_seen`).
 
     ``pending`` may raise for a malformed record: it is skipped here and reported as a failed
     record when handled on its own. If the batch prediction fails, the plan has no predictions and
@@ -118,10 +139,15 @@ def plan_batch(
         latest[video.video_id] = (sequence, video)
     if not latest:
         return plan
+    fresh = [(sequence, video) for sequence, video in latest.values() if is_newly_seen(video)]
+    observations = [video.observation for _, video in latest.values()]
+    observations += [video.observation.as_pre_publish() for _, video in fresh]
     try:
-        predictions = predict([video.observation for _, video in latest.values()])
+        predictions = predict(observations)
     except Exception:
         logger.exception("batch prediction failed; predicting record by record")
         return plan
-    plan.predictions = {sequence: p for (sequence, _), p in zip(latest.values(), predictions, strict=True)}
+    scored, pre_publish = predictions[: len(latest)], predictions[len(latest) :]
+    plan.predictions = {sequence: p for (sequence, _), p in zip(latest.values(), scored, strict=True)}
+    plan.pre_publish = {sequence: p for (sequence, _), p in zip(fresh, pre_publish, strict=True)}
     return plan

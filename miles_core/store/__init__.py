@@ -7,6 +7,7 @@ is the per-container one the handlers share). ``schema`` is the physical table (
 declares the same).
 """
 
+from miles_core.store.accuracy_repo import KeptScore, SettledScore
 from miles_core.store.dynamo import deserialize_item
 from miles_core.store.exceptions import InvalidCursorError, StoreError, StoreThrottledError
 from miles_core.store.facade import MilesStore
@@ -39,12 +40,14 @@ __all__ = [
     "InvalidCursorError",
     "JobCounts",
     "JobStatus",
+    "KeptScore",
     "MilesStore",
     "Score",
     "ScoreWriteOutcome",
     "ScrapeJob",
     "ScrapeJobRequest",
     "ScrapedVideo",
+    "SettledScore",
     "Snapshot",
     "StoreError",
     "StoreThrottledError",

@@ -10,7 +10,8 @@ method per operation, so callers depend on one object:
 * :mod:`~miles_core.store.job_repo` - scrape jobs and the dedupe slots;
 * :mod:`~miles_core.store.quota_repo` - daily quota counters;
 * :mod:`~miles_core.store.cache_repo` - the JSON cache;
-* :mod:`~miles_core.store.fixed_age_repo` - fixed-age snapshots that are due (``store.fixed_ages``).
+* :mod:`~miles_core.store.fixed_age_repo` - fixed-age snapshots that are due (``store.fixed_ages``);
+* :mod:`~miles_core.store.accuracy_repo` - kept and settled scores (live accuracy).
 
 The key layout is :mod:`~miles_core.store.keys`, the record <-> item mapping
 :mod:`~miles_core.store.items`, the retries and conditional writes :mod:`~miles_core.store.dynamo`.
@@ -26,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from miles_core.config import DEFAULT_RETENTION_DAYS, env_int, env_required
+from miles_core.store.accuracy_repo import AccuracyRepository, KeptScore, SettledScore
 from miles_core.store.cache_repo import CacheRepository
 from miles_core.store.dynamo import Clock, DynamoTable, Retention, client_config
 from miles_core.store.fixed_age_repo import FixedAgeRepository
@@ -75,6 +77,7 @@ class MilesStore:
         self._jobs = JobRepository(self.table, clock)
         self._quota = QuotaRepository(self.table)
         self._cache = CacheRepository(self.table, clock)
+        self._accuracy = AccuracyRepository(self.table, clock)
         self.fixed_ages = FixedAgeRepository(self.table, clock)
         """Fixed-age snapshots that are due (scheduled at first sight, settled by the re-snapshot job)."""
 
@@ -202,3 +205,21 @@ class MilesStore:
     def put_cached(self, key: str, value: Any, ttl_seconds: int) -> None:
         """See :meth:`CacheRepository.put_cached`."""
         self._cache.put_cached(key, value, ttl_seconds)
+
+    # ------------------------------------------------------------------ live accuracy (kept and settled scores)
+
+    def keep_score(self, score: KeptScore) -> bool:
+        """See :meth:`AccuracyRepository.keep`."""
+        return self._accuracy.keep(score)
+
+    def open_scores(self, video_id: str) -> list[KeptScore]:
+        """See :meth:`AccuracyRepository.open_scores`."""
+        return self._accuracy.open_scores(video_id)
+
+    def settle_score(self, settled: SettledScore) -> bool:
+        """See :meth:`AccuracyRepository.settle`."""
+        return self._accuracy.settle(settled)
+
+    def settled_scores_since(self, since: datetime) -> Iterator[SettledScore]:
+        """See :meth:`AccuracyRepository.settled_since`."""
+        return self._accuracy.settled_since(since)

@@ -11,6 +11,8 @@
 | scrape dedupe slot (TTL) | ``JOBSLOT#<topic>#<max_results>#<max_duration>`` | ``JOBSLOT`` | - |
 | daily quota counter (TTL) | ``QUOTA#<service>`` | ``DAY#<yyyy-mm-dd>`` (UTC) | - |
 | fixed-age snapshot due (TTL) | ``DUE#<yyyy-mm-ddThh>`` (hour it is due) | ``<due_at>#<video id>#<age>`` | - |
+| kept score (TTL) | ``SCORES#<id>`` | ``KEPT#<observed_at>#<regime>#<model>`` | - |
+| settled score (TTL) | ``SCORES#<id>`` | ``SETTLED#<observed_at>#<regime>#<model>`` | ``ACCURACY`` / time |
 
 Why these shapes: a video and its snapshots share a partition, so one query returns a video's
 history (``export-dataset``); snapshot keys contain the run, so a repeated write in the same run is
@@ -23,6 +25,13 @@ reach the scorer (the template's stream filter and the local stack's poller both
 
 A fixed-age snapshot that is due sits in the partition of the hour it is due, so the re-snapshot
 job reads the last few hours' partitions with one query each (``SK <= now``), never a scan.
+
+A kept score (what the stream scorer predicted from one set of stats) and its settled pair (the
+same score with the outcome seen ~24 h later) share a partition apart from the video's, so the
+scorer finds a video's open scores with one Query and the export's scan (filtered to ``VIDEO#``
+partitions) never keeps them; their keys hold the scored stats' time, regime and model, so keeping or settling
+twice is a no-op under ``attribute_not_exists``. Settled pairs are listed by the time they settled
+on GSI1 (partition ``ACCURACY``): ``GET /model/accuracy`` reads its window with one Query.
 
 Keys are plain ``{attribute: string}`` dicts; :mod:`miles_core.store.dynamo` encodes them.
 Pagination cursors are the last key of a page, base64-encoded, and checked on the way back in.
@@ -87,6 +96,38 @@ def unscored_rank(last_seen_at: datetime, video_id: str) -> str:
 def scored_rank(model_seen_at: str, probability: float, video_id: str) -> str:
     """GSI1SK of a scored leaderboard row (fixed-width probability, so it sorts as a string)."""
     return f"{SCORED_RANK_PREFIX}{model_seen_at}#{probability:.6f}#{video_id}"
+
+
+SCORES_PREFIX = "SCORES#"
+KEPT_PREFIX = "KEPT#"
+SETTLED_PREFIX = "SETTLED#"
+ACCURACY_PARTITION = "ACCURACY"
+
+
+def scores_partition(video_id: str) -> str:
+    """The partition of a video's kept and settled scores."""
+    return SCORES_PREFIX + video_id
+
+
+def _score_suffix(observed_at: datetime, regime: str, model_version: str) -> str:
+    return f"{iso(observed_at)}#{regime}#{model_version}"
+
+
+def kept_score_key(video_id: str, observed_at: datetime, regime: str, model_version: str) -> Key:
+    """A score kept until its outcome arrives: one per (scored stats, regime, model)."""
+    suffix = _score_suffix(observed_at, regime, model_version)
+    return {PARTITION_KEY: scores_partition(video_id), SORT_KEY: KEPT_PREFIX + suffix}
+
+
+def settled_score_key(video_id: str, observed_at: datetime, regime: str, model_version: str) -> Key:
+    """A kept score paired with its outcome: at most one per kept score."""
+    suffix = _score_suffix(observed_at, regime, model_version)
+    return {PARTITION_KEY: scores_partition(video_id), SORT_KEY: SETTLED_PREFIX + suffix}
+
+
+def accuracy_rank(settled_at: datetime, video_id: str, observed_at: datetime, regime: str, model_version: str) -> str:
+    """GSI1SK of a settled score: its settling time first, so a window is one key range."""
+    return f"{iso(settled_at)}#{video_id}#{_score_suffix(observed_at, regime, model_version)}"
 
 
 def job_key(job_id: str) -> Key:

@@ -105,9 +105,18 @@ def guard_handler_calls(translated: dict[str, Any] | None = None) -> Iterator[li
     seen: list[HandlerCall] = []
 
     def attribute(call: AwsCall) -> None:
-        for function in _handler_functions():
-            mapping = _physical_to_logical(function)
-            seen.extend(HandlerCall(function, *logical_request(r, mapping)) for r in iam_requests(call))
+        requests = iam_requests(call)
+        candidates = [(function, _physical_to_logical(function)) for function in _handler_functions()]
+        # Functions sharing a handler file differ in their environment: one whose environment does not name
+        # the called resource (no MILES_TABLE_NAME) could not have addressed it in AWS, so the call is the
+        # others'. A call no candidate's environment names stays attributed to all of them.
+        naming = [
+            (function, mapping)
+            for function, mapping in candidates
+            if all(logical_request(r, mapping)[1] != logical_request(r, {})[1] for r in requests)
+        ]
+        for function, mapping in naming or candidates:
+            seen.extend(HandlerCall(function, *logical_request(r, mapping)) for r in requests)
 
     with record_aws_calls(on_call=attribute):
         yield seen

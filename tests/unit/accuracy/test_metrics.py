@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from miles_core.accuracy.metrics import auroc, expected_calibration_error, pr_auc, spearman
+from miles_core.accuracy.metrics import auroc, expected_calibration_error, pr_auc, reliability_table, spearman
 from miles_core.training.calibration import best_f1_threshold, fit_platt
 
 
@@ -54,3 +54,15 @@ def test_threshold_separates_a_separable_set() -> None:
     threshold = best_f1_threshold(labels, probabilities)
     assert 0.3 < threshold <= 0.7
     assert list(probabilities >= threshold) == [False, False, False, True, True]
+
+
+def test_the_reliability_table_is_the_ece_bin_by_bin() -> None:
+    rng = np.random.default_rng(5)
+    probabilities = np.append(rng.uniform(size=300), 1.0)  # 1.0 falls in the last bin
+    labels = (rng.uniform(size=301) < probabilities).astype(float)
+    table = reliability_table(labels, probabilities)
+    assert sum(row["n"] for row in table) == 301
+    assert table[-1]["upper"] == 1.0
+    assert all(row["lower"] <= row["mean_probability"] <= row["upper"] for row in table)
+    weighted = sum(row["n"] * abs(row["mean_probability"] - row["observed_rate"]) for row in table) / 301
+    assert weighted == pytest.approx(expected_calibration_error(labels, probabilities), abs=1e-5)

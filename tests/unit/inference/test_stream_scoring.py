@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from miles_core.inference.predictor import Prediction
-from miles_core.inference.stream_scoring import plan_batch
+from miles_core.inference.stream_scoring import plan_batch, score_from_prediction
 from miles_core.observation import Observation, Regime
-from miles_core.store import VideoRecord
+from miles_core.store import Score, VideoRecord
 from tests.support.moto_table import NOW
+from tests.support.video_records import video_record
 
 
 def video(video_id: str, views: int) -> VideoRecord:
@@ -22,18 +24,7 @@ def video(video_id: str, views: int) -> VideoRecord:
         observed_at=NOW,
         view_count=views,
     )
-    return VideoRecord(
-        video_id=video_id,
-        observation=observation,
-        source="test",
-        thumbnail_url=None,
-        webpage_url=None,
-        topics=(),
-        first_seen_at=NOW,
-        last_seen_at=NOW,
-        stats_key=f"{video_id}|{views}",
-        score=None,
-    )
+    return video_record(observation, stats_key=f"{video_id}|{views}")
 
 
 def prediction(observation: Observation) -> Prediction:
@@ -70,7 +61,8 @@ def test_the_newest_record_of_a_video_supersedes_the_older_ones() -> None:
     model = Model()
     records: list[Record] = [("1", video("a", 100)), ("2", video("b", 5)), ("3", video("a", 300)), ("4", None)]
     batch = plan(records, model)
-    assert model.calls == [["a", "b"]]  # one call, each video once, from its newest stats
+    # One call: each video once from its newest stats, then (never scored yet) once as an idea.
+    assert model.calls == [["a", "b", "a", "b"]]
     assert batch.superseded == {"1"}
     assert batch.is_superseded("1")
     assert not batch.is_superseded("3")
@@ -96,7 +88,7 @@ def test_an_unreadable_record_is_skipped_by_the_plan() -> None:
 
     model = Model()
     batch = plan_batch([("bad", None), ("2", video("b", 5))], lambda r: r[0], pending, model.predict)
-    assert model.calls == [["b"]]
+    assert model.calls == [["b", "b"]]  # its stats, and its text alone (newly seen)
     assert set(batch.predictions) == {"2"}
 
 
@@ -105,3 +97,32 @@ def test_nothing_pending_means_no_model_call() -> None:
     batch = plan([("1", None), (None, video("a", 1))], model)  # no sequence number: cannot be reported
     assert model.calls == []
     assert batch.predictions == {}
+
+
+def test_a_newly_seen_video_is_also_scored_as_an_idea_in_the_same_call() -> None:
+    model = Model()
+    known = replace(video("b", 5), score=score_of(video("b", 5)))
+    batch = plan([("1", video("a", 100)), ("2", known)], model)
+    # One call: both videos from their stats, then the text-only copy of the one never scored before.
+    assert model.calls == [["a", "b", "a"]]
+    assert set(batch.pre_publish) == {"1"}
+    model.calls.clear()
+    assert batch.pre_publish_for("1", video("a", 100), model.predict) is batch.pre_publish["1"]
+    assert batch.pre_publish_for("2", known, model.predict) is None
+    assert model.calls == []
+
+
+def test_the_idea_copy_has_no_stats() -> None:
+    seen: list[Observation] = []
+
+    def predict(observations: Sequence[Observation]) -> list[Prediction]:
+        seen.extend(observations)
+        return [prediction(o) for o in observations]
+
+    plan_batch([("1", video("a", 100))], lambda r: r[0], lambda r: r[1], predict)
+    assert [o.regime for o in seen] == [Regime.POST_PUBLISH, Regime.PRE_PUBLISH]
+    assert seen[1].view_count is None
+
+
+def score_of(record: VideoRecord) -> Score:
+    return score_from_prediction(record, prediction(record.observation))
