@@ -311,3 +311,18 @@ def test_a_rewrite_of_old_youtube_data_keeps_its_original_expiry(aws: dict[str, 
     youtube_items = [i for i in table if i["kind"]["S"] in {"video", "snapshot", "topic_member"}]
     assert len(youtube_items) == 3
     assert {int(i["expires_at"]["N"]) for i in youtube_items} == {int((NOW + timedelta(days=30)).timestamp())}
+
+
+def test_a_score_without_leaderboard_rows_is_one_conditional_update(aws: dict[str, Any]) -> None:
+    """A transaction costs twice the write units of the same writes: one item needs none."""
+    counting = CountingClient(aws["dynamodb"])
+    store = MilesStore(counting, TABLE)
+    store.upsert_video(video("a", 100), topic=None, run_id="r1")
+    record = stored(store, "a")
+    assert store.write_score(record, _score(record, 0.4)) is ScoreWriteOutcome.WRITTEN
+    assert store.write_score(record, _score(record, 0.4)) is ScoreWriteOutcome.STALE  # still exactly once
+    assert counting.calls["transact_write_items"] == 0
+    assert counting.calls["update_item"] == 3  # the upsert and both score writes
+    score = stored(store, "a").score
+    assert score is not None
+    assert score.viral_probability == pytest.approx(0.4)
