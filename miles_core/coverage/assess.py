@@ -62,6 +62,7 @@ REASON_CODES = (
     "short_video",
     "possible_short",
     "format_markers",
+    "few_views",
 )
 """Every code a reason can carry (documented in the OpenAPI description of ``coverage_reasons``)."""
 
@@ -134,7 +135,7 @@ def _language_reasons(
             )
         )
     guess = guess_language(title)
-    if guess.english_probability < population.english_probability.p01:
+    if guess.english_probability < population.english_cutoff:
         reasons.append(
             CoverageReason(
                 "language",
@@ -169,6 +170,21 @@ def _duration_reasons(seconds: float | None, population: TrainingPopulation) -> 
     ]
 
 
+def _views_reasons(views: int | None, population: TrainingPopulation) -> list[CoverageReason]:
+    """A video far smaller than the chart's: the growth the model learned is that of large channels' videos."""
+    floor = population.views_when_charted.p01
+    if views is None or views >= floor:
+        return []
+    return [
+        CoverageReason(
+            "few_views",
+            Coverage.PARTIAL,
+            f"It has {views:,} views; 99% of the training videos had at least {floor:,.0f} when they first charted "
+            "(mostly large channels), so its growth from here is an extrapolation.",
+        )
+    ]
+
+
 def assess(observation: Observation, population: TrainingPopulation, languages: list[str]) -> CoverageAssessment:
     """The coverage of one answer: every check against the training population, the worst level wins."""
     text = model_text(observation)
@@ -176,6 +192,7 @@ def assess(observation: Observation, population: TrainingPopulation, languages: 
     if text.title:
         reasons += _language_reasons(text.title, observation.language, population, languages)
     reasons += _duration_reasons(observation.duration_seconds, population)
+    reasons += _views_reasons(observation.view_count, population)
     if text.markers:
         reasons.append(
             CoverageReason(

@@ -24,6 +24,13 @@ SHORT_MAX_SECONDS = 60.0
 POSSIBLE_SHORT_MAX_SECONDS = 180.0
 """YouTube has counted vertical videos of up to 3 minutes as Shorts since October 2024 (before the chart data
 starts), so a video of 60-180 s may be one; the chart itself leaves Shorts out."""
+ENGLISH_CUTOFF_QUANTILE = 0.02
+"""A title whose probability of being English is below this share of training titles' reads as another language.
+
+Chosen with ``python -m infra.studies.language_id`` (train quantile -> share of val's English-audio titles
+called another language / of fresh non-English-audio uploads caught): 1 % -> 0.8 % / 64.7 %, 2 % -> 1.5 % /
+68.6 % (romanized Hindi, Spanish and French titles with English names in them), 3 % -> 2.9 % / 70.1 %,
+5 % -> 7.3 % / 72.1 %. Past 2 % each further catch costs more English titles than it gains."""
 HASHTAG = re.compile(r"#[^\W_]+")
 SOURCE = (
     "YouTube Data API v3 videos.list(chart=mostPopular): the daily Most Popular chart, collected by the public "
@@ -80,6 +87,12 @@ class TrainingPopulation(BaseModel):
     title_words: Span = Field(description="Words per title, format markers removed.")
     hashtags_per_word: Span = Field(description="Title hashtags per word, format markers removed.")
     english_probability: Span = Field(description="The language identifier's probability that a title is English.")
+    english_cutoff: float = Field(
+        ge=0,
+        le=1,
+        description="Titles less likely English than this (the training titles' 2nd percentile) read as another "
+        "language.",
+    )
 
     def save(self, path: Path) -> None:
         path.write_text(self.model_dump_json(indent=1) + "\n", encoding="utf-8")

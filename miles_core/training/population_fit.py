@@ -10,8 +10,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from miles_core.coverage.language_id import guess_language
 from miles_core.coverage.population import (
+    ENGLISH_CUTOFF_QUANTILE,
     POSSIBLE_SHORT_MAX_SECONDS,
     SHORT_MAX_SECONDS,
     SOURCE,
@@ -67,6 +70,7 @@ def describe_population(rows: Iterable[Mapping[str, str]]) -> TrainingPopulation
     channels = Counter(obs.channel_id or "" for obs in observations)
     views = Span.of(float(obs.view_count or 0) for obs in observations)
     charted = sorted(row["observed_at"][:10] for row in rows)
+    english = [guess_language(text).english_probability for text in texts]
     return TrainingPopulation(
         summary=_summary(len(rows), len(channels), charted[0], charted[-1], regions, views),
         source=SOURCE,
@@ -85,5 +89,6 @@ def describe_population(rows: Iterable[Mapping[str, str]]) -> TrainingPopulation
         title_chars=Span.of(len(text) for text in texts),
         title_words=Span.of(len(words(text)) for text in texts),
         hashtags_per_word=Span.of(hashtags_per_word(text) for text in texts),
-        english_probability=Span.of(guess_language(text).english_probability for text in texts),
+        english_probability=Span.of(english),
+        english_cutoff=round(float(np.quantile(english, ENGLISH_CUTOFF_QUANTILE)), 6),
     )

@@ -27,7 +27,11 @@ OTHER_LANGUAGES = (
     "Wanita Ini Tidak Bisa Melupakan Anjing Kesayangannya",
     "Receita de bolo de cenoura fofinho e fácil",
     "أفضل فيلم أكشن جديد كامل مترجم",
+    "Butter Se Ghar Par Shuddh Ghee Banane Ka Aasan Tarika",
+    "EN VIVO | Meganoticias Ahora - 09 de octubre 2026",
 )
+"""The last two are real fresh uploads (Hindi and Spanish audio) whose English names and words lift P(English)
+above the training titles' 1st percentile: the cut-off sits at the 2nd (``ENGLISH_CUTOFF_QUANTILE``)."""
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +93,24 @@ def test_hashtags_instead_of_a_title(population: TrainingPopulation) -> None:
     many = "#food #cooking #recipe #yummy #dinner #homemade #easyrecipe #chef #foodie #delicious #tasty #kitchen"
     assert _check(population, title=many) == (Coverage.OUTSIDE, ["hashtags_only"])
     assert _check(population, title="Easy pasta dinner for two tonight #pasta #dinner")[1] == ["many_hashtags"]
+
+
+def test_a_video_smaller_than_the_charts_is_partial(population: TrainingPopulation) -> None:
+    floor = int(population.views_when_charted.p01)
+    title = ORDINARY_TITLES[2]
+    small = _check(
+        population,
+        title=title,
+        view_count=floor // 10,
+        published_at="2026-05-01T10:00:00Z",
+        observed_at="2026-05-01T12:00:00Z",
+    )
+    assert small == (Coverage.PARTIAL, ["few_views"])
+    large = _check(
+        population,
+        title=title,
+        view_count=floor * 10,
+        published_at="2026-05-01T10:00:00Z",
+        observed_at="2026-05-01T12:00:00Z",
+    )
+    assert large == (Coverage.IN_DOMAIN, [])
