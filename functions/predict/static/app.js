@@ -1,70 +1,245 @@
-// Miles creator page. Everything the API returns (scraped titles, channel names) is untrusted:
-// it is only ever set as textContent or as a link built from a validated video id, never as HTML.
-"use strict";
+// Miles creator page: the forms and what each request shows while it runs and when it ends.
+import { KEY_REFUSED, KEY_STORAGE, ApiError, api, errorText, invalidInputs, savedKey } from "./api.js";
+import { el, evidenceText, facts, ideaCard, inspiredCard, rankedList, scoreBlock } from "./render.js";
 
-const KEY_STORAGE = "miles.apiKey";
-const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 const $ = (id) => document.getElementById(id);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(props)) {
-    if (name === "text") node.textContent = value;
-    else node.setAttribute(name, value);
-  }
-  for (const child of children) if (child) node.append(child);
-  return node;
+// The API's field names -> the inputs that hold them, so errors name the form's own labels.
+const IDEA_FIELDS = { topic: "topic", vibe: "vibe" };
+const SCORE_FIELDS = {
+  title: "own-title", variants: "own-variants", view_count: "views", like_count: "likes",
+  comment_count: "comments", published_at: "published",
+};
+
+function say(node, text, isError = false) {
+  node.textContent = text;
+  node.classList.toggle("error", isError);
 }
 
-function apiKey() {
-  return sessionStorage.getItem(KEY_STORAGE) || "";
-}
-
-// Relative URLs keep the API Gateway stage prefix (/Prod/...) the page was served under.
-async function api(path, options = {}) {
-  const headers = { "x-api-key": apiKey() };
-  if (options.body) headers["content-type"] = "application/json";
-  let response;
+// A button stays disabled (and says it is busy) while its request runs.
+async function whileBusy(button, work) {
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
   try {
-    response = await fetch(path, { ...options, headers });
+    return await work();
+  } finally {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+  }
+}
+
+// Marks the inputs an error names (and focuses the first), after clearing the marks of the last try.
+function markInvalid(form, error, fields) {
+  for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+  const ids = invalidInputs(error, fields);
+  for (const id of ids) $(id).setAttribute("aria-invalid", "true");
+  if (ids.length) $(ids[0]).focus();
+}
+
+function needKey(status) {
+  if (savedKey()) return false;
+  say(status, "Enter your API key first.", true);
+  $("api-key").focus();
+  return true;
+}
+
+// The key is kept only once a cheap keyed call (GET /model) accepts it; the model card it returns
+// also fills the "About the scores" section.
+async function saveKey(event) {
+  event.preventDefault();
+  const status = $("key-status");
+  const key = $("api-key").value.trim();
+  if (!key) { say(status, "Type your API key first.", true); return; }
+  say(status, "Checking the key with the Miles API…");
+  await whileBusy($("key-button"), async () => {
+    try {
+      const card = await api("model", {}, key);
+      sessionStorage.setItem(KEY_STORAGE, key);
+      $("api-key").value = "";
+      say(status, "Key checked and saved for this tab.");
+      showModel(card);
+    } catch (error) {
+      if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+        sessionStorage.removeItem(KEY_STORAGE);
+        say(status, KEY_REFUSED, true);
+      } else {
+        say(status, "The key was not saved. " + errorText(error), true);
+      }
+      $("api-key").focus();
+    }
+  });
+}
+
+function showModel(card) {
+  const population = card && card.population;
+  if (!population || !population.summary) return;
+  $("model-status").textContent = "Who the model learned from:";
+  $("population").textContent = population.summary;
+  $("population").hidden = false;
+}
+
+// Results carry the topic they answer; a different topic in the box clears them.
+let shownTopic = null;
+
+function clearIdeas() {
+  shownTopic = null;
+  $("results").hidden = true;
+  $("ideas").replaceChildren();
+  $("inspired").replaceChildren();
+  $("ideas-status").textContent = "";
+}
+
+function topicChanged() {
+  const topic = $("topic").value.trim().toLowerCase();
+  if (shownTopic !== null && topic !== shownTopic) clearIdeas();
+}
+
+function showIdeas(body, topic, vibe) {
+  const meta = body.meta || {};
+  const ideas = body.ideas || [];
+  const inspired = body.inspired_by || [];
+  const asked = new Date(meta.generated_at || Date.now());
+  $("results-heading").textContent = "Ideas for “" + topic + "” (" + vibe + "), " +
+    asked.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  $("evidence").textContent = evidenceText(body.evidence, meta);
+  $("evidence").className = "evidence evidence-" + ((body.evidence && body.evidence.level) || "unknown");
+  $("ideas").replaceChildren(...ideas.map(ideaCard));
+  $("inspired").replaceChildren(...inspired.map(inspiredCard));
+  $("inspired-heading").hidden = inspired.length === 0;
+  $("results").hidden = false;
+  shownTopic = topic.toLowerCase();
+  say($("ideas-status"), ideas.length + " ideas" + (meta.generator === "fallback" ? " from templates (no language model)" : "") + ".");
+  if (meta.scrape_job_id && meta.scrape_job_id !== following) followScrape(meta.scrape_job_id, topic);
+}
+
+async function getIdeas(event) {
+  event.preventDefault();
+  const status = $("ideas-status");
+  if (needKey(status)) return;
+  const topic = $("topic").value.trim();
+  const vibe = $("vibe").value;
+  clearIdeas();
+  say(status, "Thinking of ideas for “" + topic + "”…");
+  await whileBusy($("ideas-button"), async () => {
+    try {
+      const body = await api("recommendations", { method: "POST", body: JSON.stringify({ topic, vibe, count: 5 }) });
+      markInvalid($("ideas-form"), null, IDEA_FIELDS);
+      if ($("topic").value.trim().toLowerCase() === topic.toLowerCase()) showIdeas(body, topic, vibe);
+      else say(status, "");  // the topic changed while the ideas were coming: they answer another question
+    } catch (error) {
+      say(status, errorText(error, IDEA_FIELDS), true);
+      markInvalid($("ideas-form"), error, IDEA_FIELDS);
+    }
+  });
+}
+
+const FINISHED = { succeeded: "done", partial: "done with some problems", failed: "failed" };
+const POLL_MS = 1500;
+const POLL_LIMIT_MS = 5 * 60 * 1000;
+
+function showStage(stage) {
+  const order = ["queued", "running", "finished"];
+  for (const item of $("scrape-stages").children) {
+    const at = order.indexOf(item.dataset.stage);
+    item.classList.toggle("reached", at <= order.indexOf(stage));
+    if (item.dataset.stage === stage) item.setAttribute("aria-current", "step");
+    else item.removeAttribute("aria-current");
+  }
+}
+
+function jobEnd(job, topic) {
+  const counts = job.counts || {};
+  const head = "Scrape of “" + topic + "” " + FINISHED[job.status];
+  if (job.status === "failed") {
+    const why = job.failure_reason || (job.errors || []).slice(-3).join("; ") || "no reason was given";
+    return head + ": " + why;
+  }
+  return head + (job.source ? " (from " + job.source + ")" : "") + ": " + (counts.found || 0) + " videos found, " +
+    (counts.new || 0) + " new, " + (counts.updated || 0) + " updated. Ask for ideas again to use them.";
+}
+
+// Polls a scrape job until it ends, showing its stages (queued -> running -> finished) and how it ended.
+// One job is followed at a time (a newer one replaces it); the Scrape button is disabled meanwhile.
+let following = null;
+
+async function pollJob(jobId, topic) {
+  const status = $("scrape-status");
+  const path = "scrape/jobs/" + encodeURIComponent(jobId);
+  const started = Date.now();
+  let job = { status: "queued" };
+  while (following === jobId && (job.status === "queued" || job.status === "running")) {
+    const seconds = Math.round((Date.now() - started) / 1000);
+    showStage(job.status);
+    say(status, job.status === "queued"
+      ? "Scrape of “" + topic + "”: queued, waiting for a worker (" + seconds + " s)…"
+      : "Scrape of “" + topic + "”: running, " + ((job.counts || {}).found || 0) + " videos found so far (" + seconds + " s)…");
+    if (Date.now() - started > POLL_LIMIT_MS) {
+      say(status, "Scrape of “" + topic + "” is still " + job.status + " after 5 minutes: check again later.", true);
+      return;
+    }
+    await sleep(POLL_MS);
+    job = await api(path);
+  }
+  if (following !== jobId) return;
+  showStage("finished");
+  say(status, jobEnd(job, topic), job.status === "failed");
+}
+
+async function followScrape(jobId, topic, posting = null) {
+  const button = $("scrape-button");
+  const status = $("scrape-status");
+  $("scrape").hidden = false;
+  showStage("");
+  let mine = jobId || "posting";  // what this call follows; a later call replaces it
+  following = mine;
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  try {
+    if (posting) {
+      say(status, "Asking for a scrape of “" + topic + "”…");
+      jobId = (await posting()).job_id;
+      if (following !== mine) return;
+      following = mine = jobId;
+    }
+    await pollJob(jobId, topic);
   } catch (error) {
-    throw new Error("Could not reach the Miles API (" + error.message + ").");
+    say(status, "Scrape of “" + topic + "”: " + errorText(error, IDEA_FIELDS), true);
+    if (posting) markInvalid($("ideas-form"), error, IDEA_FIELDS);
+  } finally {
+    if (following === mine) {
+      following = null;
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+    }
   }
-  let body = null;
-  try { body = await response.json(); } catch (error) { body = null; }
-  if (!response.ok) {
-    const message = body && typeof body.message === "string" ? body.message : "HTTP " + response.status;
-    const detail = body && Array.isArray(body.errors) && body.errors[0] && body.errors[0].message;
-    throw new Error(detail && detail !== message ? message + ": " + detail : message);
-  }
-  return body;
 }
 
-function percent(value) {
-  if (value > 0 && value < 0.001) return "< 0.1%";
-  return (value * 100).toFixed(value < 0.1 ? 1 : 0) + "%";
+function scrapeTopic() {
+  const status = $("scrape-status");
+  $("scrape").hidden = false;
+  if (needKey(status)) return;
+  const topic = $("topic").value.trim();
+  if (!topic) { say(status, "Enter a topic to scrape.", true); $("topic").focus(); return; }
+  followScrape(null, topic, () => api("scrape/jobs", { method: "POST", body: JSON.stringify({ topic }) }));
 }
 
-function meter(label, fraction, shown) {
-  const width = Math.max(0, Math.min(1, fraction)) * 100;
-  const bar = el("span");
-  bar.style.width = width.toFixed(1) + "%";  // CSSOM, not a style attribute: allowed by the CSP
-  return el("div", { class: "meter" },
-    el("span", { class: "meter-label", text: label }),
-    el("div", { class: "bar", role: "img", "aria-label": label + ": " + shown }, bar),
-    el("span", { class: "meter-value", text: shown }));
+// Variants are sent without blank lines: a variant's index names the line it came from.
+function variantLines() {
+  const lines = $("own-variants").value.split("\n");
+  return lines.map((line, index) => [line.trim(), index + 1]).filter(([line]) => line);
 }
 
-function scoreMeter(result) {
-  // miles_score (0-100) when the model provides it; none for a video outside what it learned from
-  // (the coverage reasons below say why); else the viral probability, labelled as such.
-  if (result.coverage === "outside") {
-    return el("p", { class: "hint", text: "Not scored: the model cannot read this video (why below)." });
-  }
-  if (typeof result.miles_score === "number") {
-    return meter("Miles score", result.miles_score / 100, Math.round(result.miles_score) + " / 100");
-  }
-  return meter("Viral probability", result.viral_probability, percent(result.viral_probability));
+function scoreRequest() {
+  const request = { title: $("own-title").value.trim(), explain: true };
+  const variants = variantLines().map(([line]) => line);
+  if (variants.length) request.variants = variants;
+  const number = (id) => ($(id).value === "" ? undefined : Number($(id).value));
+  request.view_count = number("views");
+  request.like_count = number("likes");
+  request.comment_count = number("comments");
+  if ($("published").value) request.published_at = new Date($("published").value).toISOString();
+  return request;
 }
 
 const GROUP_NAMES = {
@@ -80,218 +255,63 @@ function contributionsText(contributions) {
     .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]))
     .slice(0, 3)
     .map(([group, value]) => (GROUP_NAMES[group] || group) + (value > 0 ? " lifts it" : " holds it back"));
-  return parts.length ? parts.join("; ") + "." : "no single part moves it much.";
+  const text = parts.length ? parts.join("; ") + "." : "no single part moves it much.";
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-function hourText(hour) {
-  return String(hour).padStart(2, "0") + ":00";
-}
-
-// The best slot in the viewer's own time zone, with the UTC slot the API answered noted after it.
-function bestTime(idea) {
-  const best = idea.best_posting_time;
-  if (!best || typeof best.hour_utc !== "number") return "";
-  const utc = best.weekday.charAt(0).toUpperCase() + best.weekday.slice(1) + " " + hourText(best.hour_utc) + " UTC";
-  const when = new Date(idea.planned_published_at);
-  if (Number.isNaN(when.getTime())) return utc;
-  const local = when.toLocaleString(undefined, { weekday: "long", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
-  return local + " your time (" + utc + ")";
-}
-
-function scoreText(result) {
-  if (typeof result.miles_score === "number") return Math.round(result.miles_score) + "/100";
-  return typeof result.viral_probability === "number" ? percent(result.viral_probability) : "";
-}
-
-// Title wordings ranked by the model, best first; each [title, score, note].
-function rankedList(label, rows) {
-  const list = el("ol", { class: "variants", "aria-label": label });
-  for (const [title, score, note] of rows) {
-    list.append(el("li", { text: title + (score ? " (" + score + ")" : "") + (note ? " " + note : "") }));
-  }
-  return list;
-}
-
-function ideaCard(idea, index) {
-  const card = el("li", { class: "card idea" });
-  card.append(el("h3", { text: (idea.rank || index + 1) + ". " + idea.title }));
-  card.append(scoreMeter(idea));
-  if (typeof idea.breakout_probability === "number") {
-    card.append(meter("Breakout chance", idea.breakout_probability, percent(idea.breakout_probability)));
-  }
-  const facts = el("div", { class: "facts" });
-  const time = bestTime(idea);
-  if (time) facts.append(el("span", { class: "best-time", text: "Best time: " + time }));
-  if (idea.suggested_duration_seconds) facts.append(el("span", { text: "Length: " + idea.suggested_duration_seconds + " s" }));
-  if (typeof idea.predicted_velocity_views_per_hour === "number") {
-    facts.append(el("span", { text: "≈ " + Math.round(idea.predicted_velocity_views_per_hour).toLocaleString() + " views/hour" }));
-  }
-  card.append(facts);
-  if (idea.reason) card.append(el("p", { class: "reason why", text: "Why: " + idea.reason }));
-  if (idea.hook) card.append(el("p", { class: "reason", text: "Hook: " + idea.hook }));
-  if (idea.reasoning) card.append(el("p", { class: "reason hint", text: idea.reasoning }));
-  if (Array.isArray(idea.title_variants) && idea.title_variants.length > 1) {
-    card.append(el("p", { class: "reason", text: "Title variants, ranked by the model:" }),
-      rankedList("Title variants, best first", idea.title_variants.map((variant) =>
-        [variant.title, scoreText(variant), variant.original ? "(first draft)" : ""])));
-  }
-  return card;
-}
-
-function videoLink(video) {
-  // Only a plain YouTube id becomes a link; anything else is shown as text.
-  if (typeof video.video_id !== "string" || !/^[A-Za-z0-9_-]{6,20}$/.test(video.video_id)) return null;
-  const url = new URL("https://www.youtube.com/watch");
-  url.searchParams.set("v", video.video_id);
-  return el("a", { href: url.href, rel: "noopener noreferrer", target: "_blank", text: video.title });
-}
-
-function inspiredCard(video) {
-  const card = el("li", { class: "card" });
-  card.append(el("h4", {}, videoLink(video) || document.createTextNode(video.title)));
-  const facts = el("div", { class: "facts" });
-  if (video.channel_title) facts.append(el("span", { text: video.channel_title }));
-  if (typeof video.viral_probability === "number") facts.append(el("span", { text: "viral " + percent(video.viral_probability) }));
-  card.append(facts);
-  return card;
-}
-
-function needKey(status) {
-  if (apiKey()) return false;
-  status.textContent = "Enter your API key first.";
-  status.className = "hint error";
-  $("api-key").focus();
-  return true;
-}
-
-function showError(status, error) {
-  status.textContent = error.message;
-  status.className = "hint error";
-}
-
-async function getIdeas(event) {
-  event.preventDefault();
-  const status = $("ideas-status");
-  if (needKey(status)) return;
-  const button = $("ideas-button");
-  button.disabled = true;
-  status.className = "hint";
-  status.textContent = "Thinking…";
-  $("ideas").replaceChildren();
-  $("inspired").replaceChildren();
-  $("inspired-heading").hidden = true;
-  try {
-    const body = await api("recommendations", {
-      method: "POST",
-      body: JSON.stringify({ topic: $("topic").value.trim(), vibe: $("vibe").value, count: 5 }),
-    });
-    const ideas = body.ideas || [];
-    $("ideas").replaceChildren(...ideas.map(ideaCard));
-    const inspired = body.inspired_by || [];
-    $("inspired").replaceChildren(...inspired.map(inspiredCard));
-    $("inspired-heading").hidden = inspired.length === 0;
-    const meta = body.meta || {};
-    status.textContent = ideas.length + " ideas from " + (meta.candidates_analyzed || 0) + " real videos" +
-      (meta.generator ? " (" + meta.generator + ")" : "") + ".";
-  } catch (error) {
-    showError(status, error);
-  } finally {
-    button.disabled = false;
-  }
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function scrapeTopic() {
-  const status = $("scrape-status");
-  if (needKey(status)) return;
-  const topic = $("topic").value.trim();
-  if (!topic) { status.textContent = "Enter a topic to scrape."; status.className = "hint error"; $("topic").focus(); return; }
-  const button = $("scrape-button");
-  button.disabled = true;
-  status.className = "hint";
-  try {
-    let job = await api("scrape/jobs", { method: "POST", body: JSON.stringify({ topic }) });
-    const path = "scrape/jobs/" + encodeURIComponent(job.job_id);
-    for (let i = 0; i < 90 && (job.status === "queued" || job.status === "running"); i++) {
-      status.textContent = "Scrape job " + job.status + "…";
-      await sleep(2000);
-      job = await api(path);
+function predictionCard(request, result) {
+  const card = el("div", { class: "card" }, el("h3", { text: request.title }), ...scoreBlock(result, result.meaning || {}));
+  if (result.coverage !== "outside") {
+    const velocity = "≈ " + Math.round(result.predicted_velocity_views_per_hour).toLocaleString("en-US") + " views/hour";
+    card.append(facts([velocity, result.regime === "post_publish" ? "with your stats" : "as an idea (no stats)"]));
+    if (result.meaning && result.meaning.predicted_velocity_views_per_hour) {
+      card.append(el("p", { class: "meaning", text: result.meaning.predicted_velocity_views_per_hour }));
     }
-    const counts = job.counts || {};
-    status.textContent = "Scrape " + job.status + (job.source ? " from " + job.source : "") +
-      ": " + (counts.found || 0) + " videos found, " + (counts.new || 0) + " new.";
-    if (job.status === "failed") status.className = "hint error";
-  } catch (error) {
-    showError(status, error);
-  } finally {
-    button.disabled = false;
   }
+  const why = result.coverage === "outside" ? "" : contributionsText(result.contributions);
+  if (why) card.append(el("p", { class: "reason why", text: "Why: " + why }));
+  if (Array.isArray(result.variants) && result.variants.length) {
+    const taken = new Set(result.variants.map((v) => v.rank));
+    let titleRank = 1;
+    while (taken.has(titleRank)) titleRank++;  // the title holds the one rank no variant has
+    const shown = (r) => (typeof r.miles_score === "number" ? Math.round(r.miles_score) + "/100" : "not scored");
+    const rows = [[request.title, shown(result), titleRank], ...result.variants.map((v) => [v.title, shown(v), v.rank])]
+      .sort((a, b) => a[2] - b[2])
+      .map(([title, score]) => [title, score, title === result.best_title ? "(best)" : ""]);
+    card.append(el("p", { class: "reason", text: "Your titles, ranked by the model:" }),
+      rankedList("Your titles, best first", rows));
+  }
+  const reasons = new Set((result.coverage_reasons || []).map((reason) => reason.message));
+  for (const warning of result.warnings || []) if (!reasons.has(warning)) card.append(el("p", { class: "hint", text: warning }));
+  return card;
 }
 
 async function scoreTitle(event) {
   event.preventDefault();
   const out = $("score-result");
-  out.replaceChildren();
   const status = el("p", { class: "hint", text: "Scoring…" });
-  out.append(status);
+  out.replaceChildren(status);
   if (needKey(status)) return;
-  const request = { title: $("own-title").value.trim(), explain: true };
-  const variants = $("own-variants").value.split("\n").map((line) => line.trim()).filter(Boolean);
-  if (variants.length) request.variants = variants;
-  const views = $("views").value;
-  if (views !== "") {
-    request.view_count = Number(views);
-    if ($("likes").value !== "") request.like_count = Number($("likes").value);
-    if ($("comments").value !== "") request.comment_count = Number($("comments").value);
-    if ($("published").value) request.published_at = new Date($("published").value).toISOString();
-  }
-  try {
-    const result = await api("predict", { method: "POST", body: JSON.stringify(request) });
-    // Each number is followed by what it means (the API's `meaning` sentences), the score first.
-    const meaning = result.meaning || {};
-    const says = (key) => (meaning[key] ? [el("p", { class: "meaning", text: meaning[key] })] : []);
-    const card = el("div", { class: "card" }, el("h3", { text: request.title }), scoreMeter(result),
-      ...says("miles_score"));
-    if (typeof result.breakout_probability === "number") {
-      card.append(meter("Breakout chance", result.breakout_probability, percent(result.breakout_probability)),
-        ...says("breakout_probability"), ...says("agreement"));
+  const request = scoreRequest();
+  const lines = variantLines();
+  const itemName = (field, index) => "line " + (lines[index] ? lines[index][1] : index + 1);
+  await whileBusy($("score-button"), async () => {
+    try {
+      const result = await api("predict", { method: "POST", body: JSON.stringify(request) });
+      markInvalid($("score-form"), null, SCORE_FIELDS);
+      out.replaceChildren(predictionCard(request, result));
+    } catch (error) {
+      say(status, errorText(error, SCORE_FIELDS, itemName), true);
+      markInvalid($("score-form"), error, SCORE_FIELDS);
     }
-    card.append(el("div", { class: "facts" },
-      el("span", { text: "≈ " + Math.round(result.predicted_velocity_views_per_hour).toLocaleString() + " views/hour" }),
-      el("span", { text: result.regime === "post_publish" ? "with your stats" : "as an idea (no stats)" })),
-      ...says("predicted_velocity_views_per_hour"));
-    const why = contributionsText(result.contributions);
-    if (why) card.append(el("p", { class: "reason why", text: "Why: " + why.charAt(0).toUpperCase() + why.slice(1) }));
-    if (Array.isArray(result.variants) && result.variants.length) {
-      const taken = new Set(result.variants.map((v) => v.rank));
-      let titleRank = 1;
-      while (taken.has(titleRank)) titleRank++;  // the title holds the one rank no variant has
-      const rows = [[request.title, scoreText(result), titleRank], ...result.variants.map((v) => [v.title, scoreText(v), v.rank])]
-        .sort((a, b) => a[2] - b[2])
-        .map(([title, score]) => [title, score, title === result.best_title ? "(best)" : ""]);
-      card.append(el("p", { class: "reason", text: "Your titles, ranked by the model:" }),
-        rankedList("Your titles, best first", rows));
-    }
-    for (const warning of result.warnings || []) card.append(el("p", { class: "hint", text: warning }));
-    out.replaceChildren(card);
-  } catch (error) {
-    showError(status, error);
-  }
-}
-
-function saveKey(event) {
-  event.preventDefault();
-  const value = $("api-key").value.trim();
-  if (value) sessionStorage.setItem(KEY_STORAGE, value);
-  $("api-key").value = "";
-  $("key-status").textContent = value ? "Key saved for this tab." : "";
+  });
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  if (apiKey()) $("key-status").textContent = "Key saved for this tab.";
+  if (savedKey()) $("key-status").textContent = "Key saved for this tab.";
   $("key-form").addEventListener("submit", saveKey);
   $("ideas-form").addEventListener("submit", getIdeas);
+  $("topic").addEventListener("input", topicChanged);
   $("scrape-button").addEventListener("click", scrapeTopic);
   $("score-form").addEventListener("submit", scoreTitle);
 });

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from tests.support.events import json_event, lambda_context
+from tests.support.paths import REPO_ROOT
+
+STATIC = REPO_ROOT / "functions" / "predict" / "static"
 
 
 def _get(app: Any, path: str) -> dict[str, Any]:
@@ -23,12 +26,14 @@ def test_page_and_its_files_have_types_and_a_strict_csp(predict_app: Any) -> Non
     page = _get(predict_app, "/")
     assert page["statusCode"] == 200
     assert _header(page, "content-type").startswith("text/html")
-    assert '<script src="static/app.js"' in page["body"]
+    assert '<script type="module" src="static/app.js">' in page["body"]
     csp = _header(page, "content-security-policy")
     assert "default-src 'none'" in csp
     assert "script-src 'self'" in csp
     assert "unsafe-inline" not in csp
-    for name, kind in (("app.js", "text/javascript"), ("app.css", "text/css")):
+    scripts = [(path.name, "text/javascript") for path in sorted(STATIC.glob("*.js"))]
+    assert {"app.js", "api.js", "render.js"} <= {name for name, _ in scripts}
+    for name, kind in (*scripts, ("app.css", "text/css")):
         asset = _get(predict_app, f"/static/{name}")
         assert asset["statusCode"] == 200
         assert _header(asset, "content-type").startswith(kind)
@@ -36,10 +41,9 @@ def test_page_and_its_files_have_types_and_a_strict_csp(predict_app: Any) -> Non
     assert _get(predict_app, "/static/index.html")["statusCode"] == 404
 
 
-def test_page_script_never_writes_html() -> None:
-    """Scraped titles are untrusted: the script builds nodes and text only."""
-    from pathlib import Path
-
-    script = (Path(__file__).resolve().parents[3] / "functions" / "predict" / "static" / "app.js").read_text()
-    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
-        assert sink not in script
+def test_page_scripts_never_write_html() -> None:
+    """Scraped titles are untrusted: the scripts build nodes and text only."""
+    for path in STATIC.glob("*.js"):
+        script = path.read_text(encoding="utf-8")
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+            assert sink not in script, f"{path.name} uses {sink}"
