@@ -176,6 +176,22 @@ def row_to_observation(row: dict[str, str]) -> Observation:
     )
 
 
+def row_to_next_observation(row: dict[str, str]) -> Observation:
+    """The same video at the row's next snapshot (``next_*`` columns): what a scrape ~24 h later saw.
+
+    Raises ValueError (or KeyError) when the row has no usable next snapshot.
+    """
+    return row_to_observation(
+        {
+            **row,
+            "observed_at": row["next_observed_at"],
+            "view_count": row["next_view_count"],
+            "like_count": row.get("next_like_count", ""),
+            "comment_count": row.get("next_comment_count", ""),
+        }
+    )
+
+
 def _skip_reason(error: Exception) -> str:
     if isinstance(error, ValidationError):
         first = error.errors()[0]

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from miles_core.dataset import iter_csv_rows, row_to_observation
+from miles_core.dataset import iter_csv_rows, row_to_next_observation, row_to_observation
 from miles_core.observation import Observation
 from miles_core.relevance import RELEVANCE_THRESHOLD, pack_embedding, relevance
 from miles_core.scraping.catalog import CATALOG_TOPICS
@@ -70,18 +70,10 @@ class SeedCounts:
     new_snapshots: int = 0
 
 
-def _next_day(row: dict[str, str], first: Observation) -> Observation | None:
+def _next_day(row: dict[str, str]) -> Observation | None:
     """The ``next_*`` snapshot as an observation of the same video (None when the row lacks it)."""
     try:
-        return row_to_observation(
-            {
-                **row,
-                "observed_at": row["next_observed_at"],
-                "view_count": row["next_view_count"],
-                "like_count": row.get("next_like_count", ""),
-                "comment_count": row.get("next_comment_count", ""),
-            }
-        )
+        return row_to_next_observation(row)
     except (KeyError, ValueError):
         return None
 
@@ -94,7 +86,7 @@ def read_seed_videos(path: Path = BENCHMARK) -> Iterator[SeedVideo]:
             first = row_to_observation(row)
         except ValueError:
             continue
-        latest = _next_day(row, first)
+        latest = _next_day(row)
         if latest is None or first.view_count is None or latest.view_count is None or first.video_id in seen:
             continue
         seen.add(str(first.video_id))
