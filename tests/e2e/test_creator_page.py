@@ -105,6 +105,38 @@ def _check_key(page: Page, stack: RunningStack) -> None:
         expect(page.get_by_role("button", name="Save key")).to_be_disabled()
     expect(page.locator("#key-status")).to_have_text("Key checked and saved for this tab.")
     expect(page.locator("#population")).to_contain_text("Most Popular chart")
+    _check_accuracy(page)
+
+
+def _check_accuracy(page: Page) -> None:
+    """ "How right Miles has been" from GET /model/accuracy, with n, or why there is nothing to measure yet."""
+    from playwright.sync_api import expect
+
+    status = page.locator("#accuracy-status")
+    expect(status).to_have_text(re.compile(r"^(Not enough scored videos yet\. \S|Over the last \d+ days, [\d,]+ of)"))
+    if status.inner_text().startswith("Over the last"):
+        expect(page.locator("#accuracy li").first).to_contain_text(re.compile(r"n = [\d,]+ videos"))
+    # make run's fresh store has settled nothing yet: the same view, given a report of the API's shape with scores.
+    lines = page.evaluate(
+        """async () => {
+          const { accuracyView } = await import('./static/render.js');
+          const group = (regime, cohort, n, positives, auroc) => ({ model_version: 'v2', regime, cohort, n, positives,
+            auroc, pr_auc: null, brier: 0.1, ece: 0.021, velocity_spearman: 0.8, velocity_mae_log1p: 0.5,
+            mean_age_hours: 20, reliability: [] });
+          return accuracyView({ window_days: 30, since: '2026-01-01T00:00:00Z', current_model_version: 'v2',
+            label: 'is_viral', n: 160, note: null, groups: [group('post_publish', null, 140, 9, 0.93),
+            group('post_publish', 'top', 140, 9, 0.93), group('pre_publish', null, 20, 0, null)] });
+        }"""
+    )
+    assert lines["status"] == "Over the last 30 days, 160 of its scores met what happened next (is_viral)."
+    assert lines["lines"] == [
+        "After posting (with the video's views so far): n = 140 videos, 9 went viral. It ranked a video that went"
+        " viral above one that did not 93% of the time (AUROC 0.93; 50% is chance). Its probabilities were off by"
+        " 2.1 points on average (ECE).",
+        "Before posting (title, category and timing alone): n = 20 videos, 0 went viral. Every outcome so far is the"
+        " same, so its ranking cannot be measured yet. Its probabilities were off by 2.1 points on average (ECE)."
+        " Few videos so far: read this as a rough sign.",
+    ]
 
 
 def _check_scrape(page: Page) -> None:

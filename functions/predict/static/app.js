@@ -1,6 +1,6 @@
 // Miles creator page: the forms and what each request shows while it runs and when it ends.
 import { KEY_REFUSED, KEY_STORAGE, ApiError, api, errorText, invalidInputs, savedKey } from "./api.js";
-import { el, evidenceText, facts, ideaCard, inspiredCard, rankedList, scoreBlock } from "./render.js";
+import { accuracyView, el, evidenceText, facts, ideaCard, inspiredCard, rankedList, scoreBlock } from "./render.js";
 
 const $ = (id) => document.getElementById(id);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -59,6 +59,7 @@ async function saveKey(event) {
       $("api-key").value = "";
       say(status, "Key checked and saved for this tab.");
       showModel(card);
+      showAccuracy();
     } catch (error) {
       if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
         sessionStorage.removeItem(KEY_STORAGE);
@@ -69,6 +70,18 @@ async function saveKey(event) {
       $("api-key").focus();
     }
   });
+}
+
+async function showAccuracy() {
+  const status = $("accuracy-status");
+  say(status, "Measuring how right Miles has been…");
+  try {
+    const view = accuracyView(await api("model/accuracy"));
+    say(status, view.status.trim());
+    $("accuracy").replaceChildren(...view.lines.map((text) => el("li", { text })));
+  } catch (error) {
+    say(status, errorText(error), true);
+  }
 }
 
 function showModel(card) {
@@ -156,7 +169,8 @@ function jobEnd(job, topic) {
     return head + ": " + why;
   }
   return head + (job.source ? " (from " + job.source + ")" : "") + ": " + (counts.found || 0) + " videos found, " +
-    (counts.new || 0) + " new, " + (counts.updated || 0) + " updated. Ask for ideas again to use them.";
+    (counts.new || 0) + " new, " + (counts.updated || 0) + " updated." +
+    (job.status === "partial" && job.failure_reason ? " " + job.failure_reason : "") + " Ask for ideas again to use them.";
 }
 
 // Polls a scrape job until it ends, showing its stages (queued -> running -> finished) and how it ended.
@@ -308,7 +322,11 @@ async function scoreTitle(event) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  if (savedKey()) $("key-status").textContent = "Key saved for this tab.";
+  if (savedKey()) {
+    $("key-status").textContent = "Key saved for this tab.";
+    api("model").then(showModel, (error) => say($("model-status"), errorText(error), true));
+    showAccuracy();
+  }
   $("key-form").addEventListener("submit", saveKey);
   $("ideas-form").addEventListener("submit", getIdeas);
   $("topic").addEventListener("input", topicChanged);

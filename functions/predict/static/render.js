@@ -168,3 +168,40 @@ export function evidenceText(evidence, meta) {
   }
   return lead + " " + (evidence.summary || "");
 }
+
+const REGIME_WORDS = {
+  pre_publish: "Before posting (title, category and timing alone)",
+  post_publish: "After posting (with the video's views so far)",
+};
+const FEW_SCORES = 30;
+
+function accuracyLine(group) {
+  const parts = [REGIME_WORDS[group.regime] || group.regime, ": n = " + count(group.n) + " videos, " +
+    count(group.positives) + " went viral."];
+  if (typeof group.auroc === "number") {
+    parts.push(" It ranked a video that went viral above one that did not " + percent(group.auroc) +
+      " of the time (AUROC " + group.auroc.toFixed(2) + "; 50% is chance).");
+  } else {
+    parts.push(" Every outcome so far is the same, so its ranking cannot be measured yet.");
+  }
+  if (typeof group.ece === "number") {
+    parts.push(" Its probabilities were off by " + (group.ece * 100).toFixed(1) + " points on average (ECE).");
+  }
+  if (group.n < FEW_SCORES) parts.push(" Few videos so far: read this as a rough sign.");
+  return parts.join("");
+}
+
+// "How right Miles has been": the served model's own scores against the next-day outcome, with n.
+export function accuracyView(report) {
+  if (!report || !report.n) {
+    return { status: "Not enough scored videos yet. " + ((report && report.note) || ""), lines: [] };
+  }
+  const groups = report.groups.filter((g) => g.cohort === null);
+  const current = groups.filter((g) => g.model_version === report.current_model_version);
+  const shown = current.length ? current : groups.filter((g) => g.model_version === (groups[0] || {}).model_version);
+  return {
+    status: "Over the last " + report.window_days + " days, " + count(report.n) + " of its scores met what happened " +
+      "next (" + report.label + ")" + (current.length ? "." : ", by an earlier model version than the one serving now."),
+    lines: shown.map(accuracyLine),
+  };
+}
