@@ -15,10 +15,12 @@ a topic's leaderboard holds only videos about it. Why not all 5,578: moto's Dyna
 is slow on a busy 2-core box (about 12 conditional writes a second; a video takes 4-8 writes,
 and the stream scorer's transactional score write takes 0.3-1.5 s per video), so all rows would
 take hours to seed and score; this subset is seeded in about 20 s and scored in about a minute.
-The seed runs in a background thread, topic by topic in turns; the queue and stream workers start
-when it is done (so the scorer does not compete with the seed's writes; scrape jobs wait in the queue
-meanwhile), and the catalog is *ready* once the scorer has scored every seeded video (the score carries
-the embedding relevance needs). ``make run`` prints its banner only then.
+The seed runs in a background thread, topic by topic in turns, as two scrapes a day apart: day one
+(t0) is written, the queue and stream workers start (so the scorer does not compete with the seed's
+writes; scrape jobs wait in the queue meanwhile), and once the scorer has scored day one the next day
+is written, so its scores settle day one's and ``GET /model/accuracy`` answers with real pairs. The
+catalog is *ready* once the scorer has scored every seeded video's next day (the score carries the
+embedding relevance needs). ``make run`` prints its banner only then.
 
 Idempotent: run ids are fixed, snapshots are put-if-absent and the upsert only moves stats forward,
 so seeding the same table again adds no item.
@@ -144,31 +146,58 @@ def select(videos: Iterable[SeedVideo], choice: TopicChoice) -> list[SeedVideo]:
     return list(ordered.values())
 
 
-def seed(store: MilesStore, videos: Iterable[SeedVideo], stop: threading.Event | None = None) -> SeedCounts:
-    """Write each video's two snapshots and latest stats under each of its topics (idempotent)."""
-    counts = SeedCounts()
+Between = Callable[[list[SeedVideo]], None]
+"""Called between the two days: ``make run`` starts the workers and waits for day one's scores."""
+
+
+def _write_day(
+    store: MilesStore, videos: Iterable[SeedVideo], run_id: str, stop: threading.Event | None, counts: SeedCounts
+) -> list[SeedVideo]:
+    """Write one day of each video as that day's scrape would: its snapshot, its stats under each of its topics."""
+    written = []
     for video in videos:
         if stop is not None and stop.is_set():
             break
-        latest = ScrapedVideo(video.latest, SOURCE)
-        vid = latest.video_id
-        counts.videos += 1
-        for run_id, observation in ((T0_RUN, video.first), (NEXT_RUN, video.latest)):
-            stats = ScrapedVideo(observation, SOURCE).stats
-            snapshot = Snapshot(vid, run_id, stats.observed_at, stats, topic=video.topics[0], source=SOURCE)
-            counts.new_snapshots += int(store.append_snapshot(snapshot))
+        scraped = ScrapedVideo(video.first if run_id == T0_RUN else video.latest, SOURCE)
+        stats = scraped.stats
+        snapshot = Snapshot(scraped.video_id, run_id, stats.observed_at, stats, topic=video.topics[0], source=SOURCE)
+        counts.new_snapshots += int(store.append_snapshot(snapshot))
         for topic in video.topics:
-            if store.upsert_video(latest, topic=topic, run_id=NEXT_RUN) is not UpsertOutcome.UPDATED_OFF_TOPIC:
-                store.add_topic_membership(topic, latest)
+            if store.upsert_video(scraped, topic=topic, run_id=run_id) is not UpsertOutcome.UPDATED_OFF_TOPIC:
+                store.add_topic_membership(topic, scraped)
+        written.append(video)
+    return written
+
+
+def seed(
+    store: MilesStore, videos: Iterable[SeedVideo], stop: threading.Event | None = None, between: Between | None = None
+) -> SeedCounts:
+    """Write every video at t0, then (after ``between``) at its next-day snapshot: two scrapes a day apart.
+
+    Two scrapes rather than one write of both snapshots, so the stream scorer scores day one and
+    day two's stats settle those scores: ``GET /model/accuracy`` has real pairs to measure.
+    Idempotent: on a table already seeded the t0 writes are stale (the stored stats are newer) and
+    the next-day writes repeat what is there.
+    """
+    counts = SeedCounts()
+    first_day = _write_day(store, videos, T0_RUN, stop, counts)
+    counts.videos = len(first_day)
+    if between is not None:
+        between(first_day)
+    _write_day(store, first_day, NEXT_RUN, stop, counts)
     return counts
 
 
 def seed_catalog(
-    store: MilesStore, path: Path = BENCHMARK, choice: TopicChoice | None = None, stop: threading.Event | None = None
+    store: MilesStore,
+    path: Path = BENCHMARK,
+    choice: TopicChoice | None = None,
+    stop: threading.Event | None = None,
+    between: Between | None = None,
 ) -> list[SeedVideo]:
     """Select (the committed :data:`SEED_LIST` unless ``choice`` is given) and seed, logging what was added."""
     videos = select(read_seed_videos(path), load_choice() if choice is None else choice)
-    counts = seed(store, videos, stop)
+    counts = seed(store, videos, stop, between)
     logger.info(
         "catalog: %d benchmark videos seeded (%d new snapshots) from %s",
         counts.videos,
@@ -201,23 +230,30 @@ def wait_until_scored(
 def start_seeding(
     store: MilesStore, then: Callable[[], Callable[[], None]], ready: threading.Event
 ) -> Callable[[], None]:
-    """What ``make run`` calls at start: seed in a daemon thread, call ``then`` (start the workers), and set
-    ``ready`` once every seeded video is scored (or seeding failed: the API then serves an empty store).
+    """What ``make run`` calls at start: in a daemon thread, seed day one, call ``then`` (start the workers),
+    wait for the scorer to score day one, seed the next day (whose scores settle day one's), and set
+    ``ready`` once every seeded video's next day is scored (or seeding failed: the API then serves what is).
 
     Returns the stop function (stops the seed, then whatever ``then`` started).
     """
     stop = threading.Event()
     stoppers: list[Callable[[], None]] = []
 
+    def start_workers(first_day: list[SeedVideo]) -> None:
+        stoppers.append(then())
+        if not wait_until_scored(store, (str(v.first.video_id) for v in first_day), stop):
+            logger.warning("catalog: not every day-one video was scored; writing the next day anyway")
+
     def run() -> None:
         videos: list[SeedVideo] = []
         try:
-            videos = seed_catalog(store, stop=stop)
+            videos = seed_catalog(store, stop=stop, between=start_workers)
         except Exception:  # the API works without the catalog: say why it is empty, keep serving
             logger.exception("catalog seeding failed")
         if stop.is_set():
             return
-        stoppers.append(then())
+        if not stoppers:
+            stoppers.append(then())
         if wait_until_scored(store, (str(v.first.video_id) for v in videos), stop):
             logger.info("catalog: ready, %d videos scored", len(videos))
         else:

@@ -329,8 +329,8 @@ class LocalStack:
         self.server = LocalApiServer((self.host, self.port), self.api_key, self.routes)
         self._exit.callback(self.server.server_close)
         if self.catalog:
-            # Workers start once the seed is written, so the scorer does not compete with the seed
-            # for moto (slow: ~0.5 s per transactional score write); the queue exists at once.
+            # Workers start once the seed's day one is written, so the scorer does not compete with
+            # the seed for moto; the queue exists at once.
             from infra.localstack.catalog import start_seeding
             from infra.localstack.workers import ensure_queue
             from miles_core.store import MilesStore

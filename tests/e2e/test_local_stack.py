@@ -108,3 +108,21 @@ def test_scrape_job_is_accepted_and_reported(http: requests.Session, running_sta
     assert status.json()["job_id"] == job_id
     candidates = http.get(f"{running_stack.url}/candidates", params={"topic": "cats", "limit": 5}, timeout=10)
     assert candidates.status_code == 200
+
+
+def test_model_accuracy_counts_the_seeded_catalog(http: requests.Session, running_stack: RunningStack) -> None:
+    """The seed writes t0, the scorer scores it, the seed writes the next day: by the banner those scores settled."""
+    answer = http.get(f"{running_stack.url}/model/accuracy", params={"window_days": 1}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert report["n"] > 0, report
+    current = [g for g in report["groups"] if g["model_version"] == report["current_model_version"]]
+    every_cohort = {g["regime"]: g for g in current if g["cohort"] is None}
+    assert set(every_cohort) == {"post_publish", "pre_publish"}
+    for group in every_cohort.values():
+        assert group["n"] > 0
+        assert sum(row["n"] for row in group["reliability"]) == group["n"]
+    assert sum(g["n"] for g in every_cohort.values()) == report["n"]
+    bad = http.get(f"{running_stack.url}/model/accuracy", params={"window_days": 0}, timeout=10)
+    assert bad.status_code == 422
+    assert [e["field"] for e in bad.json()["errors"]] == ["window_days"]

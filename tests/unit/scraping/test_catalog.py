@@ -12,6 +12,7 @@ import pytest
 from infra.localstack.catalog import (
     PER_TOPIC,
     SEED_LIST,
+    SeedVideo,
     TopicChoice,
     choose,
     load_choice,
@@ -59,6 +60,26 @@ def test_match_ranks_title_over_description_and_folds_plurals() -> None:
     in_description = Observation(title="My morning", description="a quick home workout")
     assert match_score("home workouts", in_title) > match_score("home workouts", in_description) > 0
     assert match_score("home workouts", Observation(title="Cat video")) == 0
+
+
+def test_seed_writes_day_one_then_the_next_day(store: MilesStore) -> None:
+    """Two scrapes a day apart: between them every video holds its t0 stats (what the scorer scores first)."""
+    videos = select(read_seed_videos(SAMPLE), sample_choice(3))
+    seen_between: list[int | None] = []
+
+    def between(first_day: list[SeedVideo]) -> None:
+        assert first_day == videos
+        for video in first_day:
+            stored = store.get_video(str(video.first.video_id))
+            assert stored is not None
+            seen_between.append(stored.stats.view_count)
+
+    seed(store, videos, between=between)
+    assert seen_between == [video.first.view_count for video in videos]
+    for video in videos:
+        stored = store.get_video(str(video.first.video_id))
+        assert stored is not None
+        assert stored.stats.view_count == video.latest.view_count
 
 
 def test_seed_writes_two_snapshots_per_video_and_repeats_add_nothing(store: MilesStore, aws: dict[str, Any]) -> None:
