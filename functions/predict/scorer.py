@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -26,10 +27,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from miles_core.accuracy.tracking import track_scores
 from miles_core.inference import load_predictor
 from miles_core.inference.predictor import Predictor
-from miles_core.inference.stream_scoring import plan_batch, score_from_prediction, video_needing_score
+from miles_core.inference.stream_scoring import (
+    plan_batch,
+    relevance_by_topic,
+    score_from_prediction,
+    video_needing_score,
+)
 from miles_core.observability import build_observability
 from miles_core.relevance import pack_embedding
 from miles_core.store import ScoreWriteOutcome, VideoRecord, shared
+from miles_core.topics import Topic
 
 logger, metrics, tracer = build_observability("scorer")
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
@@ -62,6 +69,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     records = [DynamoDBRecord(raw) for raw in event.get("Records", [])]
     plan = plan_batch(records, _sequence, _pending, predictor().predict)
     store = shared.store()
+    topic_vectors: dict[Topic, np.ndarray] = {}  # one encoder run per topic and batch
+
+    def topic_embedding(topic: Topic) -> np.ndarray:
+        if topic not in topic_vectors:
+            topic_vectors[topic] = predictor().topic_embedding(topic)
+        return topic_vectors[topic]
 
     def record_handler(record: DynamoDBRecord) -> str:
         sequence = _sequence(record)
@@ -73,13 +86,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         now = datetime.now(UTC)
         prediction = plan.prediction_for(sequence, video, predictor().predict)
         embedding = predictor().text_features([video.observation])[0].embedding  # cached by the batch call
-        score = score_from_prediction(video, prediction, now, text_embedding=pack_embedding(embedding))
+        packed = pack_embedding(embedding)
+        score = score_from_prediction(video, prediction, now, text_embedding=packed)
         pre_publish = plan.pre_publish_for(sequence, video, predictor().predict)
         kept = [score] if pre_publish is None else [score, score_from_prediction(video, pre_publish, now)]
         settled = track_scores(store, video, kept, now)
         if settled:
             metrics.add_metric(name="ScoresSettled", unit=MetricUnit.Count, value=settled)
-        outcome = store.write_score(video, score)
+        outcome = store.write_score(video, score, relevance_by_topic(video, packed, topic_embedding))
         metrics.add_metric(
             name="VideosScored" if outcome is ScoreWriteOutcome.WRITTEN else "ScoresStale",
             unit=MetricUnit.Count,

@@ -40,6 +40,7 @@ from miles_core.api.schemas.scrape import (
 )
 from miles_core.api.store_unavailable import register_store_unavailable
 from miles_core.observability import build_observability
+from miles_core.relevance import RELEVANCE_THRESHOLD
 from miles_core.scraping import runtime
 from miles_core.scraping.jobs import JobEnqueueError, new_job, submit_deduplicated
 from miles_core.scraping.quota import DailyQuota
@@ -127,12 +128,17 @@ def get_scrape_job(
 
 @app.get(
     "/candidates",
-    summary="Scored candidates of a topic: newest model first, then highest viral probability; unscored last",
+    summary="Scored candidates about a topic (by meaning): newest model first, then highest viral probability",
     security=API_KEY_SECURITY,
     responses=responses(
         CandidatesPage,
         errors=(400, *KEYED, 422, 503),
-        description="One page of the topic's leaderboard (at most 3 table pages read; follow `next_cursor`).",
+        description=(
+            "One page of the topic's leaderboard: only videos about the topic by meaning (`relevance` at or above "
+            f"{RELEVANCE_THRESHOLD}, measured when the video is scored, so unscored videos are not listed yet; a "
+            "video that merely shares a word with the topic is left out). At most 3 table pages are read, so a "
+            "page may hold fewer than `limit` items: follow `next_cursor`."
+        ),
         http_400="Malformed or foreign `cursor`.",
         http_503="The table is throttling requests: retry later.",
     ),
@@ -164,6 +170,7 @@ def list_candidates(
             min_probability=None if min_probability is None else round(min_probability, 6),
             cursor=cursor,
             seen_within=timedelta(hours=max_age_hours) if max_age_hours else None,
+            min_relevance=RELEVANCE_THRESHOLD,
         )
     except InvalidCursorError as error:
         problem = FieldError(field="cursor", location="query", message=str(error), type="invalid_cursor")

@@ -20,9 +20,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import numpy as np
+
 from miles_core.inference.predictor import Prediction
 from miles_core.observation import Observation, Regime
+from miles_core.relevance import relevance
 from miles_core.store import Score, VideoRecord, is_video_item, iso, video_from_item
+from miles_core.store.records import MAX_TOPICS_PER_VIDEO
+from miles_core.topics import Topic
 
 logger = logging.getLogger(__name__)
 Record = TypeVar("Record")
@@ -81,6 +86,18 @@ def score_from_prediction(
         },
         text_embedding=text_embedding,
     )
+
+
+def relevance_by_topic(
+    video: VideoRecord, text_embedding: bytes | None, topic_embedding: Callable[[Topic], np.ndarray]
+) -> dict[Topic, float | None]:
+    """The video's relevance to each topic whose leaderboard holds it (``miles_core.relevance``'s one measure).
+
+    Measured once, with the score, and written onto the leaderboard rows: ``GET /candidates?topic=``
+    then keeps the rows about the topic without an encoder (the scrape image carries no model).
+    """
+    topics = video.topics[:MAX_TOPICS_PER_VIDEO]
+    return {topic: relevance(topic_embedding(topic), [text_embedding])[0] for topic in topics}
 
 
 @dataclass

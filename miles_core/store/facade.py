@@ -22,7 +22,7 @@ nothing twice) and what keep the stream scorer from re-scoring its own output.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -130,15 +130,23 @@ class MilesStore:
         min_probability: float | None = None,
         cursor: str | None = None,
         seen_within: timedelta | None = None,
+        min_relevance: float | None = None,
     ) -> CandidatePage:
         """See :meth:`LeaderboardRepository.list_candidates`."""
         return self._leaderboards.list_candidates(
-            topic, limit=limit, min_probability=min_probability, cursor=cursor, seen_within=seen_within
+            topic,
+            limit=limit,
+            min_probability=min_probability,
+            cursor=cursor,
+            seen_within=seen_within,
+            min_relevance=min_relevance,
         )
 
-    def write_score(self, video: VideoRecord, score: Score) -> ScoreWriteOutcome:
+    def write_score(
+        self, video: VideoRecord, score: Score, relevance: Mapping[Topic, float | None] | None = None
+    ) -> ScoreWriteOutcome:
         """See :meth:`LeaderboardRepository.write_score`."""
-        return self._leaderboards.write_score(video, score)
+        return self._leaderboards.write_score(video, score, relevance)
 
     def model_seen_at(self, model_version: str) -> str:
         """See :meth:`ModelRegistry.model_seen_at`."""

@@ -32,6 +32,10 @@ def opt_int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
+def opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def opt_time(value: Any) -> datetime | None:
     return None if not value else parse_iso(str(value))
 
@@ -237,6 +241,7 @@ def candidate_from_item(item: Mapping[str, Any]) -> Candidate:
         stats=stats_from_item(item),
         last_seen_at=parse_iso(str(item["last_seen_at"])),
         score=score_from_dict(item.get("score")),
+        relevance=opt_float(item.get("relevance")),
     )
 
 

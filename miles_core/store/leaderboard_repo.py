@@ -6,6 +6,7 @@ A score is written onto the video and all its leaderboard rows in one transactio
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -74,11 +75,14 @@ class LeaderboardRepository:
         min_probability: float | None = None,
         cursor: str | None = None,
         seen_within: timedelta | None = None,
+        min_relevance: float | None = None,
     ) -> CandidatePage:
         """A topic's leaderboard: scored (newest model, highest probability first), then unscored.
 
         ``min_probability`` keeps scored rows at or above it (unscored rows have no probability and
-        are left out); ``seen_within`` keeps rows a scrape saw recently. ``cursor`` is opaque.
+        are left out); ``seen_within`` keeps rows a scrape saw recently; ``min_relevance`` keeps rows whose
+        video is about the topic at or above it (measured with the score; unscored rows are left out).
+        ``cursor`` is opaque.
 
         At most :data:`MAX_CANDIDATE_PAGES` queries per call: a filter that matches few rows would
         otherwise read the whole leaderboard in one request (``limit=1&min_probability=1.0`` over 300
@@ -100,6 +104,10 @@ class LeaderboardRepository:
             filters.append("#last_seen >= :since")
             names["#last_seen"] = "last_seen_at"
             values[":since"] = {"S": iso(self._clock() - seen_within)}
+        if min_relevance is not None:
+            filters.append("#relevance >= :minrel")
+            names["#relevance"] = "relevance"
+            values[":minrel"] = serialize_value(float(min_relevance))
         query: dict[str, Any] = {
             "IndexName": GSI1_NAME,
             "ScanIndexForward": False,
@@ -127,8 +135,13 @@ class LeaderboardRepository:
         next_cursor = keys.encode_cursor(deserialize_item(last_key)) if last_key else None
         return CandidatePage(items=found, next_cursor=next_cursor)
 
-    def write_score(self, video: VideoRecord, score: Score) -> ScoreWriteOutcome:
+    def write_score(
+        self, video: VideoRecord, score: Score, relevance: Mapping[Topic, float | None] | None = None
+    ) -> ScoreWriteOutcome:
         """Write ``score`` onto the video and its leaderboard rows, atomically (one transaction; one update if none).
+
+        ``relevance`` is the video's relevance to each of its topics (``miles_core.relevance``), written onto
+        that topic's row: a row without one (no embedding, or another encoder's) has its old value removed.
 
         Conditions make it exactly-once per (stats, model): the video's stats must still be the
         ones scored (else a newer stream record is on its way) and no score from the same model
@@ -166,9 +179,10 @@ class LeaderboardRepository:
                 **items.membership_attributes(topic, video, seen_at=video.last_seen_at),
                 GSI1_SORT_KEY: rank,
                 "score": score_value,
+                "relevance": (relevance or {}).get(topic),
                 TTL_ATTRIBUTE: self._retention.expires(video.stats.observed_at),  # expires with the data it shows
             }
-            parts = set_attributes(row, remove_none=False)
+            parts = set_attributes(row, remove_none=True)
             actions.append(
                 {
                     "Update": {

@@ -223,6 +223,8 @@ class Candidate:
     stats: VideoStats
     last_seen_at: datetime
     score: Score | None
+    relevance: float | None = None
+    """Cosine of the video's and the topic's embeddings, measured with the score (``miles_core.relevance``)."""
 
     def as_public_dict(self) -> dict[str, Any]:
         score = self.score
@@ -249,6 +251,7 @@ class Candidate:
             "model_version": score.model_version if score else None,
             "scored_at": iso(score.scored_at) if score else None,
             "score_is_current": bool(score and score.stats_key == self.stats.key),
+            "relevance": self.relevance,
         }
 
 

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from infra.localstack.catalog import load_choice, read_seed_videos
+from infra.localstack.workers import worker_context
 from infra.studies.relevance import Scored, choose_threshold, precision_recall, read_pairs, read_videos, score_pairs
 from miles_core.inference.predictor import Predictor
 from miles_core.relevance import RELEVANCE_THRESHOLD, TARGET_PRECISION, pack_embedding, relevance
+from miles_core.store import MilesStore, ScrapedVideo, keys, shared
+from miles_core.store.dynamo import serialize_item
+from miles_core.topics import normalize_topic
+from tests.support.events import load_event
+from tests.support.moto_table import TABLE
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +64,47 @@ def test_the_committed_seed_list_is_what_the_shipped_encoder_measures(shipped_ar
             assert cosine is not None
             assert cosine >= RELEVANCE_THRESHOLD, (topic, video_id, cosine)
             assert cosine == pytest.approx(stored, abs=2e-3), (topic, video_id)
+
+
+CANDIDATE_BOARDS = {
+    # topic: (videos about it, word matches about something else), all real benchmark videos
+    "cooking": (
+        ("db72C1gIJ3s", "GJjMMn8ApGY"),  # I Challenged EVERY YouTube Chef; MY BROTHER TEACHES ME TO COOK!
+        ("Ga67qLve5ko", "H5URWUHiWws"),  # Ranking The SPICIEST Fast Food; Miley Cyrus - Secrets
+    ),
+    "dog training": ((), ("iOWUKNuVLpA", "NESMSBcqfVI")),  # Three Dog Night; DOG HOUSE (a song)
+}
+
+
+def test_candidates_of_a_topic_are_only_the_videos_about_it(
+    shipped_artifact: Path, store: MilesStore, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``GET /candidates?topic=`` keeps the videos whose relevance, measured by the scorer, reaches the threshold."""
+    from functions.predict import scorer
+    from functions.scrape import app
+
+    monkeypatch.setenv("MILES_MODEL_DIR", str(shipped_artifact))
+    scorer._state.clear()
+    shared.use(store)
+    videos = read_videos(video_id for about, decoys in CANDIDATE_BOARDS.values() for video_id in (*about, *decoys))
+    records = []
+    for topic, (about, decoys) in CANDIDATE_BOARDS.items():
+        for video_id in (*about, *decoys):
+            scraped = ScrapedVideo(videos[video_id], source="benchmark")
+            store.upsert_video(scraped, topic=normalize_topic(topic), run_id="r1")
+            store.add_topic_membership(normalize_topic(topic), scraped)
+            item = aws["dynamodb"].get_item(TableName=TABLE, Key=serialize_item(keys.video_key(video_id)))["Item"]
+            records.append({"eventName": "INSERT", "dynamodb": {"NewImage": item, "SequenceNumber": video_id}})
+    assert scorer.handler({"Records": records}, worker_context("scorer")) == {"batchItemFailures": []}
+    for topic, (about, decoys) in CANDIDATE_BOARDS.items():
+        board = store.list_candidates(normalize_topic(topic), limit=10).items
+        assert {c.video_id for c in board} == {*about, *decoys}  # every video is on the board, scored
+        assert all(c.relevance is not None for c in board)
+        event = load_event("candidates.json")
+        event["queryStringParameters"] = {"topic": topic, "limit": "10"}
+        event["multiValueQueryStringParameters"] = {"topic": [topic], "limit": ["10"]}
+        response = app.handler(event, worker_context("api"))
+        assert response["statusCode"] == 200, response["body"]
+        items = json.loads(response["body"])["items"]
+        assert {item["video_id"] for item in items} == set(about), topic  # the word matches are left out
+        assert all(item["relevance"] >= RELEVANCE_THRESHOLD for item in items)

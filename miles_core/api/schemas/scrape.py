@@ -105,10 +105,16 @@ class CandidateView(BaseModel):
     model_version: str | None
     scored_at: str | None
     score_is_current: bool = Field(description="The score was computed from the stats shown.")
+    relevance: float | None = Field(
+        description=(
+            "How much the video is about the topic: the cosine of the model's embeddings of its text and of the "
+            "topic, measured with the score. Listed rows are at or above the relevance threshold."
+        )
+    )
 
 
 class CandidatesPage(BaseModel):
-    """``GET /candidates`` answer: one page of a topic's leaderboard."""
+    """``GET /candidates`` answer: one page of a topic's leaderboard, only the videos about the topic."""
 
     topic: str = Field(description="The canonical topic.")
     items: list[CandidateView]

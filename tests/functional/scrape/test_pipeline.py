@@ -18,11 +18,12 @@ import pytest
 from botocore.config import Config
 
 from infra.localstack.workers import QueueConsumer, StreamPoller, worker_context
-from miles_core.relevance import pack_embedding
+from miles_core.relevance import is_relevant, pack_embedding, relevance
 from miles_core.scraping import runtime
 from miles_core.scraping.base import SourceError
 from miles_core.scraping.youtube_api import YouTubeDataApiSource
 from miles_core.store import JobStatus, MilesStore, ScoreWriteOutcome, deserialize_item, is_video_item, keys, shared
+from miles_core.topics import normalize_topic
 from tests.support.events import load_event, schedule_event
 from tests.support.moto_table import NOW, TABLE
 from tests.support.throttle import Throttle
@@ -223,8 +224,8 @@ def test_stream_scorer_scores_each_new_or_changed_video_once(
     writes: list[tuple[str, ScoreWriteOutcome]] = []
     original = MilesStore.write_score
 
-    def spy(self: MilesStore, video: Any, score: Any) -> ScoreWriteOutcome:
-        outcome = original(self, video, score)
+    def spy(self: MilesStore, video: Any, score: Any, relevance: Any = None) -> ScoreWriteOutcome:
+        outcome = original(self, video, score, relevance)
         writes.append((video.video_id, outcome))
         return outcome
 
@@ -263,10 +264,20 @@ def test_stream_scorer_scores_each_new_or_changed_video_once(
     )
     assert handlers["scorer"].predictor().texts.stats.encoded == encoded
 
+    # Each row carries the video's relevance to the row's topic, measured with the score by the one measure;
+    # /candidates lists the rows at or above the threshold (tests/e2e/test_relevance.py: on the shipped encoder).
+    topic = normalize_topic("cooking hacks")
+    board = shared.store().list_candidates(topic, limit=10).items
+    assert len(board) == 5
+    vector = handlers["scorer"].predictor().topic_embedding(topic)
+    for row in board:
+        assert row.score is not None
+        assert row.relevance == relevance(vector, [row.score.text_embedding])[0]
     status, body = api_call(handlers["app"], "candidates.json")
     assert status == 200
+    about = [row.video_id for row in board if is_relevant(row.relevance)]
+    assert [item["video_id"] for item in body["items"]] == about
     probabilities = [item["viral_probability"] for item in body["items"]]
-    assert len(probabilities) == 5
     assert probabilities == sorted(probabilities, reverse=True)
     assert all(item["scored"] and item["score_is_current"] and item["thumbnail_url"] for item in body["items"])
 
@@ -299,9 +310,10 @@ def test_failed_prediction_leaves_video_unscored_and_reports_the_record(
         multiValueQueryStringParameters={"topic": ["cooking hacks"]},
     )
     assert status == 200
-    assert len(body["items"]) == 2
-    assert all(item["viral_probability"] is None and not item["scored"] for item in body["items"])
-    assert len(body["items"]) == len({i["video_id"] for i in body["items"]})
+    assert body["items"] == []  # unscored: their relevance is not measured yet, so none is listed as about the topic
+    board = shared.store().list_candidates(normalize_topic("cooking hacks"), limit=10).items
+    assert len(board) == 2
+    assert all(row.score is None and row.relevance is None for row in board)  # on the board, visibly unscored
 
 
 def test_throttling_and_source_errors_lose_nothing_and_are_reported(

@@ -25,7 +25,7 @@ from miles_core.store.dynamo import MAX_ATTEMPTS
 from miles_core.store.job_records import ScrapeJobRequest
 from miles_core.store.leaderboard_repo import MAX_CANDIDATE_PAGES
 from miles_core.store.records import MAX_TOPICS_PER_VIDEO
-from miles_core.topics import normalize_topic
+from miles_core.topics import Topic, normalize_topic
 from tests.support.moto_table import NOW, TABLE
 from tests.support.throttle import Throttle
 from tests.support.youtube import video
@@ -326,3 +326,23 @@ def test_a_score_without_leaderboard_rows_is_one_conditional_update(aws: dict[st
     score = stored(store, "a").score
     assert score is not None
     assert score.viral_probability == pytest.approx(0.4)
+
+
+def test_a_score_writes_each_rows_relevance_and_the_board_filters_by_it(store: MilesStore) -> None:
+    t, u = Topic("t"), Topic("u")
+    for vid, on_topic in (("a", 0.8), ("b", 0.2), ("c", None)):
+        store.upsert_video(video(vid, 100), topic=t, run_id="r1")
+        store.upsert_video(video(vid, 100), topic=u, run_id="r1")
+        for topic in (t, u):
+            store.add_topic_membership(topic, video(vid, 100))
+        record = stored(store, vid)
+        store.write_score(record, _score(record, 0.5), {t: on_topic, u: 0.9})
+    store.upsert_video(video("d", 100), topic=t, run_id="r1")
+    store.add_topic_membership(t, video("d", 100))  # unscored: relevance not measured yet
+    board = {c.video_id: c.relevance for c in store.list_candidates(t, limit=10).items}
+    assert board == {"a": 0.8, "b": 0.2, "c": None, "d": None}
+    assert [c.video_id for c in store.list_candidates(t, limit=10, min_relevance=0.45).items] == ["a"]
+    assert {c.video_id for c in store.list_candidates(u, limit=10, min_relevance=0.45).items} == {"a", "b", "c"}
+    record = stored(store, "a")
+    store.write_score(record, _score(record, 0.6, model="m2"), {t: None})  # another encoder: not comparable
+    assert store.list_candidates(t, limit=10, min_relevance=0.45).items == []  # the old measure is removed
