@@ -82,8 +82,13 @@ def record_aws_calls(on_call: Callable[[AwsCall], None] | None = None) -> Iterat
 
 
 def _dynamodb_resource(params: Mapping[str, Any]) -> str:
+    """The table (or index) a call names; a stream call (``dynamodbstreams`` signs as ``dynamodb``) names its
+    stream, or only a shard iterator (``GetRecords``): then any resource."""
+    table = params.get("TableName")
+    if table is None:
+        return str(params.get("StreamArn", "*"))
     index = params.get("IndexName")
-    return f"{params['TableName']}/index/{index}" if index else str(params["TableName"])
+    return f"{table}/index/{index}" if index else str(table)
 
 
 def iam_requests(call: AwsCall) -> list[IamRequest]:
