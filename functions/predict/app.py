@@ -202,7 +202,7 @@ def page() -> Response[str]:
 
 @app.get(
     "/static/<name>",
-    summary="The creator page's script and style sheet",
+    summary="The creator page's scripts (ES modules) and style sheet",
     responses={
         200: {
             "description": "The file.",
@@ -220,7 +220,7 @@ def page() -> Response[str]:
     tags=["page"],
 )
 def static_file(
-    name: Annotated[str, PathParam(pattern=STATIC_NAME_PATTERN, description="`app.js` or `app.css`.")],
+    name: Annotated[str, PathParam(pattern=STATIC_NAME_PATTERN, description="`app.js`, its modules or `app.css`.")],
 ) -> Response[str]:
     if name not in STATIC_FILES or name == "index.html":
         raise ApiError(HTTPStatus.NOT_FOUND, f"no static file {name!r}")
