@@ -195,6 +195,20 @@ def _check_ideas(page: Page, cards: Locator) -> None:
     expect(inspired.first.locator(".facts")).to_have_text(
         re.compile(r" · [\d,]+ views · \d+ (h|days) old · [\d,]+ views/hour")
     )
+    # The channel multiple needs 3+ stored videos of one channel, which the seeded catalog lacks: the same card,
+    # given a video of the API's shape with one.
+    text = page.evaluate(
+        """async () => {
+          const { inspiredCard } = await import('./static/render.js');
+          return inspiredCard({ video_id: 'abcdefghijk', title: 'A video', channel_title: 'A channel',
+            view_count: 120000, age_hours: 30, views_per_hour: 4000, channel_videos: 4, channel_multiple: 3.24 })
+            .textContent;
+        }"""
+    )
+    assert text == (
+        "A videoA channel · 120,000 views · 30 h old · 4,000 views/hour"
+        "3.2× its channel's usual views/hour (4 videos of the channel stored)"
+    )
 
 
 def _check_no_evidence(page: Page, cards: Locator) -> None:
