@@ -34,8 +34,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -211,28 +213,88 @@ SCORE_WAIT_SECONDS = 900.0
 """How long readiness waits for the scorer (a loaded 2-core machine scores the ~100 videos in minutes)."""
 
 
+class CatalogState(StrEnum):
+    """Where the local catalog is: what ``GET /health`` and the banner say."""
+
+    OFF = "off"
+    """``--no-catalog``: nothing is seeded."""
+    SEEDING = "seeding"
+    SCORING = "scoring"
+    READY = "ready"
+    """Every seeded video is scored: recommendations stand on the whole catalog."""
+    PARTIAL = "partial"
+    """The scorer did not score every seeded video in time: recommendations stand on the scored ones."""
+    FAILED = "failed"
+    """Seeding failed: nothing trustworthy to recommend from (recommendations keep answering 503)."""
+
+
+@dataclass
+class CatalogStatus:
+    """The local catalog's progress, shared by the seeding thread, the gateway's gate and ``/health``.
+
+    ``settled`` is set once the state stops moving (ready, partial or failed): the gate opens then, except
+    on failure, so ideas are only ever served from a seeded store.
+    """
+
+    state: CatalogState = CatalogState.SEEDING
+    topics: int = 0
+    videos: int = 0
+    scored: int = 0
+    error: str | None = None
+    settled: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def serves_ideas(self) -> bool:
+        return self.state in (CatalogState.OFF, CatalogState.READY, CatalogState.PARTIAL)
+
+    def settle(self, state: CatalogState, error: str | None = None) -> None:
+        self.state, self.error = state, error
+        self.settled.set()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``catalog`` object of ``GET /health`` (``miles_core.api.schemas.predict.LocalCatalog``)."""
+        return {
+            "ready": self.state is CatalogState.READY,
+            "state": self.state.value,
+            "topics": self.topics,
+            "videos": self.videos,
+            "scored": self.scored,
+            "error": self.error,
+        }
+
+
 def wait_until_scored(
-    store: MilesStore, video_ids: Iterable[str], stop: threading.Event, timeout: float = SCORE_WAIT_SECONDS
+    store: MilesStore,
+    video_ids: Iterable[str],
+    stop: threading.Event,
+    timeout: float = SCORE_WAIT_SECONDS,
+    progress: Callable[[int], None] = lambda _: None,
 ) -> bool:
-    """True once every video has a current score (its embedding with it), False on stop or timeout."""
-    pending = set(video_ids)
+    """True once every video has a current score (its embedding with it), False on stop or timeout.
+
+    ``progress`` hears how many of them are scored, after each look.
+    """
+    wanted = set(video_ids)
+    pending = set(wanted)
     deadline = time.monotonic() + timeout
     while pending and not stop.is_set() and time.monotonic() < deadline:
         for video_id in sorted(pending):
             record = store.get_video(video_id)
             if record is not None and record.score_is_current:
                 pending.discard(video_id)
+        progress(len(wanted) - len(pending))
         if pending:
             stop.wait(1.0)
     return not pending
 
 
 def start_seeding(
-    store: MilesStore, then: Callable[[], Callable[[], None]], ready: threading.Event
+    store: MilesStore, then: Callable[[], Callable[[], None]], status: CatalogStatus
 ) -> Callable[[], None]:
     """What ``make run`` calls at start: in a daemon thread, seed day one, call ``then`` (start the workers),
-    wait for the scorer to score day one, seed the next day (whose scores settle day one's), and set
-    ``ready`` once every seeded video's next day is scored (or seeding failed: the API then serves what is).
+    wait for the scorer to score day one, seed the next day (whose scores settle day one's), and settle
+    ``status``: ready once every seeded video's next day is scored, partial when the scorer ran out of time,
+    failed when seeding failed (recommendations then keep answering 503: never ideas from an empty store).
 
     Returns the stop function (stops the seed, then whatever ``then`` started).
     """
@@ -240,25 +302,36 @@ def start_seeding(
     stoppers: list[Callable[[], None]] = []
 
     def start_workers(first_day: list[SeedVideo]) -> None:
+        status.videos = len(first_day)
+        status.topics = len({topic for video in first_day for topic in video.topics})
         stoppers.append(then())
         if not wait_until_scored(store, (str(v.first.video_id) for v in first_day), stop):
             logger.warning("catalog: not every day-one video was scored; writing the next day anyway")
+
+    def count_scored(scored: int) -> None:
+        status.scored = scored
 
     def run() -> None:
         videos: list[SeedVideo] = []
         try:
             videos = seed_catalog(store, stop=stop, between=start_workers)
-        except Exception:  # the API works without the catalog: say why it is empty, keep serving
+        except Exception as error:  # the API keeps answering; recommendations say the catalog failed
             logger.exception("catalog seeding failed")
+            if not stoppers:
+                stoppers.append(then())
+            status.settle(CatalogState.FAILED, f"seeding failed: {type(error).__name__}: {str(error)[:200]}")
+            return
         if stop.is_set():
             return
         if not stoppers:
             stoppers.append(then())
-        if wait_until_scored(store, (str(v.first.video_id) for v in videos), stop):
+        status.state = CatalogState.SCORING
+        if wait_until_scored(store, (str(v.first.video_id) for v in videos), stop, progress=count_scored):
             logger.info("catalog: ready, %d videos scored", len(videos))
-        else:
+            status.settle(CatalogState.READY)
+        elif not stop.is_set():
             logger.warning("catalog: not every seeded video was scored; serving what is")
-        ready.set()
+            status.settle(CatalogState.PARTIAL, f"{status.scored} of {status.videos} seeded videos scored in time")
 
     thread = threading.Thread(target=run, name="miles-catalog-seed", daemon=True)
     thread.start()

@@ -16,6 +16,10 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from infra.localstack.catalog import CatalogStatus
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +46,7 @@ def _serve(port: int | None, catalog: bool) -> int:
             f"  API key (header x-api-key): {stack.api_key}",
             f"  docs: {stack.url}/docs   OpenAPI: {stack.url}/openapi.json",
             f"  ideas: {_idea_generator_line()}",
-            f"  catalog: {'seeded and scored: recommendations answer from it' if catalog else 'none (--no-catalog)'}",
+            f"  catalog: {_catalog_line(stack.catalog_status)}",
             *(
                 f"  {route.method:5} {route.path:28} -> functions/{route.target.function}: {route.target.handler}"
                 f"{'' if route.api_key_required else '   (no key)'}"
@@ -53,6 +57,20 @@ def _serve(port: int | None, catalog: bool) -> int:
         stop.wait()
         logger.info("stopping")
     return 0
+
+
+def _catalog_line(status: CatalogStatus) -> str:
+    """Whether ideas are ready, in the banner's words (``GET /health`` says the same as ``catalog``)."""
+    from infra.localstack.catalog import CatalogState
+
+    counts = f"{status.videos} videos on {status.topics} topics"
+    if status.state is CatalogState.READY:
+        return f"{counts}, all scored: ideas are ready (GET /health: catalog.ready true)"
+    if status.state is CatalogState.PARTIAL:
+        return f"{counts}, {status.scored} scored in time: ideas are ready from the scored ones"
+    if status.state is CatalogState.FAILED:
+        return f"NOT READY: {status.error}; recommendations answer 503 until a restart seeds it"
+    return "none (--no-catalog): ideas come from what scrapes store"
 
 
 def _idea_generator_line() -> str:

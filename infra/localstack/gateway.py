@@ -87,8 +87,14 @@ CATALOG_LOADING_MESSAGE = "catalog still loading: the local catalog's videos are
 CATALOG_RETRY_AFTER_SECONDS = 10
 
 
-def catalog_loading() -> GatewayAnswer:
-    """``make run`` only: recommendations before the seeded catalog is scored would come from an empty store (503)."""
+def catalog_loading(failure: str | None = None) -> GatewayAnswer:
+    """``make run`` only: recommendations before the seeded catalog is scored would come from an empty store (503).
+
+    ``failure``: seeding failed, so it never will be: the answer says why and that a restart is needed.
+    """
+    if failure is not None:
+        message = f"the local catalog could not be seeded ({failure}): restart make run; GET /health shows its state"
+        return _answer(HTTPStatus.SERVICE_UNAVAILABLE, "CatalogFailed", message)
     return _answer(
         HTTPStatus.SERVICE_UNAVAILABLE,
         "CatalogLoading",

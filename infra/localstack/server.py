@@ -16,6 +16,7 @@ written only breaks its own routes.
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import os
 import secrets
@@ -24,11 +25,13 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from infra.localstack import gateway
+from infra.localstack.catalog import CatalogState, CatalogStatus
 from infra.localstack.events import BadLambdaResponseError, LocalLambdaContext, decode_response, rest_event
 from infra.localstack.handlers import Handler, HandlerRef, load_handler
 from infra.localstack.routes import ROUTES, Route, allowed_methods, find_route
@@ -46,6 +49,7 @@ MAX_DRAIN_BYTES = 64 * 1024 * 1024
 MAX_CHUNK_LINE_BYTES = 1024
 """A chunk-size line (hex size, extensions, CRLF) longer than this is malformed (400), never buffered."""
 CATALOG_GATED_FUNCTION = "recommend"
+HEALTH_PATH = "/health"
 """The function that waits for the seeded catalog (its answers are built from the stored videos)."""
 
 
@@ -89,9 +93,9 @@ class LocalApiServer(ThreadingHTTPServer):
         self.api_key = api_key
         self.routes = routes
         self.registry = HandlerRegistry()
-        self.catalog_ready = threading.Event()
-        """Set once the seeded catalog is scored; until then recommendations answer 503 (they would be
-        built from an empty store). Set at once when no catalog is seeded."""
+        self.catalog = CatalogStatus()
+        """The seeded catalog's progress: until it settles recommendations answer 503 (they would be built
+        from an empty store), and for good when seeding failed. ``GET /health`` reports it."""
 
     @property
     def url(self) -> str:
@@ -200,8 +204,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         body = self._read_body()
         if body is None:
             return gateway.request_too_large()
-        if route.target.function == CATALOG_GATED_FUNCTION and not self.server.catalog_ready.is_set():
-            return gateway.catalog_loading()
+        catalog = self.server.catalog
+        if route.target.function == CATALOG_GATED_FUNCTION and not (catalog.settled.is_set() and catalog.serves_ideas):
+            return gateway.catalog_loading(catalog.error if catalog.settled.is_set() else None)
         host = self.headers.get("Host") or self.server.url.split("//", 1)[1]
         event = rest_event(
             method,
@@ -224,7 +229,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
             logger.exception("%s failed", route.target.module)
             return gateway.integration_failure()
         headers.append(("x-amzn-RequestId", event["requestContext"]["requestId"]))
+        if route.path == HEALTH_PATH and status == HTTPStatus.OK:
+            data = _with_catalog(data, catalog)
         return status, headers, data
+
+
+def _with_catalog(data: bytes, catalog: CatalogStatus) -> bytes:
+    """``GET /health``'s answer with the local catalog's state (the function knows nothing of the local seed)."""
+    body = json.loads(data)
+    body["catalog"] = catalog.as_dict()
+    return json.dumps(body).encode("utf-8")
 
 
 def _use_serving_encoder_for_the_catalog() -> None:
@@ -340,11 +354,11 @@ class LocalStack:
                 start_seeding(
                     MilesStore.from_env(),
                     then=lambda: start_background_workers(context),
-                    ready=self.server.catalog_ready,
+                    status=self.server.catalog,
                 )
             )
         else:
-            self.server.catalog_ready.set()
+            self.server.catalog.settle(CatalogState.OFF)
             self._exit.callback(start_background_workers(context))
         for route in self.server.routes:
             if route.target.function in self.preload:
@@ -354,10 +368,15 @@ class LocalStack:
         self._exit.callback(self.server.shutdown)
 
     def wait_until_ready(self, timeout: float | None = None) -> bool:
-        """Block until the seeded catalog is scored (at once without a catalog); False on timeout."""
+        """Block until the seeded catalog settles (scored, or failed; at once without a catalog); False on timeout."""
+        return self.catalog_status.settled.wait(timeout)
+
+    @property
+    def catalog_status(self) -> CatalogStatus:
+        """The seeded catalog's state (what ``GET /health`` reports)."""
         if self.server is None:
             raise RuntimeError("local stack not started")
-        return self.server.catalog_ready.wait(timeout)
+        return self.server.catalog
 
     def stop(self) -> None:
         """Stop in reverse order of start: HTTP server, workers, environment, moto."""

@@ -62,7 +62,10 @@ def running_stack(shipped_artifact: Path) -> Iterator[RunningStack]:
         match = re.search(r"Miles local API on (http://127\.0\.0\.1:\d+)", line)
         if match:
             url = match.group(1)
-            banner.append(process.stdout.readline())  # the API key line follows the URL line
+            for _ in range(8):  # the API key, docs, ideas and catalog lines follow the URL line
+                banner.append(process.stdout.readline())
+                if banner[-1].startswith("  catalog:"):
+                    break
     if url is None:
         process.kill()
         pytest.fail("local stack did not start:\n" + "".join(banner))

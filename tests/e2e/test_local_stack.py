@@ -22,6 +22,10 @@ def test_health_and_docs_are_public(running_stack: RunningStack) -> None:
     health = requests.get(f"{running_stack.url}/health", timeout=10)
     assert health.status_code == 200
     assert health.json()["model_version"].startswith("miles-")
+    catalog = health.json()["catalog"]  # the banner came once the seeded catalog was scored
+    assert catalog["ready"] is True, catalog
+    assert catalog["videos"] == catalog["scored"] > 0
+    assert "ideas are ready" in running_stack.banner
     spec = requests.get(f"{running_stack.url}/openapi.json", timeout=10).json()
     validate(spec)
     assert {"/predict", "/predict/batch", "/model", "/health"} <= set(spec["paths"])

@@ -16,6 +16,7 @@ import boto3
 import pytest
 from openapi_spec_validator import validate
 
+from infra.localstack.catalog import CatalogState
 from infra.localstack.handlers import HandlerRef
 from infra.localstack.routes import ROUTES, Route, find_route, route_for
 from infra.localstack.server import LocalApiServer, LocalStack
@@ -74,6 +75,8 @@ def test_public_routes_need_no_key(client):
     status, health = client.json("GET", "/health", key=None)
     assert status == 200
     assert health["model_version"] == "tiny-test"
+    assert health["catalog"]["state"] == "off"  # started without a catalog: nothing seeded, not ready
+    assert health["catalog"]["ready"] is False
     status, document = client.json("GET", "/openapi.json", key=None)
     assert status == 200
     validate(document)
@@ -328,3 +331,62 @@ def test_route_table_matches_architecture():
     assert all(r.target.handler_file.is_file() for r in ROUTES)
     with pytest.raises(KeyError):
         route_for("GET", "/scrape/jobs/abc-1")  # a path, not the route's resource template
+
+
+OK_HANDLER = textwrap.dedent(
+    """
+    import json
+
+    def handler(event, context):
+        return {"statusCode": 200, "headers": {"Content-Type": "application/json"},
+                "body": json.dumps({"status": "ok", "path": event["path"]})}
+    """
+)
+
+
+def test_recommendations_wait_for_the_catalog_and_health_says_where_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ideas only from a seeded store: 503 while seeding and scoring, and for good when seeding failed."""
+    for name in ("recommend", "predict"):  # modules of their own: the real apps may be loaded in this process
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "gate_probe.py").write_text(OK_HANDLER)
+    recommend, predict = (HandlerRef(name, "gate_probe.handler", tmp_path) for name in ("recommend", "predict"))
+    routes = (Route("POST", "/recommendations", recommend), Route("GET", "/health", predict, api_key_required=False))
+    server = LocalApiServer(("127.0.0.1", 0), API_KEY, routes)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client = Client(server.url)
+    try:
+        status, health = client.json("GET", "/health", key=None)
+        assert (status, health["status"]) == (200, "ok")
+        assert health["catalog"] == {
+            "ready": False,
+            "state": "seeding",
+            "topics": 0,
+            "videos": 0,
+            "scored": 0,
+            "error": None,
+        }
+        status, answer = client.json("POST", "/recommendations", {})
+        assert status == 503
+        assert "catalog still loading" in answer["message"]
+        server.catalog.videos, server.catalog.topics, server.catalog.scored = 46, 16, 46
+        server.catalog.settle(CatalogState.READY)
+        assert client.json("GET", "/health", key=None)[1]["catalog"] == {
+            "ready": True,
+            "state": "ready",
+            "topics": 16,
+            "videos": 46,
+            "scored": 46,
+            "error": None,
+        }
+        assert client.json("POST", "/recommendations", {}) == (200, {"status": "ok", "path": "/recommendations"})
+        server.catalog.settle(CatalogState.FAILED, "seeding failed: OSError: disk full")
+        status, answer = client.json("POST", "/recommendations", {})
+        assert status == 503
+        assert "could not be seeded (seeding failed: OSError: disk full)" in answer["message"]
+        assert client.json("GET", "/health", key=None)[1]["catalog"]["state"] == "failed"
+    finally:
+        client.connection.close()
+        server.shutdown()
+        server.server_close()

@@ -11,7 +11,7 @@ and every field documents its unit, because the OpenAPI document is generated fr
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -391,6 +391,23 @@ class BatchPredictResponse(BaseModel):
     processing_time_ms: float = Field(ge=0, description="Time spent in the function for the whole batch, ms.")
 
 
+class LocalCatalog(BaseModel):
+    """The local stack's seeded catalog (``make run``): whether recommendations have real videos to stand on."""
+
+    ready: bool = Field(description="Every seeded video is scored: ideas stand on the whole catalog.")
+    state: Literal["off", "seeding", "scoring", "ready", "partial", "failed"] = Field(
+        description=(
+            "`seeding`/`scoring`: recommendations answer 503 until it settles; `ready`; `partial`: the scorer "
+            "did not score every video in time (ideas stand on the scored ones); `failed`: nothing was seeded and "
+            "recommendations keep answering 503; `off`: started without a catalog."
+        )
+    )
+    topics: int = Field(description="Catalog topics with seeded videos.")
+    videos: int = Field(description="Seeded videos.")
+    scored: int = Field(description="Seeded videos with a current score (and so a measured relevance).")
+    error: str | None = Field(description="Why the catalog is `partial` or `failed`; null otherwise.")
+
+
 class HealthResponse(BaseModel):
     """``GET /health`` answer (no API key needed)."""
 
@@ -399,3 +416,7 @@ class HealthResponse(BaseModel):
     status: str = Field(description="`ok` when the model is loaded and answering.")
     model_version: str = Field(description="Version of the loaded model.")
     cold_start: bool = Field(description="True on the first request this container served.")
+    catalog: LocalCatalog | None = Field(
+        default=None,
+        description="The local stack's seeded catalog (`make run` only); null when deployed, where there is none.",
+    )
