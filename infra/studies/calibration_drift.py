@@ -16,18 +16,13 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from miles_core.training.metrics import auroc, brier, expected_calibration_error, sigmoid, spearman
 
-from miles_core.dataset import load_benchmark
-from miles_core.features import FeatureSpec, load_tokenizer
+from miles_core.accuracy.metrics import auroc, brier, expected_calibration_error, sigmoid, spearman
 from miles_core.observation import Observation
 from miles_core.training.calibration import fit_logistic, temper
-from miles_core.training.data import REGIMES, EmbeddingSource, regime_arrays
-from miles_core.training.encoder import resolve_layers, tokenizer_path
-from miles_core.training.model_dir import load_head
-from miles_core.training.neighbours import NEIGHBOURS_FILE, TextNeighbours
+from miles_core.training.data import REGIMES
+from miles_core.training.trained import TrainedModel
 from miles_core.training.trainer import all_head_outputs
-from miles_core.training.trees import TREES_FILE, TreeEnsemble
 
 CUTS = (0.4, 0.5, 0.6, 0.7)
 """Fractions of time-ordered val used for fitting; the rest (always later) is measured."""
@@ -132,27 +127,21 @@ def _observed_at(observation: Observation) -> datetime:
     return observation.observed_at
 
 
-def components(model: Path, data: Path, cache_dir: Path) -> dict[str, Components]:
-    head, bundle = load_head(model)
-    spec = FeatureSpec.load(model / "feature_spec.json")
-    tokenizer = load_tokenizer(tokenizer_path(bundle.encoder), spec.max_tokens)
-    layers = resolve_layers(bundle.encoder, bundle.encoder_layers)
-    source = EmbeddingSource.of_encoder(bundle.encoder, spec.max_tokens, tokenizer, cache_dir, layers)
-    rows = load_benchmark(data, "val", supported_languages=spec.languages).rows
+def components(model_dir: Path, data: Path, cache_dir: Path) -> dict[str, Components]:
+    model = TrainedModel.load(model_dir, cache_dir)
+    rows = model.rows(data, "val")
     seconds = np.array([_observed_at(r.observation).timestamp() for r in rows])
     order = np.argsort(seconds, kind="stable")
     rows = [rows[i] for i in order]
-    arrays = regime_arrays(rows, spec, source.embed([r.observation for r in rows]), tokenizer, None)
+    arrays = model.arrays(rows)
     days = (seconds[order] - seconds[order][0]) / 86400
-    trees = TreeEnsemble.load(model / TREES_FILE)
-    neighbours = TextNeighbours.load(model / NEIGHBOURS_FILE)
     out = {}
     for regime in REGIMES:
-        viral, velocity, _ = all_head_outputs(head, arrays[regime])
+        viral, velocity, _ = all_head_outputs(model.head, arrays[regime])
         side = (
-            trees.decision(arrays[regime].numeric)[:, 0]
+            model.trees.decision(arrays[regime].numeric)[:, 0]
             if regime == "post_publish"
-            else neighbours.score(arrays[regime].embedding)
+            else model.neighbours.score(arrays[regime].embedding)
         )
         out[regime] = Components(viral, side, arrays[regime].is_viral, arrays[regime].log_velocity, velocity, days)
     return out

@@ -18,13 +18,11 @@ import numpy as np
 
 from miles_core.accuracy.metrics import auroc
 from miles_core.dataset import load_benchmark
-from miles_core.features import FeatureSpec, load_tokenizer
 from miles_core.training.calibration import fit_logistic
-from miles_core.training.data import EmbeddingSource, RegimeArrays, regime_arrays
-from miles_core.training.encoder import resolve_layers, tokenizer_path
-from miles_core.training.model_dir import load_head
+from miles_core.training.data import RegimeArrays, regime_arrays
 from miles_core.training.neighbours import DEFAULT_NEIGHBOURS, TextNeighbours
 from miles_core.training.train import known_channels
+from miles_core.training.trained import TrainedModel
 from miles_core.training.trainer import all_head_outputs
 
 FOLDS = 5
@@ -60,18 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", type=Path, default=Path(".cache/miles"))
     args = parser.parse_args(argv)
 
-    head, bundle = load_head(args.model)
-    spec = FeatureSpec.load(args.model / "feature_spec.json")
-    tokenizer = load_tokenizer(tokenizer_path(bundle.encoder), spec.max_tokens)
-    layers = resolve_layers(bundle.encoder, bundle.encoder_layers)
-    source = EmbeddingSource.of_encoder(bundle.encoder, spec.max_tokens, tokenizer, args.cache_dir, layers)
+    model = TrainedModel.load(args.model, args.cache_dir)
+    head, spec = model.head, model.spec
     train_rows = load_benchmark(args.data, "train").rows
-    val_rows = load_benchmark(args.data, "val", supported_languages=spec.languages).rows
-    train_embedding = source.embed([r.observation for r in train_rows])
-    train_arrays = regime_arrays(train_rows, spec, train_embedding, tokenizer, None)["post_publish"]
-    val: dict[str, RegimeArrays] = regime_arrays(
-        val_rows, spec, source.embed([r.observation for r in val_rows]), tokenizer, None
-    )
+    val_rows = model.rows(args.data, "val")
+    train_embedding = model.source.embed([r.observation for r in train_rows])
+    train_arrays = regime_arrays(train_rows, spec, train_embedding, model.tokenizer, None)["post_publish"]
+    val: dict[str, RegimeArrays] = model.arrays(val_rows)
     unseen = ~known_channels(val_rows, spec)
     priors: dict[str, Callable[[np.ndarray], np.ndarray]] = {
         f"prior, k = {k}": TextNeighbours.fit(train_embedding, train_arrays.log_velocity, k).score

@@ -11,18 +11,13 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from miles_core.dataset import load_benchmark
-from miles_core.features import FeatureSpec, load_tokenizer
-from miles_core.inference.artifact import CARD_FILE, SCORE_REFERENCE_FILE, SPEC_FILE, ModelCard
+from miles_core.inference.artifact import CARD_FILE, SCORE_REFERENCE_FILE, ModelCard
 from miles_core.training.card import build_card, file_sha256
-from miles_core.training.data import EmbeddingSource, regime_arrays
-from miles_core.training.encoder import resolve_layers, tokenizer_path
-from miles_core.training.model_dir import load_head, save_head
-from miles_core.training.neighbours import NEIGHBOURS_FILE, TextNeighbours
+from miles_core.training.model_dir import save_head
 from miles_core.training.network import STACK_TARGETS
 from miles_core.training.onnx_export import write_quantization_ranges
 from miles_core.training.train import SELECTION, add_served_metrics, known_channels, stack_on_val
-from miles_core.training.trees import TREES_FILE, TreeEnsemble
+from miles_core.training.trained import TrainedModel
 
 
 def restack(
@@ -33,17 +28,11 @@ def restack(
     measure_served: bool = True,
 ) -> ModelCard:
     """Re-fit the stacking, threshold and score reference of ``model_dir`` on ``data``'s ``val_split``."""
-    head, bundle = load_head(model_dir)
-    spec = FeatureSpec.load(model_dir / SPEC_FILE)
+    model = TrainedModel.load(model_dir, cache_dir)
+    head, bundle, spec, layers = model.head, model.bundle, model.spec, model.layers
     before = ModelCard.load(model_dir / CARD_FILE)
-    tokenizer = load_tokenizer(tokenizer_path(bundle.encoder), spec.max_tokens)
-    layers = resolve_layers(bundle.encoder, bundle.encoder_layers)
-    source = EmbeddingSource.of_encoder(bundle.encoder, spec.max_tokens, tokenizer, cache_dir, layers)
-    val_rows = load_benchmark(data, val_split, supported_languages=spec.languages).rows
-    val = regime_arrays(val_rows, spec, source.embed([r.observation for r in val_rows]), tokenizer, None)
-    trees = TreeEnsemble.load(model_dir / TREES_FILE)
-    neighbours = TextNeighbours.load(model_dir / NEIGHBOURS_FILE)
-    stacked = stack_on_val(head, trees, neighbours, val, known_channels(val_rows, spec))
+    val_rows = model.rows(data, val_split)
+    stacked = stack_on_val(head, model.trees, model.neighbours, model.arrays(val_rows), known_channels(val_rows, spec))
 
     save_head(model_dir, head, dataclasses.replace(bundle, stacking=stacked.stacking))
     stacked.score_reference().save(model_dir / SCORE_REFERENCE_FILE)
