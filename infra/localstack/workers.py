@@ -40,6 +40,16 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 QUEUE_NAME = "miles-scrape-jobs"
+DEAD_LETTER_QUEUE_NAME = "miles-scrape-jobs-dlq"
+QUEUE_VISIBILITY_S = 3600
+"""As template.yaml's ScrapeJobQueue and ScrapeJobDLQ (a deploy test checks): a job that failed comes back an
+hour later, as deployed. (A 30 s visibility let the first few failing jobs of a burst come back before the
+worker reached the next ones: every later job stayed ``queued`` for good.)"""
+MAX_RECEIVE_COUNT = 3
+"""As the template's RedrivePolicy: after three failed deliveries a job's message goes to the dead-letter
+queue, whose consumer marks the job failed."""
+JOB_CONSUMERS = 2
+"""As the template's ScalingConfig.MaximumConcurrency of the worker's job and dead-letter mappings."""
 STATE_FILE = Path(".local") / "stack.json"
 """Where the running local stack says where it lives, so ``python -m infra.localstack attach`` finds it."""
 POLL_SECONDS = 1.0
@@ -232,9 +242,24 @@ def _clients(context: LocalStackContext) -> tuple[SQSClient, DynamoDBClient, Dyn
 
 
 def ensure_queue(sqs: SQSClient) -> str:
-    """Create (or find) the local scrape job queue and export its URL for the scrape API handler."""
-    url = str(sqs.create_queue(QueueName=QUEUE_NAME, Attributes={"VisibilityTimeout": "30"})["QueueUrl"])
+    """Create (or find) the local job queue and its dead-letter queue as the template declares them.
+
+    Exports the job queue's URL (the scrape API handler sends there) and the dead-letter queue's ARN
+    (the worker tells dead letters by it); returns the job queue's URL.
+    """
+    visibility = str(QUEUE_VISIBILITY_S)
+    dead_letters = str(
+        sqs.create_queue(QueueName=DEAD_LETTER_QUEUE_NAME, Attributes={"VisibilityTimeout": visibility})["QueueUrl"]
+    )
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dead_letters, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT})
+    url = str(
+        sqs.create_queue(QueueName=QUEUE_NAME, Attributes={"VisibilityTimeout": visibility, "RedrivePolicy": redrive})[
+            "QueueUrl"
+        ]
+    )
     os.environ["MILES_SCRAPE_QUEUE_URL"] = url
+    os.environ["MILES_SCRAPE_DLQ_ARN"] = dlq_arn
     return url
 
 
@@ -250,19 +275,25 @@ def _loop(name: str, stop: threading.Event, step: Callable[[], int]) -> None:
 def start_background_workers(context: LocalStackContext) -> Callable[[], None]:
     """Start the SQS job consumer and the stream poller (daemon threads); return a stopper."""
     sqs, dynamodb, streams = _clients(context)
-    previous_queue_url = os.environ.get("MILES_SCRAPE_QUEUE_URL")
+    previous = {name: os.environ.get(name) for name in ("MILES_SCRAPE_QUEUE_URL", "MILES_SCRAPE_DLQ_ARN")}
     queue_url = ensure_queue(sqs)
     os.environ.setdefault("MILES_TABLE_NAME", context.table_name)
     stream_arn = dynamodb.describe_table(TableName=context.table_name)["Table"]["LatestStreamArn"]
 
     scorer = load_handler(SCORER)
-    consumer = QueueConsumer(sqs, queue_url, load_handler(SCRAPE_WORKER), context.region)
+    worker = load_handler(SCRAPE_WORKER)
+    dead_letters_url = sqs.get_queue_url(QueueName=DEAD_LETTER_QUEUE_NAME)["QueueUrl"]
+    consumers = [QueueConsumer(sqs, queue_url, worker, context.region, batch_size=1) for _ in range(JOB_CONSUMERS)]
+    consumers.append(QueueConsumer(sqs, dead_letters_url, worker, context.region, batch_size=10))
     poller = StreamPoller(streams, stream_arn, lambda event, _: scorer(event, worker_context("scorer")), context.region)
     stop = threading.Event()
     threads = [
-        threading.Thread(target=_loop, args=("sqs", stop, consumer.poll_once), name="miles-sqs", daemon=True),
-        threading.Thread(target=_loop, args=("stream", stop, poller.poll_once), name="miles-stream", daemon=True),
+        threading.Thread(target=_loop, args=("sqs", stop, consumer.poll_once), name=f"miles-sqs-{i}", daemon=True)
+        for i, consumer in enumerate(consumers)
     ]
+    threads.append(
+        threading.Thread(target=_loop, args=("stream", stop, poller.poll_once), name="miles-stream", daemon=True)
+    )
     for thread in threads:
         thread.start()
     logger.info("local workers started: queue %s, stream %s", queue_url, stream_arn)
@@ -276,9 +307,10 @@ def start_background_workers(context: LocalStackContext) -> Callable[[], None]:
         for thread in threads:
             thread.join(timeout=10)
         STATE_FILE.unlink(missing_ok=True)
-        if previous_queue_url is None:
-            os.environ.pop("MILES_SCRAPE_QUEUE_URL", None)
-        else:
-            os.environ["MILES_SCRAPE_QUEUE_URL"] = previous_queue_url
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
     return stop_workers

@@ -125,6 +125,20 @@ def test_the_local_stack_finds_every_function_by_the_templates_handler_string(te
     assert hosted == declared
 
 
+def test_the_local_job_queues_are_the_templates(template: dict[str, Any]) -> None:
+    """make run's queues retry, dead-letter and run jobs as deployed: visibility, redrive, mappings' concurrency."""
+    from infra.localstack import workers
+
+    resources = template["Resources"]
+    jobs, dead_letters = resources["ScrapeJobQueue"]["Properties"], resources["ScrapeJobDLQ"]["Properties"]
+    assert jobs["VisibilityTimeout"] == dead_letters["VisibilityTimeout"] == workers.QUEUE_VISIBILITY_S
+    assert jobs["RedrivePolicy"]["maxReceiveCount"] == workers.MAX_RECEIVE_COUNT
+    events = resources["ScrapeWorkerFunction"]["Properties"]["Events"]
+    for name in ("Jobs", "DeadLetters"):
+        assert events[name]["Properties"]["ScalingConfig"]["MaximumConcurrency"] == workers.JOB_CONSUMERS
+    assert events["Jobs"]["Properties"]["BatchSize"] == 1
+
+
 def test_translated_api_requires_a_key_on_every_route_but_the_public_ones(
     translated_template: dict[str, Any],
 ) -> None:
