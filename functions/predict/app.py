@@ -27,6 +27,7 @@ from miles_core.accuracy.live_report import (
     MAX_WINDOW_DAYS,
     AccuracyReport,
     accuracy_report,
+    learned_until,
 )
 from miles_core.api import (
     API_KEY_SECURITY,
@@ -168,7 +169,13 @@ def model_accuracy(
 ) -> AccuracyReport:
     since = datetime.now(UTC) - timedelta(days=window_days)
     settled = shared.store().settled_scores_since(since)
-    return accuracy_report(settled, window_days=window_days, since=since, current_model_version=predictor.version)
+    return accuracy_report(
+        settled,
+        window_days=window_days,
+        since=since,
+        current_model_version=predictor.version,
+        learned_until=learned_until(predictor.population.last_charted),
+    )
 
 
 @app.get(

@@ -5,6 +5,11 @@ The numbers come from :func:`miles_core.accuracy.metrics.regime_metrics`, the fu
 a replay of the benchmark's val rows through the store answers with the AUROC and ECE that
 ``miles evaluate`` prints for them. Groups: each (model version, regime) once over every cohort
 (``cohort: null``), and once per cohort the scrape recorded.
+
+Scores of videos first seen while the model's training data was collected are left out and counted
+apart: the model learned from those videos (``make run``'s catalog replays benchmark rows), so
+numbers on them would flatter it. A live deployment scores videos newer than its model's data, so
+this leaves nothing out there.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -35,6 +40,11 @@ EMPTY_NOTE = (
     "No score has met its outcome in this window yet: a score is counted once the same video is seen again "
     f"{DEFAULT_WINDOW.min_hours:g}-{DEFAULT_WINDOW.max_hours:g} h after the stats it was computed from."
 )
+
+
+def learned_until(last_training_day: str) -> datetime:
+    """The end (exclusive) of the training population's last day (``population.json``'s ``last_charted``)."""
+    return datetime.fromisoformat(last_training_day).replace(tzinfo=UTC) + timedelta(days=1)
 
 
 class ReliabilityBin(BaseModel):
@@ -82,7 +92,13 @@ class AccuracyReport(BaseModel):
         description="Newest model version first; per (model version, regime) one group over every cohort "
         "(`cohort: null`), then one per cohort. Empty when `n` is 0."
     )
-    note: str | None = Field(description="Why there is nothing to measure yet (only when `n` is 0).")
+    from_training_period: int = Field(
+        default=0,
+        description="Settled scores left out of `n`: videos first seen before the end of the model's training "
+        "data (`learned_until`), which it learned from.",
+    )
+    learned_until: datetime | None = Field(default=None, description="Where the model's training data ends.")
+    note: str | None = Field(description="Why there is nothing to measure yet, or what was left out.")
 
 
 def _group(key: tuple[str, str, str | None], scores: list[SettledScore]) -> AccuracyGroup:
@@ -111,14 +127,25 @@ def _group(key: tuple[str, str, str | None], scores: list[SettledScore]) -> Accu
 
 
 def accuracy_report(
-    settled: Iterable[SettledScore], *, window_days: int, since: datetime, current_model_version: str
+    settled: Iterable[SettledScore],
+    *,
+    window_days: int,
+    since: datetime,
+    current_model_version: str,
+    learned_until: datetime | None = None,
 ) -> AccuracyReport:
-    """Group the window's settled scores and measure each group (newest model version first)."""
+    """Group the window's settled scores and measure each group (newest model version first).
+
+    Scores observed before ``learned_until`` (the model's training data) are counted apart, not measured.
+    """
     grouped: dict[tuple[str, str, str | None], list[SettledScore]] = defaultdict(list)
-    total = 0
+    total = learned = 0
     for item in settled:
-        total += 1
         score = item.score
+        if learned_until is not None and score.observed_at < learned_until:
+            learned += 1
+            continue
+        total += 1
         grouped[(score.model_version, score.regime, None)].append(item)
         if score.cohort is not None:
             grouped[(score.model_version, score.regime, score.cohort)].append(item)
@@ -134,5 +161,17 @@ def accuracy_report(
         label=LABEL_DEFINITION,
         n=total,
         groups=[_group(key, grouped[key]) for key in order],
-        note=None if total else EMPTY_NOTE,
+        from_training_period=learned,
+        learned_until=learned_until,
+        note=_note(total, learned, learned_until),
     )
+
+
+def _note(measured: int, learned: int, until: datetime | None) -> str | None:
+    if not learned or until is None:
+        return None if measured else EMPTY_NOTE
+    left_out = (
+        f"{learned} settled scores are of videos first seen before {until:%Y-%m-%d}, inside the data the model "
+        "learned from, so they are left out: numbers on them would flatter it."
+    )
+    return left_out if measured else f"{left_out} {EMPTY_NOTE}"

@@ -201,7 +201,8 @@ export function accuracyView(report) {
   const shown = current.length ? current : groups.filter((g) => g.model_version === (groups[0] || {}).model_version);
   return {
     status: "Over the last " + report.window_days + " days, " + count(report.n) + " of its scores met what happened " +
-      "next (" + report.label + ")" + (current.length ? "." : ", by an earlier model version than the one serving now."),
+      "next (" + report.label + ")" + (current.length ? "." : ", by an earlier model version than the one serving now.") +
+      (report.note ? " " + report.note : ""),
     lines: shown.map(accuracyLine),
   };
 }
