@@ -3,8 +3,10 @@
 ``python -m infra.studies.calibration_drift`` loads the committed model's network, trees and text-neighbour
 prior (not its stacking), builds val inputs through THE feature pipeline, sorts val by ``observed_at`` and, for
 several cut points, fits each calibration method on the rows before the cut and measures the rows after it:
-the honest picture of "fitted on one month, served the next". Printed per method: pre- and post-publish ECE
-and AUROC of the viral probability, and post-publish velocity Spearman, each averaged over the cuts.
+the honest picture of "fitted on one month, served the next". Printed per method and regime, averaged over the
+cuts: ECE of the viral probability, its noise floor (the ECE the same probabilities would show if they were
+perfectly calibrated: a few hundred later rows cannot show less) and the excess over it, log loss, Brier and
+AUROC; then post-publish velocity Spearman.
 """
 
 from __future__ import annotations
@@ -147,6 +149,24 @@ def components(model_dir: Path, data: Path, cache_dir: Path) -> dict[str, Compon
     return out
 
 
+def measure(method: Method, c: Components) -> dict[str, float]:
+    """``method`` fitted before each cut and measured after it, averaged over :data:`CUTS`.
+
+    ``floor`` is the ECE the same probabilities would show if they were perfectly calibrated (labels drawn
+    from them), so ``excess`` = ECE - floor is the part of the error that calibration could remove.
+    """
+    n = len(c.labels)
+    scores = []
+    for cut in CUTS:
+        fit, measured = np.arange(int(n * cut)), np.arange(int(n * cut), n)
+        p = sigmoid(method(c, fit, measured))
+        y = c.labels[measured]
+        ece = expected_calibration_error(y, p)
+        floor = ece_noise_floor(p, len(p))
+        scores.append((ece, floor, ece - floor, log_loss(y, p), brier(y, p), auroc(y, p)))
+    return dict(zip(("ece", "floor", "excess", "log_loss", "brier", "auroc"), np.mean(scores, axis=0), strict=True))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=Path("miles_core/artifacts/default"))
@@ -156,22 +176,15 @@ def main(argv: list[str] | None = None) -> int:
     parts = components(args.model, args.data, args.cache_dir)
     n = len(parts["pre_publish"].labels)
     print(f"val rows: {n}, {parts['pre_publish'].days[-1]:.0f} days; cuts at {CUTS} of time-ordered val")
-    print("| method | pre ECE | pre log loss | pre Brier | post ECE | post log loss | post Brier | AUROC pre/post |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, method in METHODS.items():
-        cells, aurocs = [], []
-        for regime in ("pre_publish", "post_publish"):
-            c = parts[regime]
-            scores: list[tuple[float, float, float, float]] = []
-            for cut in CUTS:
-                fit, measure = np.arange(int(n * cut)), np.arange(int(n * cut), n)
-                p = sigmoid(method(c, fit, measure))
-                y = c.labels[measure]
-                scores.append((expected_calibration_error(y, p), log_loss(y, p), brier(y, p), auroc(y, p)))
-            mean = np.mean(scores, axis=0)
-            cells += [f"{mean[0]:.4f}", f"{mean[1]:.4f}", f"{mean[2]:.4f}"]
-            aurocs.append(f"{mean[3]:.4f}")
-        print(f"| {name} | " + " | ".join(cells) + f" | {'/'.join(aurocs)} |")
+    for regime in REGIMES:
+        print(f"\n{regime} (viral target; floor = ECE of perfectly calibrated probabilities, excess = ECE - floor)")
+        print("| method | ECE | floor | excess | log loss | Brier | AUROC |")
+        print("|---|---|---|---|---|---|---|")
+        for name, method in METHODS.items():
+            m = measure(method, parts[regime])
+            cells = [f"{m['ece']:.4f}", f"{m['floor']:.4f}", f"{m['excess']:+.4f}"]
+            cells += [f"{m[key]:.4f}" for key in ("log_loss", "brier", "auroc")]
+            print(f"| {name} | " + " | ".join(cells) + " |")
     pre = parts["pre_publish"]
     fitted = sigmoid(stacking_all(pre, np.arange(n), np.arange(n)))
     floors = ", ".join(f"n = {m}: {ece_noise_floor(fitted, m):.4f}" for m in (n - int(n * CUTS[-1]), n // 2, n))
@@ -181,9 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|")
     results: dict[str, list[float]] = {}
     for cut in CUTS:
-        fit, measure = np.arange(int(n * cut)), np.arange(int(n * cut), n)
-        for name, predicted in velocity_methods(post, fit, measure).items():
-            results.setdefault(name, []).append(spearman(post.velocity[measure], predicted))
+        fit, measured = np.arange(int(n * cut)), np.arange(int(n * cut), n)
+        for name, predicted in velocity_methods(post, fit, measured).items():
+            results.setdefault(name, []).append(spearman(post.velocity[measured], predicted))
     for name, values in results.items():
         print(f"| {name} | {np.mean(values):.4f} |")
     return 0
