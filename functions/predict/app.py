@@ -164,7 +164,12 @@ def model_card() -> ModelCard:
 def model_accuracy(
     window_days: Annotated[
         int,
-        Query(ge=1, le=MAX_WINDOW_DAYS, description=f"Days back from now (settled scores are kept {MAX_WINDOW_DAYS})."),
+        Query(
+            ge=1,
+            le=MAX_WINDOW_DAYS,
+            description=f"Days back from now, at most {MAX_WINDOW_DAYS}: a settled score holds YouTube's view counts "
+            "and expires with them (`MILES_RETENTION_DAYS`).",
+        ),
     ] = DEFAULT_WINDOW_DAYS,
 ) -> AccuracyReport:
     since = datetime.now(UTC) - timedelta(days=window_days)

@@ -24,12 +24,13 @@ from pydantic import BaseModel, Field
 
 from miles_core.accuracy.metrics import ECE_BINS, regime_metrics, reliability_table
 from miles_core.accuracy.outcomes import DEFAULT_WINDOW, VIRAL_VELOCITY_THRESHOLD
+from miles_core.config import DEFAULT_RETENTION_DAYS
 from miles_core.observation import Regime
 from miles_core.store import SettledScore
-from miles_core.store.accuracy_repo import SETTLED_SCORE_LIFETIME
 
-MAX_WINDOW_DAYS = SETTLED_SCORE_LIFETIME.days
-DEFAULT_WINDOW_DAYS = 30
+MAX_WINDOW_DAYS = DEFAULT_RETENTION_DAYS
+"""A settled score holds YouTube's view counts, so it is kept no longer than the rest of YouTube's data."""
+DEFAULT_WINDOW_DAYS = MAX_WINDOW_DAYS
 LABEL_DEFINITION = (
     f"is_viral: views gained per hour between the scored stats and the first snapshot "
     f"{DEFAULT_WINDOW.min_hours:g}-{DEFAULT_WINDOW.max_hours:g} h later >= {VIRAL_VELOCITY_THRESHOLD:,.1f} "

@@ -17,14 +17,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from miles_core.store import keys
-from miles_core.store.dynamo import DynamoTable
+from miles_core.store.dynamo import DynamoTable, Retention
 from miles_core.store.records import iso, parse_iso
 from miles_core.store.schema import GSI1_NAME, GSI1_PARTITION_KEY, GSI1_SORT_KEY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 
 KEPT_SCORE_LIFETIME = timedelta(days=3)
 """An open score is useful until its outcome window (at most 30 h) has passed; then TTL deletes it."""
-SETTLED_SCORE_LIFETIME = timedelta(days=90)
-"""How far back ``GET /model/accuracy`` can look: settled scores hold numbers and a video id only."""
 
 
 @dataclass(frozen=True)
@@ -108,9 +106,10 @@ def _settled_from_item(item: Mapping[str, Any]) -> SettledScore:
 class AccuracyRepository:
     """Kept and settled scores in the Miles table (``MilesStore.keep_score`` and the three beside it)."""
 
-    def __init__(self, table: DynamoTable, clock: Callable[[], datetime]) -> None:
+    def __init__(self, table: DynamoTable, clock: Callable[[], datetime], retention: Retention) -> None:
         self.table = table
         self._clock = clock
+        self._retention = retention
 
     def keep(self, score: KeptScore) -> bool:
         """Keep a score until its outcome arrives; False when this very score was already kept."""
@@ -141,7 +140,11 @@ class AccuracyRepository:
         return [score for suffix, score in sorted(kept.items()) if suffix not in settled]
 
     def settle(self, settled: SettledScore) -> bool:
-        """Record a kept score's outcome; False when that score was already settled (the first outcome stands)."""
+        """Record a kept score's outcome; False when that score was already settled (the first outcome stands).
+
+        A settled score holds the view counts YouTube gave at both ends, so it expires like every other piece of
+        YouTube data: the retention period after the outcome was read (the later of the two readings).
+        """
         score = settled.score
         item = {
             **keys.settled_score_key(score.video_id, score.observed_at, score.regime, score.model_version),
@@ -159,7 +162,7 @@ class AccuracyRepository:
             GSI1_SORT_KEY: keys.accuracy_rank(
                 settled.settled_at, score.video_id, score.observed_at, score.regime, score.model_version
             ),
-            TTL_ATTRIBUTE: int((settled.settled_at + SETTLED_SCORE_LIFETIME).timestamp()),
+            TTL_ATTRIBUTE: self._retention.expires(settled.outcome_observed_at),
         }
         return self.table.put_if_absent(item, f"settling a score of video {score.video_id}")
 

@@ -77,7 +77,7 @@ class MilesStore:
         self._jobs = JobRepository(self.table, clock)
         self._quota = QuotaRepository(self.table)
         self._cache = CacheRepository(self.table, clock)
-        self._accuracy = AccuracyRepository(self.table, clock)
+        self._accuracy = AccuracyRepository(self.table, clock, self.retention)
         self.fixed_ages = FixedAgeRepository(self.table, clock)
         """Fixed-age snapshots that are due (scheduled at first sight, settled by the re-snapshot job)."""
 

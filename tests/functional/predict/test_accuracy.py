@@ -110,7 +110,7 @@ def test_an_empty_window_answers_zero_and_says_why(predict_app: ModuleType, aws:
     assert "18-30 h" in report["note"]
 
 
-@pytest.mark.parametrize("query", ["window_days=0", "window_days=91", "window_days=week", "window_days=1.5"])
+@pytest.mark.parametrize("query", ["window_days=0", "window_days=31", "window_days=week", "window_days=1.5"])
 def test_a_bad_window_is_a_422_naming_the_field(predict_app: ModuleType, aws: dict[str, Any], query: str) -> None:
     status, body = get(predict_app, query)
     assert status == 422

@@ -7,8 +7,10 @@ from datetime import datetime, timedelta
 import pytest
 
 from miles_core.accuracy.tracking import track_scores
+from miles_core.config import DEFAULT_RETENTION_DAYS
 from miles_core.observation import Observation
-from miles_core.store import Cohort, MilesStore, Score, VideoRecord
+from miles_core.store import Cohort, MilesStore, Score, VideoRecord, keys
+from miles_core.store.schema import SORT_KEY, TTL_ATTRIBUTE
 from tests.support.moto_table import NOW
 from tests.support.video_records import video_record
 
@@ -109,3 +111,20 @@ def test_a_never_scored_video_reads_no_open_scores(store: MilesStore, monkeypatc
     monkeypatch.setattr(store, "open_scores", no_read)
     first = record(10, NOW)
     assert track_scores(store, first, scores_of(first), NOW) == 0
+
+
+def test_a_settled_score_expires_with_the_youtube_data_it_holds(store: MilesStore) -> None:
+    """It carries YouTube's view counts: kept for the retention period after the outcome was read, no longer."""
+    first = record(100, NOW)
+    track_scores(store, first, scores_of(first), NOW)
+    outcome_read = NOW + timedelta(hours=24)
+    track_scores(store, record(150, outcome_read, scored=True), [], NOW + timedelta(days=2))
+    items = store.table.items(
+        "scan",
+        FilterExpression="begins_with(#sk, :settled)",
+        ExpressionAttributeNames={"#sk": SORT_KEY},
+        ExpressionAttributeValues={":settled": {"S": keys.SETTLED_PREFIX}},
+    )
+    expiries = [int(item[TTL_ATTRIBUTE]) for item in items]
+    assert expiries == [store.retention.expires(outcome_read)] * 2
+    assert store.retention.period == timedelta(days=DEFAULT_RETENTION_DAYS)
