@@ -211,6 +211,50 @@ def _check_ideas(page: Page, cards: Locator) -> None:
     )
 
 
+def _check_shared_coverage(page: Page, cards: Locator) -> None:
+    """A coverage reason every idea gives (ideas are Shorts, the model learned from none) is said once, above the
+    ideas; a reason of one idea stays on its card, and an idea the model cannot read still says why, with no score."""
+    from playwright.sync_api import expect
+
+    shared = page.locator("#coverage-shared")
+    expect(shared.locator(".coverage-level")).to_have_text(re.compile(r"^Partly covered, all \d ideas: partly outside"))
+    expect(shared.locator("li")).to_have_count(1)
+    sentence = shared.locator("li").inner_text()
+    assert "is a Short" in sentence, sentence
+    assert page.locator("#results").inner_text().count(sentence) == 1
+    expect(page.locator("#ideas")).to_have_attribute("aria-describedby", "coverage-shared")
+    expect(cards.locator(".coverage-reasons")).to_have_count(0)
+    expect(cards.first.locator(".coverage-level")).to_have_text(
+        "Coverage: partly outside what the model learned from, for the reason above the ideas."
+    )
+    # The same real answer with a reason of the second idea's own and the third made `outside` by another.
+    own = "The title (120 characters, 22 words) is longer than 99% of training titles (95 characters, 17 words)."
+    unread = "The title reads as Spanish (90% likely); the model learned from English titles only."
+
+    def altered(route: Route) -> None:
+        body = route.fetch().json()
+        second, third = body["ideas"][1], body["ideas"][2]
+        second["coverage_reasons"].append(own)
+        third.update(coverage="outside", miles_score=None, breakout_probability=None)
+        third["coverage_reasons"].insert(0, unread)
+        route.fulfill(json=body)
+
+    page.route(re.compile(r"/recommendations$"), altered)
+    try:
+        page.get_by_role("button", name="Get ideas").click()
+        expect(cards.nth(2).locator(".not-scored")).to_be_visible(timeout=120_000)
+    finally:
+        page.unroute(re.compile(r"/recommendations$"))
+    assert page.locator("#results").inner_text().count(sentence) == 1
+    expect(cards.nth(1).locator(".coverage-reasons li")).to_have_text([own])
+    expect(cards.nth(1).locator(".coverage-level")).to_have_text(re.compile(r"Besides the reason above the ideas:$"))
+    expect(cards.nth(2).locator(".coverage-level")).to_have_text(re.compile(r"^Coverage: outside .*no score\."))
+    expect(cards.nth(2).locator(".coverage-reasons li")).to_have_text([unread])
+    expect(cards.nth(2).locator(".meter")).to_have_count(0)
+    expect(page.locator("#ideas .coverage-reasons li")).to_have_count(2)
+    assert axe_violations(page) == []
+
+
 def _check_no_evidence(page: Page, cards: Locator) -> None:
     """A topic without videos: ideas said to be generic, no inspiration, its requested scrape followed to its end."""
     from playwright.sync_api import expect
@@ -306,6 +350,7 @@ def test_page_works_for_a_creator(running_stack: RunningStack, http: requests.Se
             cards = page.locator("#ideas li.card")
             _check_scrape(page)
             _check_ideas(page, cards)
+            _check_shared_coverage(page, cards)
             _check_no_evidence(page, cards)
             _check_errors(page)
             _check_score(page)

@@ -1,6 +1,8 @@
 // Miles creator page: the forms and what each request shows while it runs and when it ends.
 import { KEY_REFUSED, KEY_STORAGE, ApiError, api, errorText, invalidInputs, savedKey } from "./api.js";
-import { accuracyView, el, evidenceText, facts, ideaCard, inspiredCard, rankedList, scoreBlock } from "./render.js";
+import {
+  accuracyView, el, evidenceText, facts, ideaCard, inspiredCard, rankedList, scoreBlock, sharedCoverage, sharedReasons,
+} from "./render.js";
 
 const $ = (id) => document.getElementById(id);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -99,6 +101,7 @@ function clearIdeas() {
   shownTopic = null;
   $("results").hidden = true;
   $("ideas").replaceChildren();
+  $("ideas-coverage").replaceChildren();
   $("inspired").replaceChildren();
   $("ideas-status").textContent = "";
 }
@@ -117,7 +120,12 @@ function showIdeas(body, topic, vibe) {
     asked.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
   $("evidence").textContent = evidenceText(body.evidence, meta);
   $("evidence").className = "evidence evidence-" + ((body.evidence && body.evidence.level) || "unknown");
-  $("ideas").replaceChildren(...ideas.map(ideaCard));
+  const shared = sharedReasons(ideas);  // said once above the ideas, left off every card
+  const note = sharedCoverage(ideas, shared);
+  $("ideas-coverage").replaceChildren(...(note ? [note] : []));
+  if (note) $("ideas").setAttribute("aria-describedby", note.id);
+  else $("ideas").removeAttribute("aria-describedby");
+  $("ideas").replaceChildren(...ideas.map((idea, index) => ideaCard(idea, index, shared)));
   $("inspired").replaceChildren(...inspired.map(inspiredCard));
   $("inspired-heading").hidden = inspired.length === 0;
   $("results").hidden = false;

@@ -50,23 +50,58 @@ const COVERAGE_WORDS = {
   partial: "Coverage: partly outside what the model learned from, so the score is an extrapolation.",
   outside: "Coverage: outside what the model learned from, so it gives no score.",
 };
+// The same levels, on an idea card whose reasons are said above the ideas (`shared` below).
+const COVERAGE_SHORT = {
+  partial: (where) => "Coverage: partly outside what the model learned from, for " + where + ".",
+  outside: (where) => "Coverage: outside what the model learned from, for " + where + ", so it gives no score.",
+};
+const LEVELS = ["in_domain", "partial", "outside"];
+
+const reasonText = (reason) => (typeof reason === "string" ? reason : reason.message);
+const above = (shared) => (shared.length === 1 ? "the reason" : "the reasons") + " above the ideas";
 
 // `coverage` in words, then each reason's sentence (prediction reasons are objects, idea reasons strings).
-function coverageBlock(result) {
+// Reasons in `shared` are said once above the ideas: the card names them by that place instead.
+function coverageBlock(result, shared = []) {
   const level = result.coverage || "in_domain";
-  const block = el("div", { class: "coverage coverage-" + level },
-    el("p", { class: "coverage-level", text: COVERAGE_WORDS[level] || "Coverage: " + level + "." }));
-  const reasons = (result.coverage_reasons || []).map((reason) => (typeof reason === "string" ? reason : reason.message));
+  const all = (result.coverage_reasons || []).map(reasonText);
+  const reasons = all.filter((text) => !shared.includes(text));
+  let words = COVERAGE_WORDS[level] || "Coverage: " + level + ".";
+  if (reasons.length < all.length) {
+    words = reasons.length ? words + " Besides " + above(shared) + ":" : COVERAGE_SHORT[level](above(shared));
+  }
+  const block = el("div", { class: "coverage coverage-" + level }, el("p", { class: "coverage-level", text: words }));
   if (reasons.length) block.append(el("ul", { class: "coverage-reasons" }, ...reasons.map((text) => el("li", { text }))));
   return block;
 }
 
+// Coverage reasons every idea of one answer gives (Shorts are all `partial` for one reason): said once, not N times.
+export function sharedReasons(ideas) {
+  if (ideas.length < 2) return [];
+  const [first, ...rest] = ideas.map((idea) => (idea.coverage_reasons || []).map(reasonText));
+  return first.filter((text) => rest.every((reasons) => reasons.includes(text)));
+}
+
+const SHARED_WORDS = {
+  partial: (n) => "Partly covered, all " + n + " ideas: partly outside what the model learned from, so their scores are extrapolations.",
+  outside: (n) => "Not covered, all " + n + " ideas: outside what the model learned from, so it gives them no score.",
+};
+
+// The note above the ideas: the least far level of them all (what the shared reasons alone imply), then the reasons.
+export function sharedCoverage(ideas, shared) {
+  if (!shared.length) return null;
+  const level = LEVELS[Math.min(...ideas.map((idea) => Math.max(1, LEVELS.indexOf(idea.coverage))))];
+  return el("div", { class: "coverage coverage-" + level, id: "coverage-shared" },
+    el("p", { class: "coverage-level", text: SHARED_WORDS[level](ideas.length) }),
+    el("ul", { class: "coverage-reasons" }, ...shared.map((text) => el("li", { text }))));
+}
+
 // The score, what it means, its coverage and the breakout chance explained beside it: the order a creator reads.
-export function scoreBlock(result, meaning = {}) {
+export function scoreBlock(result, meaning = {}, shared = []) {
   const says = (key, fallback) => el("p", { class: "meaning", text: meaning[key] || fallback });
   const nodes = [scoreMeter(result)];
   if (typeof result.miles_score === "number") nodes.push(says("miles_score", SCORE_MEANING));
-  nodes.push(coverageBlock(result));
+  nodes.push(coverageBlock(result, shared));
   if (result.coverage === "outside") return nodes;  // no number the model cannot stand behind
   if (typeof result.breakout_probability === "number") {
     nodes.push(meter("Breakout chance", result.breakout_probability, percent(result.breakout_probability)),
@@ -102,9 +137,10 @@ function bestTime(idea) {
   return local + " your time (" + utc + ")";
 }
 
-export function ideaCard(idea, index) {
+// One idea; `shared` are the coverage reasons said once above all the ideas (see sharedReasons).
+export function ideaCard(idea, index, shared = []) {
   const card = el("li", { class: "card idea" });
-  card.append(el("h4", { text: (idea.rank || index + 1) + ". " + idea.title }), ...scoreBlock(idea));
+  card.append(el("h4", { text: (idea.rank || index + 1) + ". " + idea.title }), ...scoreBlock(idea, {}, shared));
   const time = bestTime(idea);
   if (time) card.append(el("p", { class: "best-time", text: "Best time: " + time }));
   const timing = idea.best_posting_time && idea.best_posting_time.timing;
