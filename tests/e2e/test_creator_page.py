@@ -173,7 +173,8 @@ def _check_ideas(page: Page, cards: Locator) -> None:
     first = cards.first
     expect(first.locator(".meaning").first).to_contain_text("Out of 100")
     expect(first.locator(".coverage-level")).to_have_text(re.compile(r"^Coverage: "))
-    expect(first.locator(".meaning", has_text="at least 2.3× its current views in a day")).to_have_count(1)
+    breakout = first.locator(".meaning", has_text="once posted, it grows to at least 2.3× its views within a day")
+    expect(breakout).to_contain_text("it answers another question than the score, so the two can differ")
     expect(first.locator(".why")).to_have_text(re.compile(r"^Why: .+ (lifts?|holds) it"))
     best_time = first.locator(".best-time")
     expect(best_time).to_have_count(1)  # one posting time per idea

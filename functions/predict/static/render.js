@@ -35,7 +35,9 @@ function meter(label, fraction, shown) {
 
 // Said under each idea's numbers (a prediction says the API's own, longer `meaning` sentences instead).
 const SCORE_MEANING = "Out of 100 against real videos that reached YouTube's trending list: 50 is a typical one of them.";
-const BREAKOUT_MEANING = "Breakout: the chance to grow at least 2.3× its current views in a day, whatever the channel's size.";
+// An idea has no views yet, and its breakout chance can be high where its score is not: both said on every card.
+const BREAKOUT_MEANING = "Breakout: the chance that, once posted, it grows to at least 2.3× its views within a day, " +
+  "whatever the channel's size. A rate of growth, not a size: it answers another question than the score, so the two can differ.";
 
 // The score first: a 0-100 number only where the model can read the video (`coverage` not `outside`).
 function scoreMeter(result) {
