@@ -223,19 +223,19 @@ _TEMPLATES: dict[Vibe, tuple[Template, ...]] = {
     Vibe.CHILL: (
         Template(
             "none",
-            "A Slow, Cozy Hour of {subject}",
+            "A Slow, Cozy Moment of {subject}",
             "Ambient sound only; no talking for the first 3 seconds.",
             "A calm, satisfying routine around {subject} for {topic} lovers.",
-            (("pov", "POV: A Slow, Cozy Hour of {subject}"), ("number", "60 Cozy Minutes of {subject}")),
+            (("pov", "POV: A Slow, Cozy Moment of {subject}"), ("number", "{n} Cozy Moments of {subject}")),
         ),
         Template(
             "number",
-            "{n} Minutes of Satisfying {subject}",
+            "{n} Satisfying Moments of {subject}",
             "Close-up, natural sound, no text.",
-            "Relax with {n} minutes of {subject}.",
+            "Relax with {n} short moments of {subject}.",
             (
-                ("superlative", "The Most Satisfying {n} Minutes of {subject}"),
-                ("none", "Relax With {n} Minutes of {subject}"),
+                ("superlative", "The {n} Most Satisfying Moments of {subject}"),
+                ("none", "Relax With {n} Moments of {subject}"),
             ),
         ),
         Template(

@@ -65,6 +65,22 @@ def test_no_idea_is_a_part_2_of_another(vibe: Vibe, candidates: list[Candidate])
         assert len(shapes) == MAX_COUNT
 
 
+LENGTH = re.compile(r"(?<!under )\b(\d+|an?)\s+(?:\w+,?\s+){0,2}?(seconds?|minutes?|hours?)\b", re.IGNORECASE)
+"""A stated length: "60 Cozy Minutes", "a Slow, Cozy Hour" ("under a minute" is a bound, not a length)."""
+SECONDS_PER = {"second": 1, "minute": 60, "hour": 3600}
+
+
+@pytest.mark.parametrize("vibe", list(Vibe))
+def test_no_wording_promises_a_longer_video_than_the_suggested_length(vibe: Vibe, candidates: list[Candidate]) -> None:
+    """The page shows "Length: 30 s" beside the title: "60 Cozy Minutes of ..." over it reads as a contradiction."""
+    for patterns, videos in ((extract_patterns(candidates), candidates), (extract_patterns([]), [])):
+        for idea in generate_fallback_ideas("home workouts", vibe, MAX_COUNT, patterns, videos):
+            for text in (*idea.titles, idea.description, idea.hook):
+                for number, unit in LENGTH.findall(text):
+                    seconds = int(number if number.isdigit() else 1) * SECONDS_PER[unit.casefold().rstrip("s")]
+                    assert seconds <= idea.suggested_duration_seconds, (text, idea.suggested_duration_seconds)
+
+
 def test_vibes_give_different_ideas(candidates: list[Candidate]) -> None:
     patterns = extract_patterns(candidates)
     titles = {
@@ -100,7 +116,9 @@ def test_a_phrase_without_a_topic_word_is_never_a_subject() -> None:
 
 
 @pytest.mark.parametrize("vibe", list(Vibe))
-def test_a_topic_long_enough_to_clip_every_title_still_gets_distinct_ideas(vibe: Vibe, candidates) -> None:
+def test_a_topic_long_enough_to_clip_every_title_still_gets_distinct_ideas(
+    vibe: Vibe, candidates: list[Candidate]
+) -> None:
     """Found by the contract fuzzer: an 80-character topic made every title clip to one prefix (endless loop)."""
     topic = "0" * 79
     ideas = generate_fallback_ideas(topic, vibe, 10, extract_patterns(candidates))
@@ -140,7 +158,9 @@ def test_titles_are_grammatical_for_any_topic(topic: str, vibe: Vibe) -> None:
 
 
 @pytest.mark.parametrize("vibe", list(Vibe))
-def test_every_idea_has_distinct_alternative_titles_for_the_same_subject(vibe: Vibe, candidates) -> None:
+def test_every_idea_has_distinct_alternative_titles_for_the_same_subject(
+    vibe: Vibe, candidates: list[Candidate]
+) -> None:
     patterns = extract_patterns(candidates)
     for idea in generate_fallback_ideas("home workouts", vibe, 10, patterns):
         assert 1 <= len(idea.alternative_titles) <= 2
