@@ -14,17 +14,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
 from miles_core.accuracy.metrics import auroc, brier, expected_calibration_error, sigmoid, spearman
-from miles_core.observation import Observation
 from miles_core.training.calibration import TEMPERING, fit_logistic, temper
 from miles_core.training.data import REGIMES
-from miles_core.training.trained import TrainedModel
-from miles_core.training.trainer import all_head_outputs
+from miles_core.training.trained import TrainedModel, days_since_first, in_time_order
 
 CUTS = (0.4, 0.5, 0.6, 0.7)
 """Fractions of time-ordered val used for fitting; the rest (always later) is measured."""
@@ -128,29 +125,13 @@ def velocity_methods(c: Components, fit: np.ndarray, measure: np.ndarray) -> dic
     return {"network velocity (shipped)": c.predicted_velocity[measure], "velocity + trees": blend[measure] @ coef}
 
 
-def _observed_at(observation: Observation) -> datetime:
-    if observation.observed_at is None:
-        raise ValueError(f"val row {observation.video_id} has no observed_at: it cannot be ordered in time")
-    return observation.observed_at
-
-
 def components(model_dir: Path, data: Path, cache_dir: Path) -> dict[str, Components]:
     model = TrainedModel.load(model_dir, cache_dir)
-    rows = model.rows(data, "val")
-    seconds = np.array([_observed_at(r.observation).timestamp() for r in rows])
-    order = np.argsort(seconds, kind="stable")
-    rows = [rows[i] for i in order]
-    arrays = model.arrays(rows)
-    days = (seconds[order] - seconds[order][0]) / 86400
+    rows = in_time_order(model.rows(data, "val"))
+    days = days_since_first(rows)
     out = {}
-    for regime in REGIMES:
-        viral, velocity, _ = all_head_outputs(model.head, arrays[regime])
-        side = (
-            model.trees.decision(arrays[regime].numeric)[:, 0]
-            if regime == "post_publish"
-            else model.neighbours.score(arrays[regime].embedding)
-        )
-        out[regime] = Components(viral, side, arrays[regime].is_viral, arrays[regime].log_velocity, velocity, days)
+    for regime, o in model.outputs(rows).items():
+        out[regime] = Components(o.viral, o.side("viral"), o.arrays.is_viral, o.arrays.log_velocity, o.velocity, days)
     return out
 
 

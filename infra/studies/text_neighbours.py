@@ -19,11 +19,10 @@ import numpy as np
 from miles_core.accuracy.metrics import auroc
 from miles_core.dataset import load_benchmark
 from miles_core.training.calibration import fit_logistic
-from miles_core.training.data import RegimeArrays, regime_arrays
 from miles_core.training.neighbours import DEFAULT_NEIGHBOURS, TextNeighbours
+from miles_core.training.network import STACK_TARGETS
 from miles_core.training.train import known_channels
 from miles_core.training.trained import TrainedModel
-from miles_core.training.trainer import all_head_outputs
 
 FOLDS = 5
 FOLD_SEEDS = 10
@@ -59,30 +58,27 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     model = TrainedModel.load(args.model, args.cache_dir)
-    head, spec = model.head, model.spec
-    train_rows = load_benchmark(args.data, "train").rows
+    train = model.arrays(load_benchmark(args.data, "train").rows)["post_publish"]
     val_rows = model.rows(args.data, "val")
-    train_embedding = model.source.embed([r.observation for r in train_rows])
-    train_arrays = regime_arrays(train_rows, spec, train_embedding, model.tokenizer, None)["post_publish"]
-    val: dict[str, RegimeArrays] = model.arrays(val_rows)
-    unseen = ~known_channels(val_rows, spec)
+    val = model.outputs(val_rows)
+    unseen = ~known_channels(val_rows, model.spec)
     priors: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-        f"prior, k = {k}": TextNeighbours.fit(train_embedding, train_arrays.log_velocity, k).score
-        for k in NEIGHBOUR_COUNTS
+        f"prior, k = {k}": TextNeighbours.fit(train.embedding, train.log_velocity, k).score for k in NEIGHBOUR_COUNTS
     }
     for rank in SEARCH_RANKS:
-        neighbours = TextNeighbours.fit(train_embedding, train_arrays.log_velocity, DEFAULT_NEIGHBOURS, rank)
+        neighbours = TextNeighbours.fit(train.embedding, train.log_velocity, DEFAULT_NEIGHBOURS, rank)
         priors[f"prior, k = {DEFAULT_NEIGHBOURS}, searched in {rank} dimensions"] = neighbours.score
     print(f"{len(val_rows)} val videos, {int(unseen.sum())} from channels unseen in training")
     print("| regime, target | stacked with the network logit | overall | unseen channels | seen channels |")
     print("|---|---|---|---|---|")
     for regime in ("pre_publish", "post_publish"):
-        arrays = val[regime]
-        viral, _, breakout = all_head_outputs(head, arrays)
-        for target, raw, labels in (("viral", viral, arrays.is_viral), ("breakout", breakout, arrays.breakout)):
-            labels = labels.astype(np.float64)
+        outputs = val[regime]
+        for target in STACK_TARGETS:
+            raw, labels = outputs.network(target), outputs.labels(target).astype(np.float64)
             variants = {"nothing (Platt scaling)": raw[:, None]}
-            variants.update({name: np.stack([raw, score(arrays.embedding)], axis=1) for name, score in priors.items()})
+            variants.update(
+                {name: np.stack([raw, score(outputs.arrays.embedding)], axis=1) for name, score in priors.items()}
+            )
             for name, features in variants.items():
                 stacked = cross_validated_stack(features, labels)
                 print(f"| {regime}, {target} | {name} | {_cells(labels, stacked, unseen)} |")

@@ -47,13 +47,13 @@ from miles_core.training.neighbours import DEFAULT_NEIGHBOURS, NEIGHBOURS_FILE, 
 from miles_core.training.network import STACK_TARGETS, Head, HeadConfig, Stacking
 from miles_core.training.onnx_export import write_quantization_ranges
 from miles_core.training.population_fit import describe_split
+from miles_core.training.trained import regime_outputs
 from miles_core.training.trainer import (
     DEFAULT_GRID,
     MASKED_GROUPS,
     FitSettings,
     GridPoint,
     GroupMasks,
-    all_head_outputs,
     fit_ensemble,
     grid_search,
 )
@@ -125,18 +125,16 @@ class StackedModel:
 
     def outputs(self, arrays: RegimeArrays, regime: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Calibrated viral logits, log1p velocity and calibrated breakout logits of ``regime`` rows."""
-        viral, velocity, breakout = all_head_outputs(self.head, arrays)
-        tree = self.trees.decision(arrays.numeric)
-        neighbours = self.neighbours.score(arrays.embedding)
+        raw = regime_outputs(self.head, self.trees, self.neighbours, arrays, regime)
         weights = self.stacking[regime]
-        stacked = [
-            weights[target][0] * raw
-            + weights[target][1] * tree[:, index]
-            + weights[target][2] * neighbours
+        viral, breakout = (
+            weights[target][0] * raw.network(target)
+            + weights[target][1] * raw.trees[:, TREE_TARGETS.index(target)]
+            + weights[target][2] * raw.prior
             + weights[target][3]
-            for index, (target, raw) in enumerate(zip(STACK_TARGETS, (viral, breakout), strict=True))
-        ]
-        return stacked[0], velocity, stacked[1]
+            for target in STACK_TARGETS
+        )
+        return viral, raw.velocity, breakout
 
 
 def fit_trees(
@@ -176,15 +174,11 @@ def fit_stacking(head: Head, trees: TreeEnsemble, neighbours: TextNeighbours, va
     """
     stacking: Stacking = {}
     for regime in REGIMES:
-        viral, _, breakout = all_head_outputs(head, val[regime])
-        tree = trees.decision(val[regime].numeric)
-        prior = neighbours.score(val[regime].embedding)
+        raw = regime_outputs(head, trees, neighbours, val[regime], regime)
         stacking[regime] = {}
-        for index, (target, raw, labels) in enumerate(
-            zip(STACK_TARGETS, (viral, breakout), (val[regime].is_viral, val[regime].breakout), strict=True)
-        ):
-            side = tree[:, index] if regime == "post_publish" else prior
-            weights = fit_logistic(np.stack([raw, side], axis=1), labels)
+        for target in STACK_TARGETS:
+            labels = raw.labels(target)
+            weights = fit_logistic(np.stack([raw.network(target), raw.side(target)], axis=1), labels)
             if target == "viral":
                 weights = temper(weights, labels, TEMPERING[regime])
             a_net, a_side, bias = weights
