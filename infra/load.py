@@ -1,7 +1,8 @@
 """``make load``: a bounded loopback load against ``make run``'s stack, failing on any 5xx or lost item.
 
 It starts the local stack exactly as ``make run`` does (``python -m infra.localstack`` on a free
-loopback port, a fixed ``MILES_API_KEY``, the built model), then ``--concurrency`` clients on
+loopback port, a fixed ``MILES_API_KEY``, the built model), waits until ``GET /health`` says its seeded
+catalog serves ideas (a failed catalog fails the load at once, with its error), then ``--concurrency`` clients on
 keep-alive connections send a fixed mix for ``--duration`` seconds (at most ``--max-requests``):
 ``POST /predict``, ``POST /predict/batch``, ``GET /candidates`` and ``POST /recommendations``.
 Every answer is checked, not just its status: a batch must answer one result per item, a
@@ -207,36 +208,57 @@ def report(results: Results, wall_s: float) -> dict[str, Any]:
     }
 
 
+def _health(port: int) -> Any | None:
+    """``GET /health``'s JSON body, or ``None`` while the stack does not answer it with 200."""
+    try:
+        probe = http.client.HTTPConnection(LOOPBACK, port, timeout=5)
+        probe.request("GET", "/health")
+        response = probe.getresponse()
+        status, data = response.status, response.read()
+        probe.close()
+    except OSError:
+        return None
+    return json.loads(data) if status == HTTPStatus.OK else None
+
+
 def _wait_healthy(port: int, server: subprocess.Popen[Any], timeout_s: float = 180.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError(f"local stack exited with {server.returncode} before it was healthy")
-        try:
-            probe = http.client.HTTPConnection(LOOPBACK, port, timeout=5)
-            probe.request("GET", "/health")
-            healthy = probe.getresponse().status == 200
-            probe.close()
-            if healthy:
-                return
-        except OSError:
-            pass
+        if _health(port) is not None:
+            return
         time.sleep(0.3)
     raise RuntimeError(f"local stack not healthy after {timeout_s:.0f} s")
 
 
-def _wait_catalog_ready(port: int, timeout_s: float = 900.0) -> None:
-    """Recommendations answer 503 'catalog still loading' until the seeded catalog is scored: wait past it."""
+def _wait_catalog_ready(port: int, server: subprocess.Popen[Any], timeout_s: float = 900.0) -> None:
+    """Wait until ``GET /health``'s ``catalog`` settles on a state that serves ideas (ready, partial or off).
+
+    Recommendations answer 503 until then; a ``failed`` catalog never serves them, so it fails the load at
+    once with the catalog's ``error`` instead of waiting out ``timeout_s``.
+    """
+    from infra.localstack.catalog import CatalogState
+    from miles_core.api.schemas.predict import HealthResponse
+
     deadline = time.monotonic() + timeout_s
+    catalog = None
     while time.monotonic() < deadline:
-        probe = http.client.HTTPConnection(LOOPBACK, port, timeout=30)
-        probe.request("POST", "/recommendations", body=b"{}", headers={"x-api-key": API_KEY})
-        status = probe.getresponse().status
-        probe.close()
-        if status != HTTPStatus.SERVICE_UNAVAILABLE:
-            return
+        if server.poll() is not None:
+            raise RuntimeError(f"local stack exited with {server.returncode} while its catalog loaded")
+        health = _health(port)
+        if health is not None:
+            catalog = HealthResponse.model_validate(health).catalog
+            if catalog is None:
+                raise RuntimeError("GET /health reports no catalog: is this the local stack (make run)?")
+            state = CatalogState(catalog.state)
+            if state is CatalogState.FAILED:
+                raise RuntimeError(f"local catalog failed: {catalog.error}")
+            if state.serves_ideas:
+                return
         time.sleep(1.0)
-    raise RuntimeError(f"local catalog not ready after {timeout_s:.0f} s")
+    where = "no answer" if catalog is None else f"{catalog.state}, {catalog.scored} of {catalog.videos} scored"
+    raise RuntimeError(f"local catalog not ready after {timeout_s:.0f} s ({where})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -265,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     server = start_stack_process(settings, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_healthy(port, server)
-        _wait_catalog_ready(port)
+        _wait_catalog_ready(port, server)
         results, wall_s = run_load(port, args.duration, args.concurrency, args.max_requests)
     finally:
         stop_stack_process(server)

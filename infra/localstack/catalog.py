@@ -227,6 +227,11 @@ class CatalogState(StrEnum):
     FAILED = "failed"
     """Seeding failed: nothing trustworthy to recommend from (recommendations keep answering 503)."""
 
+    @property
+    def serves_ideas(self) -> bool:
+        """Whether recommendations answer in this state (the gateway's gate, and ``make load``'s wait, open on it)."""
+        return self in (CatalogState.OFF, CatalogState.READY, CatalogState.PARTIAL)
+
 
 @dataclass
 class CatalogStatus:
@@ -245,7 +250,7 @@ class CatalogStatus:
 
     @property
     def serves_ideas(self) -> bool:
-        return self.state in (CatalogState.OFF, CatalogState.READY, CatalogState.PARTIAL)
+        return self.state.serves_ideas
 
     def settle(self, state: CatalogState, error: str | None = None) -> None:
         self.state, self.error = state, error
