@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import TypeAlias
+
 import requests
 from openapi_spec_validator import validate
 
 from tests.support.stack import RunningStack
 
-IDEA = {"title": "I tried the 5 AM routine for 30 days #shorts", "category_id": 22, "tags": ["routine"]}
-VIDEO = {
+Json: TypeAlias = "bool | int | float | str | Sequence[Json] | Mapping[str, Json] | None"
+"""A JSON value, as a request body holds it (what ``requests`` serialises)."""
+
+IDEA: dict[str, Json] = {
+    "title": "I tried the 5 AM routine for 30 days #shorts",
+    "category_id": 22,
+    "tags": ["routine"],
+}
+VIDEO: dict[str, Json] = {
     "title": "My cat learns to skateboard",
     "published_at": "2026-05-01T14:00:00Z",
     "observed_at": "2026-05-01T17:00:00Z",
@@ -67,7 +77,7 @@ def test_batch_keeps_order(http: requests.Session, running_stack: RunningStack) 
 
 
 def test_bad_inputs_get_4xx_naming_the_field(http: requests.Session, running_stack: RunningStack) -> None:
-    cases = [
+    cases: list[tuple[dict[str, Json], str]] = [
         ({"title": "   "}, "title"),
         ({"title": "x", "view_count": -1, "published_at": "2026-05-01T14:00:00Z"}, "view_count"),
         ({"title": "x", "view_count": 10, "like_count": 11, "published_at": "2026-05-01T14:00:00Z"}, "like_count"),
@@ -85,7 +95,7 @@ def test_bad_inputs_get_4xx_naming_the_field(http: requests.Session, running_sta
 
 def test_recommendations_fallback_then_cache(http: requests.Session, running_stack: RunningStack) -> None:
     # A topic no other test (nor the OpenAPI examples the contract fuzzer replays) asks for: a cold cache.
-    body = {"topic": "kettlebell basics", "vibe": "educational", "count": 3}
+    body: dict[str, Json] = {"topic": "kettlebell basics", "vibe": "educational", "count": 3}
     first = http.post(f"{running_stack.url}/recommendations", json=body, timeout=30)
     assert first.status_code == 200, first.text
     answer = first.json()
@@ -110,7 +120,7 @@ def test_scrape_job_is_accepted_and_reported(http: requests.Session, running_sta
     status = http.get(f"{running_stack.url}/scrape/jobs/{job_id}", timeout=10)
     assert status.status_code == 200
     assert status.json()["job_id"] == job_id
-    candidates = http.get(f"{running_stack.url}/candidates", params={"topic": "cats", "limit": 5}, timeout=10)
+    candidates = http.get(f"{running_stack.url}/candidates", params={"topic": "cats", "limit": "5"}, timeout=10)
     assert candidates.status_code == 200
 
 

@@ -15,6 +15,7 @@ from infra.localstack.workers import STATE_FILE, LocalStackContext, start_backgr
 from miles_core.scraping import runtime
 from miles_core.store import shared
 from miles_core.store.schema import create_table
+from miles_core.topics import normalize_topic
 from tests.support.youtube import ytdlp_source
 
 
@@ -52,7 +53,7 @@ def test_local_workers_run_jobs_and_score_them(
             store = shared.store()
 
             def all_scored() -> bool:
-                page = store.list_candidates("street food", limit=10, min_probability=0.0)
+                page = store.list_candidates(normalize_topic("street food"), limit=10, min_probability=0.0)
                 return len(page.items) == 3
 
             assert wait_for(all_scored)

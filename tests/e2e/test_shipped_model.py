@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from tests.support.paths import DEV_CSV, REPO_ROOT, SHIPPED_MODEL
 
 
 @pytest.fixture(scope="module")
-def val_report(shipped_artifact: Path) -> dict:
+def val_report(shipped_artifact: Path) -> dict[str, Any]:
     if not DEV_CSV.exists():
         pytest.fail(f"missing {DEV_CSV}")
     result = subprocess.run(
@@ -36,24 +37,27 @@ def val_report(shipped_artifact: Path) -> dict:
         text=True,
         timeout=300,
     )
-    return json.loads(result.stdout)
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
 
 
-def _served_sections(card: dict) -> dict[tuple[str, ...], dict]:
+def _served_sections(card: dict[str, Any]) -> dict[tuple[str, ...], dict[str, Any]]:
     """Every metric table of ``val_served`` by its path: the two regimes, breakout per regime, channel splits."""
     served = card["metrics"]["val_served"]
-    tables = {(name,): table for name, table in served.items() if name != "breakout"}
+    tables: dict[tuple[str, ...], dict[str, Any]] = {
+        (name,): table for name, table in served.items() if name != "breakout"
+    }
     tables.update({("breakout", regime): table for regime, table in served["breakout"].items()})
     return tables
 
 
-def _at(report: dict, path: tuple[str, ...]) -> dict:
+def _at(report: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
     for key in path:
         report = report[key]
     return report
 
 
-def test_evaluate_reproduces_the_card(val_report: dict) -> None:
+def test_evaluate_reproduces_the_card(val_report: dict[str, Any]) -> None:
     card = json.loads((SHIPPED_MODEL / "model_card.json").read_text())
     assert val_report["model_version"] == card["model_version"]
     assert val_report["n"] == card["training"]["val_rows"]
@@ -66,7 +70,7 @@ def test_evaluate_reproduces_the_card(val_report: dict) -> None:
             assert _at(val_report, path)[metric] == pytest.approx(value, abs=1e-4), (path, metric)
 
 
-def test_shipped_model_beats_its_references_on_val(val_report: dict) -> None:
+def test_shipped_model_beats_its_references_on_val(val_report: dict[str, Any]) -> None:
     """The model's bar on val: above boosted trees post-publish, at or above the best logistic pre-publish."""
     references = json.loads((SHIPPED_MODEL / "model_card.json").read_text())["metrics"]["references_val"]
     for name in ("views_only", "szabo_huberman", "boosted_trees", "logistic_scalars_tfidf"):

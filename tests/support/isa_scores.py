@@ -33,7 +33,7 @@ def main(model_dir: str, observations_path: str, out: str) -> None:
     observations = [Observation.model_validate_json(line) for line in lines]
     logits, velocity = predictor.raw_outputs(observations)
     features = cpu_features()
-    np.savez(out, logits=logits, velocity=velocity, **{name: np.bool_(value) for name, value in features.items()})
+    np.savez(out, logits=logits, velocity=velocity, **features)  # each flag saved as a 0-d bool array
 
 
 if __name__ == "__main__":

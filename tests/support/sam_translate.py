@@ -36,7 +36,7 @@ def main(argv: list[str]) -> int:
         if resource.get("Type") == "AWS::Serverless::Function" and properties.get("PackageType") == "Image":
             # What `sam build` fills in after building the image; any well-formed URI translates.
             properties.setdefault("ImageUri", f"123456789012.dkr.ecr.us-east-1.amazonaws.com/miles:{name.lower()}")
-    translated = transform(template, {}, _OfflinePolicyLoader())  # type: ignore[arg-type]
+    translated = transform(template, {}, _OfflinePolicyLoader())
     json.dump(translated, sys.stdout, indent=1, sort_keys=True, default=str)
     return 0
 

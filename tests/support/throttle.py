@@ -12,7 +12,8 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from botocore.awsrequest import AWSRequest, AWSResponse
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.compat import HTTPHeaders
 
 from miles_core.store import deserialize_item
 
@@ -38,8 +39,11 @@ class Throttle:
         self.sent = 0
         client.meta.events.register_first(f"before-send.dynamodb.{operation}", self._before_send)
 
-    def _before_send(self, request: AWSRequest, **_: Any) -> AWSResponse | None:
-        body = json.loads(request.body or b"{}")
+    def _before_send(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
+        raw = request.body  # before-send gets the prepared request: DynamoDB's JSON protocol sends bytes
+        if not isinstance(raw, str | bytes | bytearray | None):
+            raise TypeError(f"expected a DynamoDB JSON body, got {type(raw).__name__}")
+        body = json.loads(raw or b"{}")
         if self.key is not None and not self.key(deserialize_item(body.get("Key", {}))):
             return None
         self.sent += 1
@@ -55,9 +59,7 @@ class Throttle:
             "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
             "message": "The level of configured provisioned throughput for the table was exceeded.",
         }
-        return AWSResponse(
-            request.url,
-            400,
-            {"x-amzn-requestid": "throttle", "content-type": "application/x-amz-json-1.0"},
-            _Raw(json.dumps(payload).encode()),
-        )
+        headers = HTTPHeaders()
+        headers["x-amzn-requestid"] = "throttle"
+        headers["content-type"] = "application/x-amz-json-1.0"
+        return AWSResponse(request.url, 400, headers, _Raw(json.dumps(payload).encode()))

@@ -15,9 +15,11 @@ from miles_core.scraping.schedule import run_scheduled
 from miles_core.scraping.youtube_api import YouTubeDataApiSource, map_video_resource, parse_iso8601_duration
 from miles_core.scraping.ytdlp import YtDlpSource, search_url
 from miles_core.store import Cohort, MilesStore, iso
+from miles_core.topics import normalize_topic
 from tests.support.youtube import FRESH_FIXTURES, FakeYoutubeDL, FreshUploadsApi, ytdlp_info, ytdlp_search_result
 
 TICK = datetime(2026, 10, 9, 6, 0, tzinfo=UTC)
+FUNNY_ANIMALS = normalize_topic("funny animals")
 
 
 def recorded(resource: str, moment: datetime) -> dict[str, Any]:
@@ -35,7 +37,7 @@ def fresh_api() -> Any:
 
 def test_fresh_search_asks_for_the_newest_short_uploads_and_reads_channel_sizes(fresh_api: FreshUploadsApi) -> None:
     source = YouTubeDataApiSource("k", base_url=fresh_api.base_url, clock=lambda: TICK)
-    result = source.search(SearchQuery("funny animals", max_results=20, cohort=Cohort.FRESH))
+    result = source.search(SearchQuery(FUNNY_ANIMALS, max_results=20, cohort=Cohort.FRESH))
     (search,) = [q for p, q, _ in fresh_api.requests if p.endswith("/search")]
     assert search["order"] == ["date"]
     assert search["videoDuration"] == ["short"]
@@ -72,7 +74,7 @@ def test_a_scheduled_tick_stores_cohort_duration_and_channel_size_within_the_dai
 ) -> None:
     quota = DailyQuota(store, daily_budget=9000, clock=lambda: TICK)
     source = YouTubeDataApiSource("k", base_url=fresh_api.base_url, clock=lambda: TICK, spend=quota.spend)
-    outcomes = run_scheduled(store, [source], iso(TICK), niches=["funny animals"])
+    outcomes = run_scheduled(store, [source], iso(TICK), niches=[FUNNY_ANIMALS])
     assert [o.status.value for o in outcomes] == ["succeeded", "succeeded"]
     top, fresh = outcomes
     assert top.counts.found == 0  # these recordings hold fresh uploads only
@@ -98,9 +100,9 @@ def test_a_scheduled_tick_stores_cohort_duration_and_channel_size_within_the_dai
 def test_a_fresh_upload_found_again_at_the_top_stays_in_the_fresh_cohort(store: MilesStore) -> None:
     item = recorded("videos", TICK)["items"][0]
     video = replace(map_video_resource(item, TICK), cohort=Cohort.FRESH)
-    store.upsert_video(video, topic="funny animals", run_id="r1")
+    store.upsert_video(video, topic=FUNNY_ANIMALS, run_id="r1")
     later = replace(map_video_resource(item, TICK + timedelta(hours=6)), cohort=Cohort.TOP)
-    store.upsert_video(later, topic="funny animals", run_id="r2")
+    store.upsert_video(later, topic=FUNNY_ANIMALS, run_id="r2")
     record = store.get_video(video.video_id)
     assert record is not None
     assert record.cohort is Cohort.FRESH
@@ -108,10 +110,10 @@ def test_a_fresh_upload_found_again_at_the_top_stays_in_the_fresh_cohort(store: 
 
 
 def test_ytdlp_fresh_search_reads_the_date_sorted_short_filter_and_drops_older_uploads() -> None:
-    query = SearchQuery("funny animals", max_results=5, cohort=Cohort.FRESH)
+    query = SearchQuery(FUNNY_ANIMALS, max_results=5, cohort=Cohort.FRESH)
     url = search_url(query, 10)
     assert url.startswith("https://www.youtube.com/results?search_query=funny+animals&sp=")
-    assert search_url(SearchQuery("funny animals"), 10) == "ytsearch10:funny animals"
+    assert search_url(SearchQuery(FUNNY_ANIMALS), 10) == "ytsearch10:funny animals"
     now = datetime(2026, 8, 20, 10, 0, tzinfo=UTC)  # ytdlp_info's upload is 2026-08-20T08:00Z
     fresh = ytdlp_info("fresh0000001")
     old = ytdlp_info("old00000001", timestamp=int((now - timedelta(hours=30)).timestamp()), upload_date="20260819")

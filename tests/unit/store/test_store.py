@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -25,19 +25,25 @@ from miles_core.store.dynamo import MAX_ATTEMPTS
 from miles_core.store.job_records import ScrapeJobRequest
 from miles_core.store.leaderboard_repo import MAX_CANDIDATE_PAGES
 from miles_core.store.records import MAX_TOPICS_PER_VIDEO
-from miles_core.topics import Topic, normalize_topic
+from miles_core.topics import normalize_topic
 from tests.support.moto_table import NOW, TABLE
 from tests.support.throttle import Throttle
 from tests.support.youtube import video
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+COOKING, BAKING, T = normalize_topic("cooking"), normalize_topic("baking"), normalize_topic("t")
+"""Topics as the store receives them: made by the one normalising function, never a raw string."""
+
 
 def test_upsert_is_idempotent_and_refreshes_stats(store: MilesStore) -> None:
-    assert store.upsert_video(video("a", 100), topic="cooking", run_id="r1") is UpsertOutcome.NEW
+    assert store.upsert_video(video("a", 100), topic=COOKING, run_id="r1") is UpsertOutcome.NEW
     # The same write again in the same run (a redelivery) still counts as new, changes nothing.
-    assert store.upsert_video(video("a", 100), topic="cooking", run_id="r1") is UpsertOutcome.NEW
-    assert store.upsert_video(video("a", 500, hours=6, likes=7), topic="baking", run_id="r2") is UpsertOutcome.UPDATED
+    assert store.upsert_video(video("a", 100), topic=COOKING, run_id="r1") is UpsertOutcome.NEW
+    assert store.upsert_video(video("a", 500, hours=6, likes=7), topic=BAKING, run_id="r2") is UpsertOutcome.UPDATED
     # An older observation arriving late never rolls the latest stats back.
-    assert store.upsert_video(video("a", 50, hours=-1), topic="cooking", run_id="r0") is UpsertOutcome.STALE
+    assert store.upsert_video(video("a", 50, hours=-1), topic=COOKING, run_id="r0") is UpsertOutcome.STALE
     record = store.get_video("a")
     assert record is not None
     assert record.observation.view_count == 500
@@ -47,15 +53,15 @@ def test_upsert_is_idempotent_and_refreshes_stats(store: MilesStore) -> None:
 
 
 def test_hidden_counts_are_removed_not_zeroed(store: MilesStore) -> None:
-    store.upsert_video(video("a", 100, likes=5), topic="t", run_id="r1")
-    store.upsert_video(video("a", 200, hours=1, likes=None), topic="t", run_id="r2")
+    store.upsert_video(video("a", 100, likes=5), topic=T, run_id="r1")
+    store.upsert_video(video("a", 200, hours=1, likes=None), topic=T, run_id="r2")
     record = store.get_video("a")
     assert record is not None
     assert record.observation.like_count is None
 
 
 def test_snapshot_once_per_run(store: MilesStore) -> None:
-    first = Snapshot("a", "r1", NOW, video("a", 100).stats, topic="t")
+    first = Snapshot("a", "r1", NOW, video("a", 100).stats, topic=T)
     assert store.append_snapshot(first) is True
     assert store.append_snapshot(first) is False
     assert store.append_snapshot(Snapshot("a", "r2", NOW + timedelta(hours=6), video("a", 300, 6).stats)) is True
@@ -83,32 +89,36 @@ def _score(record: Any, probability: float, model: str = "m1") -> Score:
 
 def test_leaderboard_order_filters_and_cursor(store: MilesStore) -> None:
     for n, vid in enumerate(["a", "b", "c", "d"]):
-        store.upsert_video(video(vid, 100 + n), topic="t", run_id="r1")
-        store.add_topic_membership("t", video(vid, 100 + n))
+        store.upsert_video(video(vid, 100 + n), topic=T, run_id="r1")
+        store.add_topic_membership(T, video(vid, 100 + n))
     for vid, probability in (("a", 0.2), ("b", 0.9), ("c", 0.6)):
         record = stored(store, vid)
         assert store.write_score(record, _score(record, probability)) is ScoreWriteOutcome.WRITTEN
-    page = store.list_candidates("t", limit=2)
+    page = store.list_candidates(T, limit=2)
     assert [c.video_id for c in page.items] == ["b", "c"]
     assert page.next_cursor
-    rest = store.list_candidates("t", limit=10, cursor=page.next_cursor)
+    rest = store.list_candidates(T, limit=10, cursor=page.next_cursor)
     assert [c.video_id for c in rest.items] == ["a", "d"]  # unscored stays visible, last
     assert rest.items[1].score is None
     assert rest.next_cursor is None
-    filtered = store.list_candidates("t", limit=10, min_probability=0.5)
+    filtered = store.list_candidates(T, limit=10, min_probability=0.5)
     assert [c.video_id for c in filtered.items] == ["b", "c"]
     with pytest.raises(InvalidCursorError):
-        store.list_candidates("other", cursor=page.next_cursor)
+        store.list_candidates(normalize_topic("other"), cursor=page.next_cursor)
     with pytest.raises(InvalidCursorError):
-        store.list_candidates("t", cursor="not-a-cursor!")
+        store.list_candidates(T, cursor="not-a-cursor!")
 
 
 class CountingClient:
     """The moto client, counting the calls of each operation."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: DynamoDBClient) -> None:
         self._client = client
         self.calls: Counter[str] = Counter()
+
+    def as_client(self) -> DynamoDBClient:
+        """This proxy where a client is expected: every method it is asked for is the client's own, counted."""
+        return cast("DynamoDBClient", self)
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._client, name)
@@ -124,16 +134,16 @@ def test_a_sparse_filter_reads_a_bounded_number_of_pages_and_returns_the_cursor(
     store = MilesStore(aws["dynamodb"], TABLE)
     for n in range(30):
         vid = f"v{n:02d}"
-        store.upsert_video(video(vid, 100 + n), topic="t", run_id="r1")
-        store.add_topic_membership("t", video(vid, 100 + n))
+        store.upsert_video(video(vid, 100 + n), topic=T, run_id="r1")
+        store.add_topic_membership(T, video(vid, 100 + n))
         record = stored(store, vid)
         store.write_score(record, _score(record, 0.5))
     counting = CountingClient(aws["dynamodb"])
-    reader = MilesStore(counting, TABLE)
+    reader = MilesStore(counting.as_client(), TABLE)
     cursor: str | None = None
     requests = 0
     while True:  # limit=1&min_probability=1.0: nothing matches, every row is read once
-        page = reader.list_candidates("t", limit=1, min_probability=1.0, cursor=cursor)
+        page = reader.list_candidates(T, limit=1, min_probability=1.0, cursor=cursor)
         requests += 1
         assert counting.calls["query"] <= MAX_CANDIDATE_PAGES * requests  # bounded per request
         assert page.items == []
@@ -146,9 +156,9 @@ def test_a_sparse_filter_reads_a_bounded_number_of_pages_and_returns_the_cursor(
 
 def test_youtube_data_expires_after_the_retention_period(aws: dict[str, Any]) -> None:
     store = MilesStore(aws["dynamodb"], TABLE, clock=lambda: NOW, retention_days=30)
-    store.upsert_video(video("a", 1), topic="t", run_id="r1")
+    store.upsert_video(video("a", 1), topic=T, run_id="r1")
     store.append_snapshot(Snapshot("a", "r1", NOW, video("a", 1).stats))
-    store.add_topic_membership("t", video("a", 1))
+    store.add_topic_membership(T, video("a", 1))
     record = stored(store, "a")
     store.write_score(record, _score(record, 0.5))
     expected = int((NOW + timedelta(days=30)).timestamp())
@@ -159,9 +169,9 @@ def test_youtube_data_expires_after_the_retention_period(aws: dict[str, Any]) ->
 
 
 def test_score_write_is_conditional_on_current_stats(store: MilesStore) -> None:
-    store.upsert_video(video("a", 100), topic="t", run_id="r1")
+    store.upsert_video(video("a", 100), topic=T, run_id="r1")
     old = stored(store, "a")
-    store.upsert_video(video("a", 900, hours=3), topic="t", run_id="r2")
+    store.upsert_video(video("a", 900, hours=3), topic=T, run_id="r2")
     assert store.write_score(old, _score(old, 0.4)) is ScoreWriteOutcome.STALE
     current = stored(store, "a")
     assert store.write_score(current, _score(current, 0.4)) is ScoreWriteOutcome.WRITTEN
@@ -192,7 +202,7 @@ def test_jobs_lifecycle(store: MilesStore) -> None:
 def test_a_running_job_past_its_lease_reads_as_failed(aws: dict[str, Any]) -> None:
     clock = {"now": NOW}
     store = MilesStore(aws["dynamodb"], TABLE, clock=lambda: clock["now"])
-    store.create_job(new_job(ScrapeJobRequest("cats"), "job-1", trigger="api", now=NOW))
+    store.create_job(new_job(ScrapeJobRequest(normalize_topic("cats")), "job-1", trigger="api", now=NOW))
     started = store.start_job("job-1", lease=timedelta(seconds=600))
     assert started.lease_expires_at == NOW + timedelta(seconds=600)
     clock["now"] = NOW + timedelta(seconds=599)
@@ -209,7 +219,7 @@ def test_a_running_job_past_its_lease_reads_as_failed(aws: dict[str, Any]) -> No
 
 def test_only_unfinished_jobs_are_failed_from_the_dlq(store: MilesStore) -> None:
     for job_id in ("queued", "done"):
-        store.create_job(new_job(ScrapeJobRequest("cats"), job_id, trigger="api", now=NOW))
+        store.create_job(new_job(ScrapeJobRequest(normalize_topic("cats")), job_id, trigger="api", now=NOW))
     store.finish_job("done", JobStatus.SUCCEEDED, JobCounts(found=1, new=1), [], "ytdlp")
     assert store.fail_unfinished_job("queued", "dead-lettered") is True
     assert store.fail_unfinished_job("done", "dead-lettered") is False  # a finished job keeps its outcome
@@ -259,7 +269,7 @@ def test_cache_with_ttl(aws: dict[str, Any]) -> None:
 def test_a_throttled_write_is_retried_by_botocore_alone(aws: dict[str, Any]) -> None:
     throttle = Throttle(aws["dynamodb"], "UpdateItem", failures=2)
     store = MilesStore(aws["dynamodb"], TABLE)
-    assert store.upsert_video(video("a", 1), topic="t", run_id="r1") is UpsertOutcome.NEW
+    assert store.upsert_video(video("a", 1), topic=T, run_id="r1") is UpsertOutcome.NEW
     assert throttle.throttled == 2
     assert throttle.sent == 3  # botocore's two retries, and no second layer on top
     assert store.get_video("a") is not None
@@ -276,8 +286,8 @@ def test_throttling_past_botocores_attempts_raises_instead_of_losing_the_write(a
 
 def test_a_video_joins_a_bounded_number_of_topics_and_scores_that_many_rows(aws: dict[str, Any]) -> None:
     counting = CountingClient(aws["dynamodb"])
-    store = MilesStore(counting, TABLE, clock=lambda: NOW)
-    topics = [f"topic {n}" for n in range(MAX_TOPICS_PER_VIDEO + 3)]
+    store = MilesStore(counting.as_client(), TABLE, clock=lambda: NOW)
+    topics = [normalize_topic(f"topic {n}") for n in range(MAX_TOPICS_PER_VIDEO + 3)]
     outcomes = []
     for n, topic in enumerate(topics):
         outcome = store.upsert_video(video("a", 100 + n, hours=n), topic=topic, run_id=f"r{n}")
@@ -302,9 +312,9 @@ def test_a_rewrite_of_old_youtube_data_keeps_its_original_expiry(aws: dict[str, 
     """The catalog source re-writes stored videos: data read 20 days ago still expires 30 days after that read."""
     store = MilesStore(aws["dynamodb"], TABLE, clock=lambda: NOW + timedelta(days=20), retention_days=30)
     old = video("a", 1)  # observed at NOW
-    store.upsert_video(old, topic="t", run_id="catalog-job")
+    store.upsert_video(old, topic=T, run_id="catalog-job")
     store.append_snapshot(Snapshot("a", "catalog-job", NOW + timedelta(days=20), old.stats))
-    store.add_topic_membership("t", old)
+    store.add_topic_membership(T, old)
     record = stored(store, "a")
     store.write_score(record, _score(record, 0.5))
     table = aws["dynamodb"].scan(TableName=TABLE)["Items"]
@@ -316,7 +326,7 @@ def test_a_rewrite_of_old_youtube_data_keeps_its_original_expiry(aws: dict[str, 
 def test_a_score_without_leaderboard_rows_is_one_conditional_update(aws: dict[str, Any]) -> None:
     """A transaction costs twice the write units of the same writes: one item needs none."""
     counting = CountingClient(aws["dynamodb"])
-    store = MilesStore(counting, TABLE)
+    store = MilesStore(counting.as_client(), TABLE)
     store.upsert_video(video("a", 100), topic=None, run_id="r1")
     record = stored(store, "a")
     assert store.write_score(record, _score(record, 0.4)) is ScoreWriteOutcome.WRITTEN
@@ -329,7 +339,7 @@ def test_a_score_without_leaderboard_rows_is_one_conditional_update(aws: dict[st
 
 
 def test_a_score_writes_each_rows_relevance_and_the_board_filters_by_it(store: MilesStore) -> None:
-    t, u = Topic("t"), Topic("u")
+    t, u = T, normalize_topic("u")
     for vid, on_topic in (("a", 0.8), ("b", 0.2), ("c", None)):
         store.upsert_video(video(vid, 100), topic=t, run_id="r1")
         store.upsert_video(video(vid, 100), topic=u, run_id="r1")

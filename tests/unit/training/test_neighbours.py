@@ -14,7 +14,8 @@ from miles_core.training.onnx_export import serving_model
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
-    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    unit: np.ndarray = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    return unit
 
 
 def test_score_is_the_mean_over_the_k_most_similar_videos() -> None:
