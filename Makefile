@@ -59,7 +59,7 @@ system-deps: ## install the Debian packages the tests drive (qemu-user, chromium
 lint: install ## ruff + mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy miles_core functions infra
+	$(BIN)/mypy miles_core functions infra tests
 
 .PHONY: format
 format: install ## ruff format + ruff check --fix (then `make lint` shows what is left)
