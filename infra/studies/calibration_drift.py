@@ -11,13 +11,13 @@ AUROC; then post-publish velocity Spearman.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from infra.studies.arguments import add_trained_model_arguments, study_parser
 from miles_core.accuracy.metrics import auroc, brier, expected_calibration_error, sigmoid, spearman
 from miles_core.training.calibration import TEMPERING, fit_logistic, temper
 from miles_core.training.data import REGIMES
@@ -154,10 +154,8 @@ def measure(method: Method, c: Components) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=Path("miles_core/artifacts/default"))
-    parser.add_argument("--data", type=Path, default=Path("infra/data/benchmark/miles_benchmark_dev.csv.gz"))
-    parser.add_argument("--cache-dir", type=Path, default=Path(".cache/miles"))
+    parser = study_parser(__doc__)
+    add_trained_model_arguments(parser)
     args = parser.parse_args(argv)
     parts = components(args.model, args.data, args.cache_dir)
     n = len(parts["pre_publish"].labels)

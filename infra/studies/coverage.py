@@ -12,7 +12,6 @@ idea has: without its length a Short cannot be told apart).
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import unicodedata
@@ -23,13 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
+from infra.studies.arguments import FRESH_UPLOADS, add_serving_model_arguments, study_parser
 from miles_core.accuracy.metrics import spearman
 from miles_core.api.schemas.predict import PredictionResult, PredictRequest
 from miles_core.inference.predictor import Predictor
 from miles_core.inference.request_scoring import score_requests
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "infra" / "data" / "fresh_uploads"
-DEFAULT_MODEL = Path("build/model")
 IN_DOMAIN_SPEARMAN_BAR = 0.2
 IN_DOMAIN_SHARE_BAR = 0.10
 ISO_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
@@ -62,7 +60,9 @@ def _when(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def load_uploads(directory: Path = DATA_DIR, declared_language: bool = True, title_only: bool = False) -> list[Upload]:
+def load_uploads(
+    directory: Path = FRESH_UPLOADS, declared_language: bool = True, title_only: bool = False
+) -> list[Upload]:
     """Every upload with a title, a view count and a positive age, as a pre-publish request."""
     uploads = []
     for path in sorted(directory.glob("*.jsonl")):
@@ -129,8 +129,8 @@ def study(predictor: Predictor, declared_language: bool, title_only: bool = Fals
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="serving artifact (make model)")
+    parser = study_parser(__doc__)
+    add_serving_model_arguments(parser)
     args = parser.parse_args()
     predictor = Predictor(args.model)
     variants = {

@@ -1,26 +1,23 @@
 """What the per-answer coverage check costs next to a warm prediction, measured in the same run.
 
-``python -m infra.studies.coverage_cost [--model build/model] [--titles 300]``: for distinct val titles
-never seen by the process (every cache cleared before each), the median wall time of one warm single-title
+``python -m infra.studies.coverage_cost [--model build/model] [--data BENCHMARK] [--titles 300]``: for distinct
+val titles never seen by the process (every cache cleared before each), the median wall time of one warm single-title
 ``Predictor.predict`` (which includes the check) and of the check alone (``assess``: format markers, title
 statistics, the language identifier).
 """
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
-from pathlib import Path
 
+from infra.studies.arguments import add_data_argument, add_serving_model_arguments, study_parser
 from miles_core.coverage import assess
 from miles_core.coverage.language_id import guess_language
 from miles_core.dataset import load_benchmark
 from miles_core.features.format_markers import _model_text
 from miles_core.inference.predictor import Predictor
 from miles_core.observation import Observation
-
-DATA = Path(__file__).resolve().parents[2] / "infra" / "data" / "benchmark" / "miles_benchmark_dev.csv.gz"
 
 
 def _clear(predictor: Predictor) -> None:
@@ -30,12 +27,13 @@ def _clear(predictor: Predictor) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=Path("build/model"))
+    parser = study_parser(__doc__)
+    add_serving_model_arguments(parser)
+    add_data_argument(parser)
     parser.add_argument("--titles", type=int, default=300)
     args = parser.parse_args()
     predictor = Predictor(args.model, threads=1)
-    titles = list(dict.fromkeys(o.title for o in load_benchmark(DATA, "val").observations))[: args.titles]
+    titles = list(dict.fromkeys(o.title for o in load_benchmark(args.data, "val").observations))[: args.titles]
     predictor.predict([Observation(title="warm up")])
     guess_language("warm up")
     predict_ms, check_ms = [], []

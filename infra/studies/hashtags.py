@@ -8,19 +8,17 @@ they are (hashtags kept), so this measures what a serving-time rewrite would cha
 
 from __future__ import annotations
 
-import argparse
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
+from infra.studies.arguments import add_data_argument, add_serving_model_arguments, study_parser
 from miles_core.accuracy.metrics import auroc
 from miles_core.dataset import load_benchmark
 from miles_core.inference.predictor import Predictor
 from miles_core.observation import Observation
 
-DATA = Path(__file__).resolve().parents[2] / "infra" / "data" / "benchmark" / "miles_benchmark_dev.csv.gz"
 HASHTAG = re.compile(r"#([^\W_]+)")
 TREATMENTS: dict[str, Callable[[str], str]] = {
     "keep": lambda text: text,
@@ -34,11 +32,12 @@ def rewrite(observation: Observation, treat: Callable[[str], str]) -> Observatio
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=Path("build/model"))
+    parser = study_parser(__doc__)
+    add_serving_model_arguments(parser)
+    add_data_argument(parser)
     args = parser.parse_args()
     predictor = Predictor(args.model)
-    rows = load_benchmark(DATA, "val").rows
+    rows = load_benchmark(args.data, "val").rows
     labels = np.array([row.is_viral for row in rows])
     tagged = np.array(["#" in row.observation.title for row in rows])
     print(

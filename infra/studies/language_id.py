@@ -15,17 +15,13 @@ import importlib.util
 import json
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
+from infra.studies.arguments import BENCHMARK, FRESH_UPLOADS
 from miles_core.accuracy.metrics import auroc
 from miles_core.coverage.language_id import guess_language
 from miles_core.dataset import load_benchmark
-
-DATA = Path(__file__).resolve().parents[2] / "infra" / "data"
-BENCHMARK_DEV = DATA / "benchmark" / "miles_benchmark_dev.csv.gz"
-FRESH_UPLOADS = DATA / "fresh_uploads"
 
 
 def _langdetect() -> Callable[[str], float]:
@@ -72,11 +68,9 @@ def _fresh_titles() -> tuple[list[str], np.ndarray]:
 def cutoff_table(fresh: list[str], english: np.ndarray) -> None:
     """Why the 2nd percentile: what each train quantile costs on val and catches on fresh uploads."""
     train = np.array(
-        [guess_language(o.title).english_probability for o in load_benchmark(BENCHMARK_DEV, "train").observations]
+        [guess_language(o.title).english_probability for o in load_benchmark(BENCHMARK, "train").observations]
     )
-    val = np.array(
-        [guess_language(o.title).english_probability for o in load_benchmark(BENCHMARK_DEV, "val").observations]
-    )
+    val = np.array([guess_language(o.title).english_probability for o in load_benchmark(BENCHMARK, "val").observations])
     on_fresh = np.array([guess_language(title).english_probability for title in fresh])
     print(
         "| train quantile | P(en) cut-off | val titles called another language "
@@ -92,7 +86,7 @@ def cutoff_table(fresh: list[str], english: np.ndarray) -> None:
 
 
 def main() -> None:
-    benchmark = [observation.title for observation in load_benchmark(BENCHMARK_DEV).observations]
+    benchmark = [observation.title for observation in load_benchmark(BENCHMARK).observations]
     fresh, english = _fresh_titles()
     for name, (module, build) in CANDIDATES.items():
         if importlib.util.find_spec(module) is None:

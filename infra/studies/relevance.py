@@ -12,7 +12,6 @@ precision here is lower than on a leaderboard's usual mix: a conservative choice
 
 from __future__ import annotations
 
-import argparse
 import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,14 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
+from infra.studies.arguments import BENCHMARK, REPO, add_serving_model_arguments, study_parser
 from miles_core.dataset import iter_csv_rows, row_to_observation
 from miles_core.inference.predictor import Predictor
 from miles_core.observation import Observation
 from miles_core.relevance import RELEVANCE_THRESHOLD, TARGET_PRECISION, pack_embedding, relevance
 
-REPO = Path(__file__).resolve().parents[2]
 PAIRS = REPO / "tests" / "fixtures" / "relevance" / "labelled_pairs.csv"
-BENCHMARK = REPO / "infra" / "data" / "benchmark" / "miles_benchmark_dev.csv.gz"
 THRESHOLDS = tuple(round(0.25 + 0.02 * step, 2) for step in range(19))
 """0.25 .. 0.61: below 0.25 nearly every pair passes, above 0.6 almost none."""
 
@@ -88,8 +86,8 @@ def choose_threshold(scored: Sequence[Scored], thresholds: Sequence[float] = THR
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=REPO / "build" / "model", help="serving artifact (make model)")
+    parser = study_parser(__doc__)
+    add_serving_model_arguments(parser)
     args = parser.parse_args(argv)
     pairs = read_pairs()
     videos = read_videos(p.video_id for p in pairs)

@@ -10,12 +10,11 @@ for several k and search ranks.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
+from infra.studies.arguments import add_trained_model_arguments, study_parser
 from miles_core.accuracy.metrics import auroc
 from miles_core.dataset import load_benchmark
 from miles_core.training.calibration import fit_logistic
@@ -51,10 +50,8 @@ def _cells(labels: np.ndarray, scores: np.ndarray, unseen: np.ndarray) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=Path("miles_core/artifacts/default"))
-    parser.add_argument("--data", type=Path, default=Path("infra/data/benchmark/miles_benchmark_dev.csv.gz"))
-    parser.add_argument("--cache-dir", type=Path, default=Path(".cache/miles"))
+    parser = study_parser(__doc__)
+    add_trained_model_arguments(parser)
     args = parser.parse_args(argv)
 
     model = TrainedModel.load(args.model, args.cache_dir)

@@ -18,9 +18,9 @@ import json
 import math
 from dataclasses import replace
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+from infra.studies.arguments import BENCHMARK, REPO
 from miles_core.config import DEFAULT_RETENTION_DAYS, DEFAULT_SCRAPE_MAX_RESULTS
 from miles_core.dataset import iter_csv_rows
 from miles_core.scraping.fixed_age_snapshots import FIXED_AGES_HOURS
@@ -30,10 +30,9 @@ from miles_core.store.records import Score
 from miles_core.store.schema import TTL_ATTRIBUTE
 from miles_core.topics import normalize_topic
 
-RECORDED = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "youtube_data_api" / "fresh"
+RECORDED = REPO / "tests" / "fixtures" / "youtube_data_api" / "fresh"
 SAMPLE = RECORDED / "videos_list_fresh_20261009T0600Z.json"
 TOPIC = normalize_topic("funny animals")
-BENCHMARK = Path(__file__).resolve().parents[2] / "infra" / "data" / "benchmark" / "miles_benchmark_dev.csv.gz"
 
 
 def item_bytes(item: dict[str, Any]) -> int:

@@ -12,6 +12,7 @@ import logging
 import time
 from pathlib import Path
 
+from miles_core.training.embeddings import DEFAULT_CACHE_DIR
 from miles_core.training.encoder import DEFAULT_ENCODER
 
 logger = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=None,
         help="how many most-alike training videos the pre-publish text-neighbour prior averages (default: 30)",
     )
-    train.add_argument("--cache-dir", type=Path, default=Path(".cache/miles"), help="embedding cache")
+    train.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR, help="embedding cache")
     train.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     train.set_defaults(handler=_train)
 
@@ -110,7 +111,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     restack.add_argument("--model", type=Path, required=True, help="trained-model directory (rewritten in place)")
     restack.add_argument("--data", type=Path, required=True, help="benchmark-schema CSV holding the val rows")
     restack.add_argument("--split", default="val", help="the rows to fit on (default: val)")
-    restack.add_argument("--cache-dir", type=Path, default=Path(".cache/miles"), help="embedding cache")
+    restack.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR, help="embedding cache")
     restack.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     restack.set_defaults(handler=_restack)
 

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 BATCH_SIZE = 64
+DEFAULT_CACHE_DIR = Path(".cache/miles")
+"""Where ``miles train``, ``miles restack`` and the studies keep the cache (relative: per checkout; gitignored)."""
 
 
 def text_key(text: str, max_tokens: int) -> str:

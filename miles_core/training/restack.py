@@ -13,6 +13,7 @@ from pathlib import Path
 
 from miles_core.inference.artifact import CARD_FILE, SCORE_REFERENCE_FILE, ModelCard
 from miles_core.training.card import build_card, file_sha256
+from miles_core.training.embeddings import DEFAULT_CACHE_DIR
 from miles_core.training.model_dir import save_head
 from miles_core.training.network import STACK_TARGETS
 from miles_core.training.onnx_export import write_quantization_ranges
@@ -24,7 +25,7 @@ def restack(
     model_dir: Path,
     data: Path,
     val_split: str = "val",
-    cache_dir: Path | None = Path(".cache/miles"),
+    cache_dir: Path | None = DEFAULT_CACHE_DIR,
     measure_served: bool = True,
 ) -> ModelCard:
     """Re-fit the stacking, threshold and score reference of ``model_dir`` on ``data``'s ``val_split``."""

@@ -29,6 +29,7 @@ from miles_core.training import baselines
 from miles_core.training.calibration import TEMPERING, best_f1_threshold, fit_logistic, temper
 from miles_core.training.card import build_card, data_sha256
 from miles_core.training.data import REGIMES, EmbeddingSource, RegimeArrays, concat, regime_arrays
+from miles_core.training.embeddings import DEFAULT_CACHE_DIR
 from miles_core.training.encoder import (
     DEFAULT_ENCODER,
     resolve_layers,
@@ -78,7 +79,7 @@ class TrainOptions:
     regimes and title + tags batches got faster (measured in docs/model.md, "Encoder depth and token budget")."""
     ngram_buckets: int = 1024
     channel_smoothing: float = 3.0
-    cache_dir: Path | None = Path(".cache/miles")
+    cache_dir: Path | None = DEFAULT_CACHE_DIR
     grid: Sequence[GridPoint] = DEFAULT_GRID
     settings: FitSettings = field(default_factory=FitSettings)
     ensemble_size: int = 5
