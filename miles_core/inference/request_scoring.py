@@ -64,7 +64,11 @@ def _ranked_variants(title: str, prediction: Prediction, variants: list[tuple[st
             VariantResult(
                 title=variant,
                 rank=rank[i],
-                **{name: getattr(scores, name) for name in VariantResult.model_fields if name not in ("title", "rank")},
+                **{
+                    name: value
+                    for name, value in dataclasses.asdict(scores).items()
+                    if name in VariantResult.model_fields and name not in ("title", "rank")
+                },
             )
             for i, (variant, scores) in enumerate(wordings)
             if i > 0

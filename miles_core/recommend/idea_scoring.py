@@ -216,6 +216,7 @@ def score_ideas(
                         miles_score=prediction.miles_score,
                         viral_probability=prediction.viral_probability,
                         coverage=prediction.coverage,
+                        coverage_reasons=[reason.message for reason in prediction.coverage_reasons],
                         original=variant == idea.title,
                     )
                     for variant, prediction in ranked_titles[i]

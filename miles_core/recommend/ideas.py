@@ -153,6 +153,9 @@ class TitleVariant(BaseModel):
     )
     viral_probability: float = Field(ge=0.0, le=1.0)
     coverage: Coverage = Field(default=Coverage.IN_DOMAIN, description="As the prediction API's `coverage`.")
+    coverage_reasons: list[str] = Field(
+        default_factory=list, description="Why this wording is not `in_domain`, in sentences (empty when it is)."
+    )
     original: bool = Field(description="True for the generator's first title; the idea's `title` is the best one.")
 
 

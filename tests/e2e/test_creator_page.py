@@ -306,7 +306,9 @@ def _check_score(page: Page) -> None:
     """A title scored: the score and its meaning first, coverage, breakout explained, ranked wordings; none outside."""
     from playwright.sync_api import expect
 
-    page.get_by_label("Other titles to compare").fill("Minecraft castle in 24 hours\n\n24 hours to build a castle")
+    page.get_by_label("Other titles to compare").fill(
+        "Minecraft castle in 24 hours\n\n24 hours to build a castle\nCómo construir un castillo gigante en Minecraft"
+    )
     button = page.get_by_role("button", name="Score title")
     with held(page, "predict"):
         button.click()
@@ -315,8 +317,10 @@ def _check_score(page: Page) -> None:
     expect(card.locator(".meter").first).to_be_visible(timeout=60_000)
     expect(button).to_be_enabled()
     ranked = page.get_by_role("list", name="Your titles, best first").locator("li")
-    expect(ranked).to_have_count(3)  # the title and both variants (the blank line is not one)
+    expect(ranked).to_have_count(4)  # the title and three variants (the blank line is not one)
     expect(ranked.first).to_contain_text("(best)")
+    # A wording the model cannot read is not scored, and says why right there.
+    expect(ranked.filter(has_text="castillo")).to_contain_text(re.compile(r"\(not scored: .+\)"))
     expect(card.locator(".why")).to_have_text(re.compile(r"^Why: "))
     # The score, then what it means, then coverage, then the breakout chance and what it means.
     order = card.locator(".meter-label, .meaning, .coverage-level").all_inner_texts()

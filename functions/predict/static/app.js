@@ -1,7 +1,8 @@
 // Miles creator page: the forms and what each request shows while it runs and when it ends.
 import { KEY_REFUSED, KEY_STORAGE, ApiError, api, errorText, invalidInputs, savedKey } from "./api.js";
 import {
-  accuracyView, el, evidenceText, facts, ideaCard, inspiredCard, rankedList, scoreBlock, sharedCoverage, sharedReasons,
+  accuracyView, el, evidenceText, facts, ideaCard, inspiredCard, rankedList, scoreBlock, scoreText, sharedCoverage,
+  sharedReasons,
 } from "./render.js";
 
 const $ = (id) => document.getElementById(id);
@@ -296,8 +297,8 @@ function predictionCard(request, result) {
     const taken = new Set(result.variants.map((v) => v.rank));
     let titleRank = 1;
     while (taken.has(titleRank)) titleRank++;  // the title holds the one rank no variant has
-    const shown = (r) => (typeof r.miles_score === "number" ? Math.round(r.miles_score) + "/100" : "not scored");
-    const rows = [[request.title, shown(result), titleRank], ...result.variants.map((v) => [v.title, shown(v), v.rank])]
+    const rows = [[request.title, scoreText(result, false), titleRank],
+      ...result.variants.map((v) => [v.title, scoreText(v), v.rank])]
       .sort((a, b) => a[2] - b[2])
       .map(([title, score]) => [title, score, title === result.best_title ? "(best)" : ""]);
     card.append(el("p", { class: "reason", text: "Your titles, ranked by the model:" }),

@@ -113,8 +113,11 @@ export function scoreBlock(result, meaning = {}, shared = []) {
   return nodes;
 }
 
-function scoreText(result) {
-  return typeof result.miles_score === "number" ? Math.round(result.miles_score) + "/100" : "not scored";
+// A wording's score for a ranked list; a wording without one says why (the item's own reasons are shown above it).
+export function scoreText(result, withReasons = true) {
+  if (typeof result.miles_score === "number") return Math.round(result.miles_score) + "/100";
+  const why = withReasons ? (result.coverage_reasons || []).map(reasonText).join(" ") : "";
+  return why ? "not scored: " + why : "not scored";
 }
 
 // Title wordings ranked by the model, best first; each [title, score, note].

@@ -288,6 +288,9 @@ class VariantResult(BaseModel):
         default=None, ge=0, le=100, description="As the item's, for this title (null when `outside`)."
     )
     coverage: Coverage = Field(default=Coverage.IN_DOMAIN, description="As the item's, for this title.")
+    coverage_reasons: list[CoverageReasonResult] = Field(
+        default_factory=list, description="As the item's, for this title: why it is not `in_domain`."
+    )
 
 
 class BatchPredictRequest(BaseModel):

@@ -430,6 +430,7 @@ def test_variants_are_scored_ranked_with_the_title_and_the_best_is_named(predict
         status, alone = invoke(predict_app, json_event("POST", "/predict", {**POST_PUBLISH, "title": variant["title"]}))
         assert variant["viral_probability"] == pytest.approx(alone["viral_probability"], abs=1e-6)
         assert variant["miles_score"] == pytest.approx(alone["miles_score"], abs=0.1)
+        assert (variant["coverage"], variant["coverage_reasons"]) == (alone["coverage"], alone["coverage_reasons"])
         scores[variant["title"]] = variant["viral_probability"]
     assert body["best_title"] == max(scores, key=lambda t: (scores[t], t == titles[0]))
     ranks = sorted(v["rank"] for v in body["variants"])
@@ -437,6 +438,17 @@ def test_variants_are_scored_ranked_with_the_title_and_the_best_is_named(predict
     assert set(ranks) <= {1, 2, 3}
     best_rank = next((v["rank"] for v in body["variants"] if v["title"] == body["best_title"]), 1)
     assert best_rank == 1
+
+
+def test_a_variant_the_model_cannot_read_says_why(predict_app):
+    request = {"title": "I tried the 5 AM routine for 30 days", "variants": ["Probé la rutina de las 5 de la mañana"]}
+    status, body = invoke(predict_app, json_event("POST", "/predict", request))
+    assert status == 200, body
+    (variant,) = body["variants"]
+    assert (variant["coverage"], variant["miles_score"]) == ("outside", None)
+    assert "language" in [reason["code"] for reason in variant["coverage_reasons"]]
+    assert all(reason["message"] for reason in variant["coverage_reasons"])
+    assert body["coverage_reasons"] == []
 
 
 def test_batch_items_take_variants_each(predict_app):

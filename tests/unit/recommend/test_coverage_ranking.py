@@ -55,3 +55,5 @@ def test_in_domain_ideas_and_wordings_rank_first() -> None:
     assert scored[2].miles_score is None
     assert scored[2].coverage_reasons == [WHY.message]
     assert scored[0].title_variants[1].coverage is Coverage.OUTSIDE
+    assert scored[0].title_variants[1].coverage_reasons == [WHY.message]
+    assert scored[0].title_variants[0].coverage_reasons == []
