@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from infra.localstack.events import LocalLambdaContext
 from infra.localstack.handlers import SCORER, SCRAPE_WORKER, Handler, load_handler
@@ -241,11 +241,18 @@ def _clients(context: LocalStackContext) -> tuple[SQSClient, DynamoDBClient, Dyn
     )
 
 
-def ensure_queue(sqs: SQSClient) -> str:
+class JobQueues(NamedTuple):
+    """The local job queue and its dead-letter queue (both consumed by the scrape worker)."""
+
+    jobs_url: str
+    dead_letters_url: str
+
+
+def ensure_queue(sqs: SQSClient) -> JobQueues:
     """Create (or find) the local job queue and its dead-letter queue as the template declares them.
 
     Exports the job queue's URL (the scrape API handler sends there) and the dead-letter queue's ARN
-    (the worker tells dead letters by it); returns the job queue's URL.
+    (the worker tells dead letters by it); returns both queues' URLs.
     """
     visibility = str(QUEUE_VISIBILITY_S)
     dead_letters = str(
@@ -260,7 +267,7 @@ def ensure_queue(sqs: SQSClient) -> str:
     )
     os.environ["MILES_SCRAPE_QUEUE_URL"] = url
     os.environ["MILES_SCRAPE_DLQ_ARN"] = dlq_arn
-    return url
+    return JobQueues(url, dead_letters)
 
 
 def _loop(name: str, stop: threading.Event, step: Callable[[], int]) -> None:
@@ -276,13 +283,12 @@ def start_background_workers(context: LocalStackContext) -> Callable[[], None]:
     """Start the SQS job consumer and the stream poller (daemon threads); return a stopper."""
     sqs, dynamodb, streams = _clients(context)
     previous = {name: os.environ.get(name) for name in ("MILES_SCRAPE_QUEUE_URL", "MILES_SCRAPE_DLQ_ARN")}
-    queue_url = ensure_queue(sqs)
+    queue_url, dead_letters_url = ensure_queue(sqs)
     os.environ.setdefault("MILES_TABLE_NAME", context.table_name)
     stream_arn = dynamodb.describe_table(TableName=context.table_name)["Table"]["LatestStreamArn"]
 
     scorer = load_handler(SCORER)
     worker = load_handler(SCRAPE_WORKER)
-    dead_letters_url = sqs.get_queue_url(QueueName=DEAD_LETTER_QUEUE_NAME)["QueueUrl"]
     consumers = [QueueConsumer(sqs, queue_url, worker, context.region, batch_size=1) for _ in range(JOB_CONSUMERS)]
     consumers.append(QueueConsumer(sqs, dead_letters_url, worker, context.region, batch_size=10))
     poller = StreamPoller(streams, stream_arn, lambda event, _: scorer(event, worker_context("scorer")), context.region)
